@@ -1,0 +1,280 @@
+//! The command line, as clap derive types. The doc comment on each field is its help text.
+
+use crate::model::{self, EnvVar};
+use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  10   bad target or configuration
+  11   placement failed (not enough memory for the instances)
+  12   a file under LTC_HOME could not be read or written
+  13   invalid usage
+  14   the command failed (app missing, already exists, superseded, crashing)
+  15   the Docker engine is unreachable, or the image is missing or unusable
+  16   timed out waiting (the node keeps converging in the background)
+  130  interrupted";
+
+/// ltc runs apps on the local Docker engine the way Cloud Foundry Lattice did: create an app
+/// from an image, scale it, and reach its instances in turn through the built-in router at
+/// http://<app>.localhost:8080.
+#[derive(Debug, Parser)]
+#[command(name = "ltc", version, propagate_version = true, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Print results as JSON on stdout, and errors as one JSON object on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print nothing but results and errors (no progress, notes or warnings)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show or set the system domain apps are routed under
+    #[command(visible_alias = "ta")]
+    Target(TargetArgs),
+
+    /// Create an app from a Docker image (the built-in lattice-app when none is named)
+    #[command(visible_alias = "cr")]
+    Create(Box<CreateArgs>),
+
+    /// Change the number of instances of an app (0 stops it)
+    #[command(visible_alias = "sc")]
+    Scale(ScaleArgs),
+
+    /// Remove apps and their instances
+    #[command(visible_alias = "rm")]
+    Remove(RemoveArgs),
+
+    /// List the apps
+    #[command(visible_alias = "ls")]
+    List,
+
+    /// Show an app's settings and its instances
+    #[command(visible_alias = "st")]
+    Status(StatusArgs),
+
+    /// Show the versions of ltc, its node and the Docker engine
+    #[command(visible_alias = "vr")]
+    Version,
+
+    /// Run, start, stop or check the node that keeps apps converged
+    Daemon(DaemonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The system domain, e.g. 127.0.0.1.xip.io; apps get <app>.<domain>
+    pub domain: Option<String>,
+}
+
+/// Parses `-e NAME=VALUE` or `-e NAME`.
+fn parse_env(text: &str) -> Result<EnvArg, String> {
+    let (name, value) = match text.split_once('=') {
+        Some((name, value)) => (name, Some(value.to_string())),
+        None => (text, None),
+    };
+    model::validate_env_name(name).map_err(|e| e.message)?;
+    Ok(EnvArg {
+        name: name.to_string(),
+        value,
+    })
+}
+
+fn parse_port(text: &str) -> Result<u16, String> {
+    model::parse_port(text).map_err(|e| e.message)
+}
+
+fn parse_instances(text: &str) -> Result<u32, String> {
+    let count: u32 = text.parse().map_err(|_| {
+        format!("`{text}` is not a number of instances: use a whole number from 0 to {}", model::MAX_INSTANCES)
+    })?;
+    model::validate_instances(count).map_err(|e| e.message)?;
+    Ok(count)
+}
+
+/// Parses `2m`, `90s`, `500ms`, or plain seconds.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|_| format!("`{text}` is not a duration like 2m, 90s or 500ms"))
+}
+
+/// `-e NAME=VALUE`, or a bare `-e NAME` whose value comes from the caller's environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvArg {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+impl EnvArg {
+    /// Resolves a bare name with `lookup` (the caller's environment; "" when unset).
+    pub fn resolve(&self, lookup: impl Fn(&str) -> Option<String>) -> EnvVar {
+        EnvVar {
+            name: self.name.clone(),
+            value: self
+                .value
+                .clone()
+                .unwrap_or_else(|| lookup(&self.name).unwrap_or_default()),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The app's name: a lowercase DNS label (letters, digits, '-'), at most 50 characters
+    pub name: String,
+
+    /// The Docker image; without one, the built-in lattice-app (also `cloudfoundry/lattice-app`)
+    pub image: Option<String>,
+
+    /// The start command and its arguments, after `--` (replaces ENTRYPOINT and CMD)
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+
+    /// Number of instances
+    #[arg(short, long, default_value_t = 1, value_parser = parse_instances)]
+    pub instances: u32,
+
+    /// Ports the app listens on, comma separated [default: the image's EXPOSE, else 8080]
+    #[arg(short, long, value_delimiter = ',', value_parser = parse_port)]
+    pub ports: Vec<u16>,
+
+    /// Environment variable NAME=VALUE; a bare NAME copies its value from your environment
+    #[arg(short, long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
+    pub env: Vec<EnvArg>,
+
+    /// Memory limit per instance in MB (0 = unlimited)
+    #[arg(short, long, default_value_t = 128)]
+    pub memory_mb: u64,
+
+    /// Disk limit per instance in MB (0 = unlimited; recorded, as Lattice did not enforce it)
+    #[arg(short, long, default_value_t = 0)]
+    pub disk_mb: u64,
+
+    /// Relative CPU weight, 1 to 100
+    #[arg(short, long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub cpu_weight: u8,
+
+    /// Working directory [default: the image's WORKDIR, else /]
+    #[arg(short, long)]
+    pub working_dir: Option<String>,
+
+    /// User to run as [default: the image's USER, else root]
+    #[arg(short, long)]
+    pub user: Option<String>,
+
+    /// Run privileged (the app can break out of its container)
+    #[arg(long)]
+    pub privileged: bool,
+
+    /// HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>; replaces the default routes
+    #[arg(short = 'R', long = "http-route", value_name = "HOST[:PORT]")]
+    pub http_routes: Vec<String>,
+
+    /// TCP route EXTERNAL[:PORT], opened on the router's address
+    #[arg(short = 'T', long = "tcp-route", value_name = "EXTERNAL[:PORT]")]
+    pub tcp_routes: Vec<String>,
+
+    /// Register no routes
+    #[arg(long, conflicts_with_all = ["http_routes", "tcp_routes"])]
+    pub no_routes: bool,
+
+    /// How long to wait for every instance to run (2m, 90s, ...)
+    #[arg(short, long, default_value = "2m", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The app
+    pub name: String,
+
+    /// The number of instances (0 stops the app and keeps it)
+    #[arg(value_parser = parse_instances, allow_negative_numbers = true)]
+    pub instances: u32,
+
+    /// How long to wait for the app to reach that number
+    #[arg(short, long, default_value = "2m", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The apps to remove
+    #[arg(required = true)]
+    pub names: Vec<String>,
+
+    /// How long to wait for each app's instances to stop
+    #[arg(short, long, default_value = "1m", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The app
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    #[command(subcommand)]
+    pub command: DaemonCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Run the node in the foreground (for systemd and the like)
+    Run,
+    /// Start the node in the background, unless it already runs
+    Start,
+    /// Stop the node (apps keep running; the next node adopts them)
+    Stop,
+    /// Say whether the node runs
+    Status,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn env_arguments_parse_and_bare_names_copy_the_callers_value() {
+        let arg = parse_env("FOO=a=b").unwrap();
+        assert_eq!(arg.resolve(|_| None).value, "a=b");
+        let bare = parse_env("HOME").unwrap();
+        assert_eq!(bare.resolve(|_| Some("/root".into())).value, "/root");
+        assert_eq!(bare.resolve(|_| None).value, "");
+        assert!(parse_env("=x").is_err());
+        assert!(parse_env("1X=y").is_err());
+    }
+
+    #[test]
+    fn timeouts_take_units_or_seconds() {
+        assert_eq!(parse_timeout("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_timeout("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_timeout("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_timeout("soon").is_err());
+    }
+
+    #[test]
+    fn instance_counts_are_whole_and_bounded() {
+        assert_eq!(parse_instances("0").unwrap(), 0);
+        assert!(parse_instances("-1").is_err());
+        assert!(parse_instances("two").is_err());
+        assert!(parse_instances("100000").is_err());
+    }
+}

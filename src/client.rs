@@ -1,0 +1,236 @@
+//! The CLI's side of the node API: HTTP/1.1 over the node's Unix socket, and node auto-start.
+//!
+//! Every command that needs the node calls [`connect`], which starts the node in the background
+//! (and says so on stderr) when its socket does not answer. Several commands may race to start
+//! it: every spawned node but one loses the `node.lock` and exits, and every client simply waits
+//! for the socket to answer.
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::node::api::VERSION_HEADER;
+use crate::ui::Ui;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::net::UnixStream;
+
+/// How long a command waits for a node it started to answer.
+pub const NODE_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    socket: PathBuf,
+    log_file: PathBuf,
+}
+
+/// Why a request got no answer from the node.
+enum Unanswered {
+    /// Nothing listens on the socket (no node, or a stale socket file).
+    NoNode,
+    /// The node was there but the exchange failed.
+    Broken(String),
+}
+
+impl Client {
+    pub fn new(settings: &Settings) -> Client {
+        Client {
+            socket: settings.paths.socket(),
+            log_file: settings.paths.log_file(),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> std::result::Result<Response<Incoming>, Unanswered> {
+        let stream = UnixStream::connect(&self.socket)
+            .await
+            .map_err(|_| Unanswered::NoNode)?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| Unanswered::Broken(e.to_string()))?;
+        tokio::spawn(connection);
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "ltc-node")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .expect("valid request");
+        sender
+            .send_request(request)
+            .await
+            .map_err(|e| Unanswered::Broken(e.to_string()))
+    }
+
+    fn lost(&self, reason: &str) -> Error {
+        Error::failed(format!("lost the connection to the ltc node: {reason}"))
+            .with_hint(format!("the node's log is `{}`", self.log_file.display()))
+    }
+
+    /// Sends a request and decodes the JSON answer, with the node's state version.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<(T, u64)> {
+        let body = body.map(|b| serde_json::to_vec(b).expect("serialisable"));
+        let response = match self.exchange(method, path, body).await {
+            Ok(response) => response,
+            Err(Unanswered::NoNode) => return Err(self.lost("the node is not running")),
+            Err(Unanswered::Broken(reason)) => return Err(self.lost(&reason)),
+        };
+        let status = response.status();
+        let version = response
+            .headers()
+            .get(VERSION_HEADER)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0);
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| self.lost(&e.to_string()))?
+            .to_bytes();
+        if status.is_success() {
+            let value = serde_json::from_slice(&bytes)
+                .map_err(|e| self.lost(&format!("unexpected answer: {e}")))?;
+            return Ok((value, version));
+        }
+        Err(serde_json::from_slice::<Error>(&bytes).unwrap_or_else(|_| {
+            self.lost(&format!(
+                "the node answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            ))
+        }))
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call(Method::GET, path, None::<&()>).await.map(|(v, _)| v)
+    }
+
+    /// Sends a request whose answer is NDJSON and hands each line to `on_line` as it arrives.
+    pub async fn stream<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+        mut on_line: impl FnMut(T),
+    ) -> Result<()> {
+        let body = serde_json::to_vec(body).expect("serialisable");
+        let response = match self.exchange(method, path, Some(body)).await {
+            Ok(response) => response,
+            Err(Unanswered::NoNode) => return Err(self.lost("the node is not running")),
+            Err(Unanswered::Broken(reason)) => return Err(self.lost(&reason)),
+        };
+        let mut body = response.into_body();
+        let mut pending = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| self.lost(&e.to_string()))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            pending.extend_from_slice(&data);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                let value = serde_json::from_slice(&line)
+                    .map_err(|e| self.lost(&format!("unexpected answer: {e}")))?;
+                on_line(value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a node answers on the socket.
+    pub async fn ping(&self) -> bool {
+        matches!(
+            self.exchange(Method::GET, "/v1/health", None).await,
+            Ok(response) if response.status().is_success()
+        )
+    }
+}
+
+/// Starts `ltc daemon run` in the background, detached from this terminal, with its output
+/// appended to `node.log`.
+pub fn spawn_node(settings: &Settings) -> Result<Child> {
+    use std::os::unix::process::CommandExt;
+    crate::node::store::ensure_home(&settings.paths.home)?;
+    let log_path = settings.paths.log_file();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| Error::fs(format!("cannot open `{}`: {e}", log_path.display())))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| Error::fs(format!("cannot open `{}`: {e}", log_path.display())))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::fs(format!("cannot find the ltc executable: {e}")))?;
+    Command::new(exe)
+        .args(["daemon", "run"])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::failed(format!("cannot start the ltc node: {e}")))
+}
+
+fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Connects to the node of this `LTC_HOME`, starting it when it does not answer.
+pub async fn connect(settings: &Settings, ui: &Ui) -> Result<Client> {
+    let client = Client::new(settings);
+    if client.ping().await {
+        return Ok(client);
+    }
+    ui.note(format!(
+        "starting the ltc node in the background (log: {})",
+        settings.paths.log_file().display()
+    ));
+    let child = spawn_node(settings)?;
+    wait_for_node(&client, settings, child).await?;
+    Ok(client)
+}
+
+/// Waits until the node answers. A spawned node that exits at once usually lost the race for
+/// `node.lock` to another one, so its exit alone is not a failure.
+pub async fn wait_for_node(client: &Client, settings: &Settings, mut child: Child) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + NODE_START_TIMEOUT;
+    let mut exited_at = None;
+    loop {
+        if client.ping().await {
+            return Ok(());
+        }
+        if exited_at.is_none() {
+            if let Ok(Some(_status)) = child.try_wait() {
+                exited_at = Some(tokio::time::Instant::now());
+            }
+        }
+        let gave_up = exited_at.is_some_and(|at| at.elapsed() > Duration::from_secs(2));
+        if gave_up || tokio::time::Instant::now() >= deadline {
+            let log = settings.paths.log_file();
+            let tail = log_tail(&log, 3);
+            return Err(Error::failed(format!(
+                "the ltc node did not start{}",
+                if tail.is_empty() { String::new() } else { format!(": {tail}") }
+            ))
+            .with_hint(format!("its log is `{}`", log.display())));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

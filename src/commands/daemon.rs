@@ -1,0 +1,105 @@
+use crate::cli::DaemonCommand;
+use crate::client::{self, Client};
+use crate::config::Settings;
+use crate::engine::docker::DockerEngine;
+use crate::error::Result;
+use crate::model::NodeInfo;
+use crate::node;
+use crate::ui::Ui;
+use hyper::Method;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long `ltc daemon stop` waits for the node to exit.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result<()> {
+    match command {
+        DaemonCommand::Run => {
+            let engine = Arc::new(DockerEngine::new(&settings.docker_host));
+            node::run(settings, engine).await
+        }
+        DaemonCommand::Start => {
+            let client = Client::new(settings);
+            let already = client.ping().await;
+            if !already {
+                let child = client::spawn_node(settings)?;
+                client::wait_for_node(&client, settings, child).await?;
+            }
+            let info: NodeInfo = client.get("/v1/info").await?;
+            report(ui, &info, if already { "already running" } else { "started" });
+            Ok(())
+        }
+        DaemonCommand::Stop => {
+            let client = Client::new(settings);
+            if !client.ping().await {
+                say(ui, false, "the ltc node is not running");
+                return Ok(());
+            }
+            client
+                .call::<serde_json::Value>(Method::POST, "/v1/shutdown", None::<&()>)
+                .await?;
+            let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+            while client.ping().await || node_holds_lock(settings) {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(crate::error::Error::new(
+                        crate::error::Kind::Timeout,
+                        "the ltc node did not stop in time",
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            say(ui, false, "the ltc node stopped; apps keep running");
+            Ok(())
+        }
+        DaemonCommand::Status => {
+            let client = Client::new(settings);
+            if !client.ping().await {
+                say(ui, false, "the ltc node is not running");
+                return Ok(());
+            }
+            let info: NodeInfo = client.get("/v1/info").await?;
+            report(ui, &info, "running");
+            Ok(())
+        }
+    }
+}
+
+/// Whether a node process still holds this home's lock.
+fn node_holds_lock(settings: &Settings) -> bool {
+    let Ok(file) = std::fs::File::open(settings.paths.lock_file()) else {
+        return false;
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+fn say(ui: &Ui, running: bool, message: &str) {
+    if ui.json {
+        ui.json(&serde_json::json!({ "running": running }));
+    } else {
+        ui.out(message);
+    }
+}
+
+fn report(ui: &Ui, info: &NodeInfo, what: &str) {
+    if ui.json {
+        ui.json(&serde_json::json!({ "running": true, "node": info }));
+        return;
+    }
+    ui.out(format!("the ltc node is {what} (pid {})", info.pid));
+    ui.out(format!("  home:   {}", info.ltc_home));
+    match &info.engine.error {
+        None => ui.out(format!(
+            "  engine: Docker {} at {}",
+            info.engine.version.as_deref().unwrap_or("?"),
+            info.engine.endpoint
+        )),
+        Some(error) => ui.out(format!("  engine: {error}")),
+    }
+}

@@ -1,0 +1,65 @@
+use crate::client;
+use crate::config::Settings;
+use crate::error::Result;
+use crate::model::AppStatus;
+use crate::ui::{Cell, Color, Ui, table};
+
+/// Lattice's colours for `running/desired`: green when equal, red when none run, else yellow.
+pub fn instances_cell(app: &AppStatus) -> Cell {
+    let text = format!("{}/{}", app.running_instances, app.desired_instances);
+    let color = if app.running_instances == app.desired_instances {
+        Color::Green
+    } else if app.running_instances == 0 {
+        Color::Red
+    } else {
+        Color::Yellow
+    };
+    Cell::colored(text, color)
+}
+
+pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
+    let client = client::connect(settings, ui).await?;
+    let apps: Vec<AppStatus> = client.get("/v1/apps").await?;
+    if ui.json {
+        ui.json(&apps);
+        return Ok(());
+    }
+    if apps.is_empty() {
+        ui.out("No apps to display.");
+        return Ok(());
+    }
+    let mut rows = vec![
+        ["App Name", "Instances", "DiskMB", "MemoryMB", "Route"]
+            .iter()
+            .map(|h| Cell::colored(h, Color::Bold))
+            .collect::<Vec<_>>(),
+    ];
+    for app in &apps {
+        let mut routes: Vec<String> = app
+            .routes
+            .iter()
+            .map(|r| format!("{} => {}", r.hostname, r.port))
+            .collect();
+        routes.extend(
+            app.tcp_routes
+                .iter()
+                .map(|r| format!("{} => {}", r.address, r.port)),
+        );
+        let name = if app.removing {
+            format!("{} (removing)", app.name)
+        } else {
+            app.name.clone()
+        };
+        rows.push(vec![
+            Cell::colored(name, Color::Bold),
+            instances_cell(app),
+            Cell::plain(app.disk_mb),
+            Cell::plain(app.memory_mb),
+            Cell::colored(routes.join(", "), Color::Cyan),
+        ]);
+    }
+    for line in table(ui, &rows) {
+        ui.out(line.trim_end());
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+use super::app_path;
+use crate::cli::RemoveArgs;
+use crate::client;
+use crate::config::Settings;
+use crate::error::{Error, Kind, Result};
+use crate::model::{AppName, AppStatus};
+use crate::ui::Ui;
+use hyper::Method;
+use tokio::time::Instant;
+
+pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
+    // Every name is checked before anything is removed.
+    let names = args
+        .names
+        .iter()
+        .map(|n| AppName::parse(n))
+        .collect::<Result<Vec<_>>>()?;
+    let client = client::connect(settings, ui).await?;
+    let mut removed = Vec::new();
+    for name in &names {
+        ui.note(format!("Removing {name}..."));
+        let path = app_path(name.as_str());
+        let (_, mut version): (AppStatus, u64) =
+            client.call(Method::DELETE, &path, None::<&()>).await?;
+        let deadline = Instant::now() + args.timeout;
+        loop {
+            let watch = format!("{path}?since={version}&wait_ms=1000");
+            match client.call::<AppStatus>(Method::GET, &watch, None::<&()>).await {
+                Ok((app, seen)) => {
+                    version = seen;
+                    if Instant::now() >= deadline {
+                        return Err(Error::new(
+                            Kind::Timeout,
+                            format!(
+                                "timed out waiting for `{name}` to stop ({} instances left)",
+                                app.instances.len()
+                            ),
+                        )
+                        .with_hint("ltc keeps removing it in the background; `ltc list` shows it until it is gone"));
+                    }
+                }
+                Err(e) if e.kind == Kind::NotFound => break,
+                Err(e) => return Err(e),
+            }
+        }
+        removed.push(name.to_string());
+    }
+    if ui.json {
+        ui.json(&serde_json::json!({ "removed": removed }));
+    }
+    Ok(())
+}

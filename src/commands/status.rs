@@ -1,0 +1,141 @@
+use super::app_path;
+use super::list::instances_cell;
+use crate::cli::StatusArgs;
+use crate::client;
+use crate::config::Settings;
+use crate::error::Result;
+use crate::model::{AppName, AppStatus, InstanceState, InstanceStatus};
+use crate::ui::{Cell, Color, Ui, format_duration, table};
+use std::time::SystemTime;
+
+const RULE_WIDTH: usize = 90;
+
+fn state_color(state: InstanceState) -> Color {
+    match state {
+        InstanceState::Running => Color::Green,
+        InstanceState::Claimed => Color::Yellow,
+        InstanceState::Unclaimed => Color::Cyan,
+        InstanceState::Crashed => Color::Red,
+    }
+}
+
+fn since(text: &str) -> Option<std::time::Duration> {
+    let at = humantime::parse_rfc3339(text).ok()?;
+    SystemTime::now().duration_since(at).ok()
+}
+
+/// What the last column says: why an instance is not running, or when it restarts.
+fn instance_note(instance: &InstanceStatus) -> String {
+    if instance.stopping {
+        return "stopping".into();
+    }
+    let mut parts = Vec::new();
+    if let Some(at) = instance.next_restart.as_deref() {
+        let wait = humantime::parse_rfc3339(at)
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::now()).ok())
+            .unwrap_or_default();
+        parts.push(format!("restarts in {}", format_duration(wait)));
+    } else if instance.state == InstanceState::Crashed {
+        parts.push("not restarted again".into());
+    }
+    if let Some(error) = &instance.last_error {
+        parts.push(error.clone());
+    }
+    parts.join("; ")
+}
+
+pub async fn run(args: StatusArgs, settings: &Settings, ui: &Ui) -> Result<()> {
+    let name = AppName::parse(&args.name)?;
+    let client = client::connect(settings, ui).await?;
+    let app: AppStatus = client.get(&app_path(name.as_str())).await?;
+    if ui.json {
+        ui.json(&app);
+        return Ok(());
+    }
+    print_status(ui, &app);
+    Ok(())
+}
+
+fn print_status(ui: &Ui, app: &AppStatus) {
+    let heavy = "=".repeat(RULE_WIDTH);
+    let light = "-".repeat(RULE_WIDTH);
+    ui.out(&heavy);
+    ui.out(ui.paint(Color::Bold, format!("      {}", app.name)));
+    ui.out(&light);
+    let mut rows = vec![
+        vec![Cell::plain("Instances"), instances_cell(app)],
+        vec![Cell::plain("DiskMB"), Cell::plain(app.disk_mb)],
+        vec![Cell::plain("MemoryMB"), Cell::plain(app.memory_mb)],
+        vec![Cell::plain("CPUWeight"), Cell::plain(app.cpu_weight)],
+        vec![Cell::plain("Ports"), Cell::plain(crate::model::join_ports(&app.ports))],
+    ];
+    let mut routes: Vec<String> = app
+        .routes
+        .iter()
+        .map(|r| format!("{} => {}", r.hostname, r.port))
+        .collect();
+    routes.extend(app.tcp_routes.iter().map(|r| format!("{} => {}", r.address, r.port)));
+    for (i, route) in routes.iter().enumerate() {
+        let label = if i == 0 { "Routes" } else { "" };
+        rows.push(vec![Cell::plain(label), Cell::colored(route, Color::Cyan)]);
+    }
+    let image = if app.builtin {
+        format!("{} (built-in)", app.image)
+    } else {
+        app.image.clone()
+    };
+    rows.push(vec![Cell::plain("Docker Image"), Cell::plain(image)]);
+    rows.push(vec![Cell::plain("Command"), Cell::plain(app.command.join(" "))]);
+    if let Some(user) = &app.user {
+        rows.push(vec![Cell::plain("User"), Cell::plain(user)]);
+    }
+    if app.removing {
+        rows.push(vec![Cell::plain("Removing"), Cell::colored("yes", Color::Red)]);
+    }
+    for line in table(ui, &rows) {
+        ui.out(line.trim_end());
+    }
+    if !app.env.is_empty() {
+        ui.out(&light);
+        ui.out("Environment");
+        ui.out("");
+        for (key, value) in &app.env {
+            ui.out(format!("{key}={value:?}"));
+        }
+    }
+    ui.out(&heavy);
+    if app.instances.is_empty() {
+        ui.out("No instances.");
+        return;
+    }
+    let mut rows = vec![
+        ["Instance", "State", "Crashes", "Uptime", "Ports", ""]
+            .iter()
+            .map(|h| Cell::colored(h, Color::Bold))
+            .collect::<Vec<_>>(),
+    ];
+    for instance in &app.instances {
+        let uptime = match instance.state {
+            InstanceState::Crashed => "N/A".to_string(),
+            _ => since(&instance.since).map(format_duration).unwrap_or_else(|| "N/A".into()),
+        };
+        let ports = instance
+            .ports
+            .iter()
+            .map(|(c, h)| format!("{c}->127.0.0.1:{h}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        rows.push(vec![
+            Cell::plain(instance.index),
+            Cell::colored(instance.state.as_str(), state_color(instance.state)),
+            Cell::plain(instance.crash_count),
+            Cell::plain(uptime),
+            Cell::plain(if ports.is_empty() { "-".into() } else { ports }),
+            Cell::plain(instance_note(instance)),
+        ]);
+    }
+    for line in table(ui, &rows) {
+        ui.out(line.trim_end());
+    }
+}

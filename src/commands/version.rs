@@ -1,0 +1,41 @@
+use crate::client;
+use crate::config::Settings;
+use crate::error::{Error, Kind, Result};
+use crate::model::NodeInfo;
+use crate::ui::Ui;
+
+pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
+    let client = client::connect(settings, ui).await?;
+    let info: NodeInfo = client.get("/v1/info").await?;
+    if let Some(error) = &info.engine.error {
+        return Err(Error::new(Kind::Engine, error.clone())
+            .with_hint("start Docker, or point DOCKER_HOST at its socket, then retry"));
+    }
+    let client_version = env!("CARGO_PKG_VERSION");
+    if ui.json {
+        ui.json(&serde_json::json!({
+            "client": client_version,
+            "node": {
+                "version": info.version,
+                "api_version": info.api_version,
+                "pid": info.pid,
+                "started_at": info.started_at,
+            },
+            "docker": {
+                "endpoint": info.engine.endpoint,
+                "version": info.engine.version,
+                "api_version": info.engine.api_version,
+            },
+        }));
+        return Ok(());
+    }
+    ui.out(format!("Client: {client_version}"));
+    ui.out(format!("Node:   {} (API v{}, pid {})", info.version, info.api_version, info.pid));
+    ui.out(format!(
+        "Docker: {} (API {}, {})",
+        info.engine.version.unwrap_or_default(),
+        info.engine.api_version.unwrap_or_default(),
+        info.engine.endpoint
+    ));
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Resolved settings: the only place that reads ltc's environment variables.
+//!
+//! `LTC_HOME`, when set, holds everything one node owns: `config.json` (the target domain),
+//! `state.json` (desired state), `node.sock`, `node.log`, `node.lock` and `install-id`. When it
+//! is unset, ltc uses the platform's data directory (`~/.local/share/ltc` on Linux).
+
+use crate::error::{Error, Result};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the router listens unless `LTC_ROUTER_ADDR` says otherwise.
+pub const DEFAULT_ROUTER_ADDR: &str = "127.0.0.1:8080";
+
+/// Docker's own default when `DOCKER_HOST` is unset.
+pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
+
+/// The files of one `LTC_HOME`.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub home: PathBuf,
+}
+
+impl Paths {
+    pub fn new(home: impl Into<PathBuf>) -> Paths {
+        Paths { home: home.into() }
+    }
+    pub fn config_file(&self) -> PathBuf {
+        self.home.join("config.json")
+    }
+    pub fn state_file(&self) -> PathBuf {
+        self.home.join("state.json")
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.home.join("node.sock")
+    }
+    pub fn log_file(&self) -> PathBuf {
+        self.home.join("node.log")
+    }
+    pub fn lock_file(&self) -> PathBuf {
+        self.home.join("node.lock")
+    }
+    pub fn install_id_file(&self) -> PathBuf {
+        self.home.join("install-id")
+    }
+}
+
+/// Everything a command or the node needs from the environment, resolved once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub paths: Paths,
+    pub docker_host: String,
+    pub router_addr: SocketAddr,
+    /// Colour is allowed (`NO_COLOR` unset and `TERM` not empty or `dumb`); whether a stream is
+    /// a terminal is decided by the printer.
+    pub color_allowed: bool,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let home = match var("LTC_HOME") {
+            Some(home) => absolute(Path::new(&home))?,
+            None => dirs::data_local_dir()
+                .or_else(dirs::home_dir)
+                .map(|dir| dir.join("ltc"))
+                .ok_or_else(|| {
+                    Error::config("cannot find a data directory for ltc")
+                        .with_hint("set LTC_HOME to a directory ltc may use")
+                })?,
+        };
+        let router_text = var("LTC_ROUTER_ADDR").unwrap_or_else(|| DEFAULT_ROUTER_ADDR.into());
+        let router_addr = router_text.parse().map_err(|_| {
+            Error::config(format!(
+                "LTC_ROUTER_ADDR `{router_text}` is not an address like `127.0.0.1:8080`"
+            ))
+        })?;
+        let term = var("TERM");
+        Ok(Settings {
+            paths: Paths::new(home),
+            docker_host: var("DOCKER_HOST").unwrap_or_else(|| DEFAULT_DOCKER_HOST.into()),
+            router_addr,
+            color_allowed: var("NO_COLOR").is_none() && term.is_some_and(|t| t != "dumb"),
+        })
+    }
+}
+
+impl Settings {
+    /// A variable of the caller's environment, for `-e NAME` without a value (Lattice copied
+    /// the value from the environment `ltc` ran in).
+    pub fn caller_var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    std::env::current_dir()
+        .map(|dir| dir.join(path))
+        .map_err(|e| Error::fs(format!("cannot resolve LTC_HOME `{}`: {e}", path.display())))
+}

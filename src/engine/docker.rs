@@ -1,0 +1,462 @@
+//! The Docker engine over bollard: the only module that imports bollard.
+//!
+//! Facts this module leans on (measured on Docker 20.10, see DESIGN.md): bollard asks for a
+//! newer API than 20.10 speaks, so the version is negotiated on connect; bollard's own timeout
+//! is 120 s, so every call here has ltc's [`CALL_TIMEOUT`] instead, except the calls that are
+//! long by nature (pulls, builds, a stop that waits out its grace period). The connection is
+//! made lazily and dropped on failure, so a node started while Docker was down, or kept running
+//! across a Docker restart, reconnects by itself.
+
+use super::{
+    ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo, EngineResult,
+    ImageConfig, InstanceSpec, Observed, PullProgress,
+};
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    EventsOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long one ordinary engine call may take before ltc gives up on it.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a pull or build may take (they stream progress while they run).
+const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
+
+pub struct DockerEngine {
+    host: String,
+    /// The negotiated client, once connected. A std mutex: it is never held across an await.
+    client: Mutex<Option<Docker>>,
+}
+
+impl DockerEngine {
+    /// Prepares a connection to the engine at `host` (`unix:///...`, `tcp://...`). Nothing is
+    /// sent until the first call.
+    pub fn new(host: &str) -> DockerEngine {
+        DockerEngine {
+            host: host.to_string(),
+            client: Mutex::new(None),
+        }
+    }
+
+    fn unreachable(&self, reason: impl std::fmt::Display) -> EngineError {
+        EngineError::Unreachable {
+            endpoint: self.host.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    async fn client(&self) -> EngineResult<Docker> {
+        if let Some(client) = self.client.lock().expect("client lock").clone() {
+            return Ok(client);
+        }
+        let docker = Docker::connect_with_host(&self.host)
+            .map_err(|e| self.unreachable(describe(&e)))?
+            .with_timeout(CALL_TIMEOUT);
+        let docker = match tokio::time::timeout(CALL_TIMEOUT, docker.negotiate_version()).await {
+            Ok(Ok(docker)) => docker,
+            Ok(Err(e)) => return Err(self.unreachable(describe(&e))),
+            Err(_) => return Err(self.timeout("version negotiation")),
+        };
+        *self.client.lock().expect("client lock") = Some(docker.clone());
+        Ok(docker)
+    }
+
+    fn timeout(&self, operation: &str) -> EngineError {
+        EngineError::Timeout {
+            operation: operation.to_string(),
+            seconds: CALL_TIMEOUT.as_secs(),
+        }
+    }
+
+    /// Maps a bollard error, forgetting the connection when the engine is unreachable so the
+    /// next call reconnects.
+    fn map_error(&self, operation: &str, error: BollardError) -> EngineError {
+        match error {
+            BollardError::DockerResponseServerError {
+                status_code,
+                message,
+            } => match status_code {
+                404 => EngineError::NotFound(message),
+                409 => EngineError::Conflict(message),
+                _ if message.contains("port is already allocated")
+                    || message.contains("address already in use") =>
+                {
+                    EngineError::PortInUse(port_in_message(&message))
+                }
+                _ => EngineError::Api {
+                    operation: operation.to_string(),
+                    message,
+                },
+            },
+            BollardError::RequestTimeoutError => self.timeout(operation),
+            other => {
+                *self.client.lock().expect("client lock") = None;
+                self.unreachable(describe(&other))
+            }
+        }
+    }
+}
+
+/// A one-line description of a bollard error, without bollard's type names.
+fn describe(error: &BollardError) -> String {
+    match error {
+        BollardError::SocketNotFoundError(path) => format!("no socket at `{path}`"),
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                text = format!("{text}: {cause}");
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+/// Docker names the port in "Bind for 127.0.0.1:49153 failed: port is already allocated".
+fn port_in_message(message: &str) -> u16 {
+    message
+        .split(|c: char| !c.is_ascii_digit() && c != ':')
+        .filter_map(|word| word.rsplit(':').next()?.parse().ok())
+        .find(|port| *port > 1024)
+        .unwrap_or(0)
+}
+
+fn label_filters(labels: &[(String, String)]) -> HashMap<String, Vec<String>> {
+    let values = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    HashMap::from([("label".to_string(), values)])
+}
+
+/// `redis` → (`redis`, `latest`); `host:5000/a/b:1.2` → (`host:5000/a/b`, `1.2`).
+fn split_reference(image: &str) -> (&str, &str) {
+    if image.contains('@') {
+        return (image, "");
+    }
+    let name_start = image.rfind('/').map_or(0, |i| i + 1);
+    match image[name_start..].rfind(':') {
+        Some(at) => (&image[..name_start + at], &image[name_start + at + 1..]),
+        None => (image, "latest"),
+    }
+}
+
+/// "Exited (137) 3 seconds ago" → 137.
+fn exit_code_from_status(status: &str) -> Option<i64> {
+    let start = status.find('(')? + 1;
+    let end = status[start..].find(')')? + start;
+    status[start..end].parse().ok()
+}
+
+fn tcp_ports(exposed: &[String]) -> Vec<u16> {
+    let mut ports: Vec<u16> = exposed
+        .iter()
+        .filter_map(|p| p.strip_suffix("/tcp").unwrap_or(p).parse().ok())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+#[async_trait]
+impl Engine for DockerEngine {
+    fn endpoint(&self) -> String {
+        self.host.clone()
+    }
+
+    async fn info(&self) -> EngineResult<EngineInfo> {
+        let docker = self.client().await?;
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| self.map_error("version", e))?;
+        let info = docker.info().await.map_err(|e| self.map_error("info", e))?;
+        Ok(EngineInfo {
+            version: version.version.unwrap_or_default(),
+            api_version: version.api_version.unwrap_or_default(),
+            memory_bytes: info.mem_total.unwrap_or(0).max(0) as u64,
+            cpus: info.ncpu.unwrap_or(0).max(0) as u64,
+        })
+    }
+
+    async fn image_config(&self, image: &str) -> EngineResult<Option<ImageConfig>> {
+        let docker = self.client().await?;
+        let inspect = match docker.inspect_image(image).await {
+            Ok(inspect) => inspect,
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(None),
+            Err(e) => return Err(self.map_error("image inspect", e)),
+        };
+        let config = inspect.config.unwrap_or_default();
+        Ok(Some(ImageConfig {
+            entrypoint: config.entrypoint.unwrap_or_default(),
+            cmd: config.cmd.unwrap_or_default(),
+            working_dir: config.working_dir.filter(|d| !d.is_empty()),
+            user: config.user.filter(|u| !u.is_empty()),
+            env: config.env.unwrap_or_default(),
+            exposed_ports: tcp_ports(&config.exposed_ports.unwrap_or_default()),
+        }))
+    }
+
+    async fn pull_image(
+        &self,
+        image: &str,
+        progress: &(dyn Fn(PullProgress) + Send + Sync),
+    ) -> EngineResult<()> {
+        let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
+        let (name, tag) = split_reference(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
+        let mut stream = docker.create_image(Some(options), None, None);
+        let failed = |reason: String| EngineError::Pull {
+            image: image.to_string(),
+            reason,
+        };
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| match e {
+                BollardError::DockerResponseServerError { message, .. } => failed(message),
+                other => self.map_error("image pull", other),
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(failed(detail.message.unwrap_or_default()));
+            }
+            let status = info.status.unwrap_or_default();
+            match (info.id, info.progress_detail) {
+                (Some(id), Some(detail)) => progress(PullProgress::Layer {
+                    id,
+                    status,
+                    current: detail.current.unwrap_or(0).max(0) as u64,
+                    total: detail.total.unwrap_or(0).max(0) as u64,
+                }),
+                (Some(id), None) => progress(PullProgress::Status(format!("{id}: {status}"))),
+                (None, _) => progress(PullProgress::Status(status)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn build_image(&self, tag: &str, context: Vec<u8>) -> EngineResult<()> {
+        let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
+        let options = BuildImageOptionsBuilder::default().t(tag).rm(true).build();
+        let body = bollard::body_full(context.into());
+        let mut stream = docker.build_image(options, None, Some(body));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| self.map_error("image build", e))?;
+            if let Some(detail) = info.error_detail {
+                return Err(EngineError::Api {
+                    operation: "image build".into(),
+                    message: detail.message.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_instances(&self, labels: &[(String, String)]) -> EngineResult<Vec<Observed>> {
+        let docker = self.client().await?;
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&label_filters(labels))
+            .build();
+        let summaries = docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.map_error("container list", e))?;
+        Ok(summaries
+            .into_iter()
+            .filter_map(|summary| {
+                let id = ContainerId(summary.id?);
+                let state = match summary.state {
+                    Some(ContainerSummaryStateEnum::CREATED) => ContainerState::Created,
+                    Some(ContainerSummaryStateEnum::RUNNING) => ContainerState::Running,
+                    Some(ContainerSummaryStateEnum::EXITED | ContainerSummaryStateEnum::DEAD) => {
+                        ContainerState::Exited(
+                            summary.status.as_deref().and_then(exit_code_from_status),
+                        )
+                    }
+                    _ => ContainerState::Other,
+                };
+                let ports = summary
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| Some((p.private_port, p.public_port?)))
+                    .collect();
+                Some(Observed {
+                    id,
+                    labels: summary.labels.unwrap_or_default().into_iter().collect(),
+                    state,
+                    ports,
+                    created: summary.created.unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<ContainerId> {
+        let docker = self.client().await?;
+        let exposed: Vec<String> = spec.ports.iter().map(|(c, _)| format!("{c}/tcp")).collect();
+        let bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
+            .ports
+            .iter()
+            .map(|(container, host)| {
+                let binding = PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(host.to_string()),
+                };
+                (format!("{container}/tcp"), Some(vec![binding]))
+            })
+            .collect();
+        let host_config = HostConfig {
+            // Docker's bundled init forwards SIGTERM, so a stop takes milliseconds, not the grace.
+            init: Some(true),
+            port_bindings: Some(bindings),
+            memory: (spec.memory_bytes > 0).then_some(spec.memory_bytes as i64),
+            cpu_shares: Some(spec.cpu_shares as i64),
+            privileged: Some(spec.privileged),
+            security_opt: (!spec.privileged).then(|| vec!["no-new-privileges".to_string()]),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            entrypoint: spec.command.as_ref().map(|c| c[..1].to_vec()),
+            cmd: spec.command.as_ref().map(|c| c[1..].to_vec()),
+            env: Some(spec.env.clone()),
+            working_dir: spec.working_dir.clone(),
+            user: spec.user.clone(),
+            labels: Some(spec.labels.clone().into_iter().collect()),
+            exposed_ports: Some(exposed),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        let created = docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| match e {
+                BollardError::DockerResponseServerError {
+                    status_code: 404,
+                    ..
+                } => EngineError::ImageNotFound(spec.image.clone()),
+                other => self.map_error("container create", other),
+            })?;
+        let id = ContainerId(created.id);
+        if let Err(e) = docker.start_container(&id.0, None).await {
+            let error = self.map_error("container start", e);
+            let _ = self.remove_instance(&id, Duration::ZERO).await;
+            return Err(error);
+        }
+        Ok(id)
+    }
+
+    async fn remove_instance(&self, id: &ContainerId, grace: Duration) -> EngineResult<()> {
+        let docker = self.client().await?;
+        if !grace.is_zero() {
+            let stopping = docker.clone().with_timeout(grace + CALL_TIMEOUT);
+            let options = StopContainerOptionsBuilder::default()
+                .t(grace.as_secs() as i32)
+                .build();
+            match stopping.stop_container(&id.0, Some(options)).await {
+                Ok(())
+                | Err(BollardError::DockerResponseServerError {
+                    status_code: 304 | 404,
+                    ..
+                }) => {}
+                Err(e) => return Err(self.map_error("container stop", e)),
+            }
+        }
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match docker.remove_container(&id.0, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            // "removal of container ... is already in progress"
+            Err(BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(e) => Err(self.map_error("container remove", e)),
+        }
+    }
+
+    async fn events(
+        &self,
+        labels: &[(String, String)],
+    ) -> EngineResult<BoxStream<'static, EngineResult<EngineEvent>>> {
+        let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
+        let mut filters = label_filters(labels);
+        filters.insert("type".into(), vec!["container".into()]);
+        let options = EventsOptionsBuilder::default().filters(&filters).build();
+        let host = self.host.clone();
+        let stream = docker.events(Some(options)).filter_map(move |item| {
+            let host = host.clone();
+            async move {
+                match item {
+                    Ok(message) => {
+                        let actor = message.actor?;
+                        Some(Ok(EngineEvent {
+                            action: message.action.unwrap_or_default(),
+                            id: ContainerId(actor.id?),
+                        }))
+                    }
+                    Err(e) => Some(Err(EngineError::Unreachable {
+                        endpoint: host,
+                        reason: describe(&e),
+                    })),
+                }
+            }
+        });
+        Ok(stream.boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_name_and_tag() {
+        assert_eq!(split_reference("redis"), ("redis", "latest"));
+        assert_eq!(split_reference("redis:7"), ("redis", "7"));
+        assert_eq!(
+            split_reference("host:5000/team/app:1.2"),
+            ("host:5000/team/app", "1.2")
+        );
+        assert_eq!(
+            split_reference("host:5000/team/app"),
+            ("host:5000/team/app", "latest")
+        );
+    }
+
+    #[test]
+    fn exit_codes_are_read_from_the_status_line() {
+        assert_eq!(exit_code_from_status("Exited (137) 3 seconds ago"), Some(137));
+        assert_eq!(exit_code_from_status("Up 2 seconds"), None);
+    }
+
+    #[test]
+    fn the_port_in_a_bind_failure_is_found() {
+        let message = "driver failed programming external connectivity on endpoint ltc-web-0 \
+                       (abc): Bind for 127.0.0.1:49153 failed: port is already allocated";
+        assert_eq!(port_in_message(message), 49153);
+    }
+
+    #[test]
+    fn only_tcp_ports_are_taken_from_expose() {
+        let exposed = ["8080/tcp", "53/udp", "7777/tcp", "8080/tcp"].map(String::from);
+        assert_eq!(tcp_ports(&exposed), [7777, 8080]);
+    }
+}

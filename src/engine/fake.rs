@@ -1,0 +1,313 @@
+//! An in-memory engine for fast tests of the node's logic, stricter than Docker.
+//!
+//! A running fake container really listens on its published host ports (on 127.0.0.1), so the
+//! node's port checks behave as they do against Docker with an app that listens. Strictness:
+//! unknown images, duplicate names, host ports taken by anything, empty commands and images with
+//! nothing to run are all refused, where Docker would sometimes accept and fail later.
+
+use super::{
+    ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo, EngineResult,
+    ImageConfig, InstanceSpec, Observed, PullProgress,
+};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+struct FakeContainer {
+    name: String,
+    labels: BTreeMap<String, String>,
+    state: ContainerState,
+    ports: BTreeMap<u16, u16>,
+    created: i64,
+    listeners: Vec<JoinHandle<()>>,
+}
+
+impl FakeContainer {
+    fn stop_listening(&mut self) {
+        for listener in self.listeners.drain(..) {
+            listener.abort();
+        }
+    }
+}
+
+pub struct FakeEngine {
+    images: Mutex<HashMap<String, ImageConfig>>,
+    /// Images a pull would find, as if a registry had them.
+    pullable: Mutex<HashMap<String, ImageConfig>>,
+    containers: Mutex<BTreeMap<ContainerId, FakeContainer>>,
+    next_id: AtomicU64,
+    unreachable: AtomicBool,
+    events: broadcast::Sender<EngineEvent>,
+}
+
+impl Default for FakeEngine {
+    fn default() -> Self {
+        FakeEngine {
+            images: Mutex::default(),
+            pullable: Mutex::default(),
+            containers: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            unreachable: AtomicBool::new(false),
+            events: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl FakeEngine {
+    pub fn new() -> FakeEngine {
+        FakeEngine::default()
+    }
+
+    /// Makes an image present locally.
+    pub fn add_image(&self, name: &str, config: ImageConfig) {
+        self.images
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), config);
+    }
+
+    /// Makes an image available to `pull_image`.
+    pub fn add_pullable_image(&self, name: &str, config: ImageConfig) {
+        self.pullable
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), config);
+    }
+
+    /// Every later call fails as if the engine's socket were gone, until set back.
+    pub fn set_unreachable(&self, unreachable: bool) {
+        self.unreachable.store(unreachable, Ordering::SeqCst);
+    }
+
+    /// The process of a container exits with `code`, as a crash would.
+    pub fn exit_container(&self, id: &ContainerId, code: i64) {
+        if let Some(container) = self.containers.lock().unwrap().get_mut(id) {
+            container.stop_listening();
+            container.state = ContainerState::Exited(Some(code));
+        }
+        self.emit("die", id);
+    }
+
+    /// Removes a container behind the node's back, as `docker rm -f` would.
+    pub fn remove_behind_back(&self, id: &ContainerId) {
+        if let Some(mut container) = self.containers.lock().unwrap().remove(id) {
+            container.stop_listening();
+        }
+        self.emit("destroy", id);
+    }
+
+    /// Names of all containers, sorted.
+    pub fn container_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .containers
+            .lock()
+            .unwrap()
+            .values()
+            .map(|c| c.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn emit(&self, action: &str, id: &ContainerId) {
+        let _ = self.events.send(EngineEvent {
+            action: action.to_string(),
+            id: id.clone(),
+        });
+    }
+
+    fn check_reachable(&self) -> EngineResult<()> {
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(EngineError::Unreachable {
+                endpoint: self.endpoint(),
+                reason: "the fake engine is switched off".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn matches(labels: &BTreeMap<String, String>, wanted: &[(String, String)]) -> bool {
+    wanted.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+#[async_trait]
+impl Engine for FakeEngine {
+    fn endpoint(&self) -> String {
+        "fake://engine".to_string()
+    }
+
+    async fn info(&self) -> EngineResult<EngineInfo> {
+        self.check_reachable()?;
+        Ok(EngineInfo {
+            version: "fake".into(),
+            api_version: "1.41".into(),
+            memory_bytes: 8 << 30,
+            cpus: 2,
+        })
+    }
+
+    async fn image_config(&self, image: &str) -> EngineResult<Option<ImageConfig>> {
+        self.check_reachable()?;
+        Ok(self.images.lock().unwrap().get(image).cloned())
+    }
+
+    async fn pull_image(
+        &self,
+        image: &str,
+        progress: &(dyn Fn(PullProgress) + Send + Sync),
+    ) -> EngineResult<()> {
+        self.check_reachable()?;
+        let found = self.pullable.lock().unwrap().get(image).cloned();
+        let Some(config) = found else {
+            return Err(EngineError::Pull {
+                image: image.to_string(),
+                reason: "repository does not exist or may require 'docker login'".into(),
+            });
+        };
+        progress(PullProgress::Layer {
+            id: "layer0".into(),
+            status: "Downloading".into(),
+            current: 1,
+            total: 1,
+        });
+        self.add_image(image, config);
+        Ok(())
+    }
+
+    async fn build_image(&self, tag: &str, context: Vec<u8>) -> EngineResult<()> {
+        self.check_reachable()?;
+        if context.is_empty() {
+            return Err(EngineError::Api {
+                operation: "image build".into(),
+                message: "empty build context".into(),
+            });
+        }
+        self.add_image(
+            tag,
+            ImageConfig {
+                entrypoint: vec!["/lattice-app".into()],
+                ..ImageConfig::default()
+            },
+        );
+        Ok(())
+    }
+
+    async fn list_instances(&self, labels: &[(String, String)]) -> EngineResult<Vec<Observed>> {
+        self.check_reachable()?;
+        Ok(self
+            .containers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, c)| matches(&c.labels, labels))
+            .map(|(id, c)| Observed {
+                id: id.clone(),
+                labels: c.labels.clone(),
+                state: c.state,
+                ports: c.ports.clone(),
+                created: c.created,
+            })
+            .collect())
+    }
+
+    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<ContainerId> {
+        self.check_reachable()?;
+        let image = self
+            .images
+            .lock()
+            .unwrap()
+            .get(&spec.image)
+            .cloned()
+            .ok_or_else(|| EngineError::ImageNotFound(spec.image.clone()))?;
+        let has_command = match &spec.command {
+            Some(command) => !command.is_empty() && !command[0].is_empty(),
+            None => !image.entrypoint.is_empty() || !image.cmd.is_empty(),
+        };
+        if !has_command {
+            return Err(EngineError::Api {
+                operation: "container create".into(),
+                message: "no command specified".into(),
+            });
+        }
+        let mut listeners = Vec::new();
+        for (_, host_port) in &spec.ports {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", *host_port))
+                .await
+                .map_err(|_| EngineError::PortInUse(*host_port))?;
+            listeners.push(tokio::spawn(async move {
+                // Accept and hold every connection, as a listening app would.
+                let mut held = Vec::new();
+                while let Ok((stream, _)) = listener.accept().await {
+                    held.push(stream);
+                }
+            }));
+        }
+        let mut containers = self.containers.lock().unwrap();
+        if containers.values().any(|c| c.name == spec.name) {
+            for listener in listeners {
+                listener.abort();
+            }
+            return Err(EngineError::Conflict(format!(
+                "the container name `{}` is already in use",
+                spec.name
+            )));
+        }
+        let id = ContainerId(format!(
+            "fake{:060}",
+            self.next_id.fetch_add(1, Ordering::SeqCst)
+        ));
+        containers.insert(
+            id.clone(),
+            FakeContainer {
+                name: spec.name.clone(),
+                labels: spec.labels.clone(),
+                state: ContainerState::Running,
+                ports: spec.ports.iter().copied().collect(),
+                created: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0),
+                listeners,
+            },
+        );
+        drop(containers);
+        self.emit("start", &id);
+        Ok(id)
+    }
+
+    async fn remove_instance(&self, id: &ContainerId, _grace: Duration) -> EngineResult<()> {
+        self.check_reachable()?;
+        let removed = self.containers.lock().unwrap().remove(id);
+        if let Some(mut container) = removed {
+            container.stop_listening();
+            self.emit("destroy", id);
+        }
+        Ok(())
+    }
+
+    async fn events(
+        &self,
+        labels: &[(String, String)],
+    ) -> EngineResult<BoxStream<'static, EngineResult<EngineEvent>>> {
+        self.check_reachable()?;
+        let _ = labels;
+        let receiver = self.events.subscribe();
+        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(event) => return Some((Ok(event), receiver)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        Ok(stream.boxed())
+    }
+}

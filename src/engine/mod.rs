@@ -1,0 +1,210 @@
+//! The container engine, in ltc's words: images, instances, ports and labels.
+//!
+//! [`Engine`] is what the node drives. [`docker::DockerEngine`] implements it over bollard (the
+//! only module that imports bollard), and [`fake::FakeEngine`] implements it in memory for fast
+//! tests of the node's logic. The fake is stricter than Docker, and the contract tests in
+//! `tests/engine.rs` run against both so they cannot drift. A Docker Swarm backend would be a
+//! third implementation.
+
+pub mod docker;
+pub mod fake;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Label keys every ltc container carries.
+pub mod labels {
+    /// The random id of the `LTC_HOME` that created the container.
+    pub const INSTALL: &str = "io.ltc.install";
+    /// The path of that `LTC_HOME`, for humans looking at `docker ps`.
+    pub const HOME: &str = "io.ltc.home";
+    pub const APP: &str = "io.ltc.app";
+    pub const INDEX: &str = "io.ltc.index";
+    pub const GUID: &str = "io.ltc.guid";
+    pub const GENERATION: &str = "io.ltc.generation";
+}
+
+/// A container id as the engine gave it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ContainerId(pub String);
+
+impl ContainerId {
+    pub fn short(&self) -> &str {
+        &self.0[..self.0.len().min(12)]
+    }
+}
+
+impl std::fmt::Display for ContainerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What an image says about how to run it (Lattice read the same from the registry).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageConfig {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub env: Vec<String>,
+    /// TCP ports from EXPOSE, ascending.
+    pub exposed_ports: Vec<u16>,
+}
+
+/// The engine's identity, for `ltc version` and `ltc cells`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineInfo {
+    pub version: String,
+    pub api_version: String,
+    pub memory_bytes: u64,
+    pub cpus: u64,
+}
+
+/// One instance to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSpec {
+    /// The container name, `ltc-<app>-<index>-<short guid>`.
+    pub name: String,
+    pub image: String,
+    /// Replaces the image's ENTRYPOINT and CMD when set.
+    pub command: Option<Vec<String>>,
+    /// `NAME=VALUE`, laid over the image's ENV by the engine.
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Container port to host port, published on 127.0.0.1.
+    pub ports: Vec<(u16, u16)>,
+    /// 0 = unlimited.
+    pub memory_bytes: u64,
+    pub cpu_shares: u64,
+    pub privileged: bool,
+}
+
+/// The lifecycle state of an observed container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    /// Created, never started.
+    Created,
+    Running,
+    /// Exited or dead, with its exit code when known.
+    Exited(Option<i64>),
+    /// Paused, restarting, being removed.
+    Other,
+}
+
+/// An ltc container as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub id: ContainerId,
+    pub labels: BTreeMap<String, String>,
+    pub state: ContainerState,
+    /// Container port to host port on 127.0.0.1.
+    pub ports: BTreeMap<u16, u16>,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// Progress of an image pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullProgress {
+    Status(String),
+    Layer {
+        id: String,
+        status: String,
+        current: u64,
+        total: u64,
+    },
+}
+
+/// Something happened to a container: the node resyncs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineEvent {
+    pub action: String,
+    pub id: ContainerId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot reach the Docker engine at `{endpoint}`: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("the Docker engine did not answer `{operation}` within {seconds} s")]
+    Timeout { operation: String, seconds: u64 },
+    #[error("image `{0}` not found")]
+    ImageNotFound(String),
+    #[error("cannot pull image `{image}`: {reason}")]
+    Pull { image: String, reason: String },
+    #[error("host port {0} is already in use")]
+    PortInUse(u16),
+    #[error("container `{0}` not found")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("Docker refused `{operation}`: {message}")]
+    Api { operation: String, message: String },
+}
+
+impl From<EngineError> for crate::error::Error {
+    fn from(error: EngineError) -> Self {
+        use crate::error::{Error, Kind};
+        let message = error.to_string();
+        match error {
+            EngineError::Unreachable { .. } | EngineError::Timeout { .. } => {
+                Error::new(Kind::Engine, message)
+                    .with_hint("start Docker, or point DOCKER_HOST at its socket, then retry")
+            }
+            EngineError::ImageNotFound(_) | EngineError::Pull { .. } => {
+                Error::new(Kind::Image, message)
+                    .with_hint("build or load the image locally (`docker images` lists them)")
+            }
+            EngineError::NotFound(_) | EngineError::Conflict(_) | EngineError::PortInUse(_) => {
+                Error::failed(message)
+            }
+            EngineError::Api { .. } => Error::new(Kind::Engine, message),
+        }
+    }
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// What the node needs from a container engine.
+#[async_trait]
+pub trait Engine: Send + Sync + 'static {
+    /// The address of the engine, for messages (`unix:///var/run/docker.sock`).
+    fn endpoint(&self) -> String;
+
+    async fn info(&self) -> EngineResult<EngineInfo>;
+
+    /// The image's run configuration, or `None` when the image is not present locally.
+    async fn image_config(&self, image: &str) -> EngineResult<Option<ImageConfig>>;
+
+    /// Pulls an image, reporting progress as it goes.
+    async fn pull_image(
+        &self,
+        image: &str,
+        progress: &(dyn Fn(PullProgress) + Send + Sync),
+    ) -> EngineResult<()>;
+
+    /// Builds an image from a tar of a build context (a Dockerfile and its files).
+    async fn build_image(&self, tag: &str, context: Vec<u8>) -> EngineResult<()>;
+
+    /// Every container carrying all these labels, running or not.
+    async fn list_instances(&self, labels: &[(String, String)]) -> EngineResult<Vec<Observed>>;
+
+    /// Creates and starts a container. When the start fails the container is removed again.
+    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<ContainerId>;
+
+    /// Stops a container (SIGTERM, then SIGKILL after `grace`) and removes it. A container that
+    /// is already gone is not an error.
+    async fn remove_instance(&self, id: &ContainerId, grace: Duration) -> EngineResult<()>;
+
+    /// Lifecycle events of containers carrying all these labels. The stream ends when the
+    /// connection to the engine is lost; the caller resubscribes.
+    async fn events(
+        &self,
+        labels: &[(String, String)],
+    ) -> EngineResult<BoxStream<'static, EngineResult<EngineEvent>>>;
+}

@@ -1,0 +1,132 @@
+//! ltc: Cloud Foundry Lattice reborn as one binary for one machine.
+//!
+//! Crate map, in the order a request flows:
+//! - [`cli`]: the command line (clap); [`commands`]: one module per subcommand, glue only.
+//! - [`client`]: the CLI's side of the node API over a Unix socket, and node auto-start.
+//! - [`node`]: the long-running process that owns desired state ([`node::store`]), converges
+//!   the engine to it ([`node::converge`]) and serves the API ([`node::api`]).
+//! - [`engine`]: the container engine in ltc's words; Docker over bollard, and a fake.
+//! - [`demo`]: the built-in lattice-app image. [`model`]: names, specs and wire types.
+//! - [`ui`]: everything that prints. [`error`]: errors and the exit-code table.
+//! - [`config`]: the one place environment variables are read.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod node;
+pub mod ui;
+
+use clap::Parser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use error::{Error, Kind};
+use std::ffi::OsString;
+
+/// Runs ltc with these arguments and returns the process exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let wants_json = args.iter().any(|a| a == "--json");
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e, &args, wants_json),
+    };
+    let settings = match config::Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            ui::Ui::plain(cli.json).error(&e);
+            return e.exit_code();
+        }
+    };
+    let ui = ui::Ui::new(&settings, cli.json, cli.quiet);
+    let is_node = matches!(
+        &cli.command,
+        cli::Command::Daemon(cli::DaemonArgs {
+            command: cli::DaemonCommand::Run
+        })
+    );
+    let runtime = if is_node {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let error = Error::failed(format!("cannot start the async runtime: {e}"));
+            ui.error(&error);
+            return error.exit_code();
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = commands::dispatch(cli.command, &settings, &ui) => result,
+            _ = tokio::signal::ctrl_c(), if !is_node => {
+                Err(Error::new(Kind::Interrupted, "interrupted"))
+            }
+        }
+    });
+    // Do not wait for background tasks (a stream left open by an interrupted command).
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            if e.kind != Kind::Interrupted {
+                ui.error(&e);
+            }
+            e.exit_code()
+        }
+    }
+}
+
+/// Turns a clap error into ltc's usage error (exit 13), or prints help/version (exit 0).
+fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            return 0;
+        }
+        _ => {}
+    }
+    let subcommand = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let context = |kind| match error.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    let message = match error.kind() {
+        ErrorKind::InvalidSubcommand => {
+            let name = context(ContextKind::InvalidSubcommand).unwrap_or_default();
+            let mut text = format!("'{name}' is not a registered command. See 'ltc help'");
+            if let Some(suggestion) = context(ContextKind::SuggestedSubcommand) {
+                text.push_str(&format!(" (did you mean '{suggestion}'?)"));
+            }
+            Some(text)
+        }
+        ErrorKind::UnknownArgument if matches!(subcommand, "create" | "cr") => {
+            let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+            (!arg.starts_with('-')).then(|| "'--' Required before start command".to_string())
+        }
+        _ => None,
+    };
+    let code = Kind::Usage.exit_code();
+    match (message, json) {
+        (Some(message), _) => {
+            let e = Error::usage(message);
+            ui::Ui::plain(json).error(&e);
+        }
+        (None, true) => {
+            let rendered = error.to_string();
+            let first = rendered.lines().next().unwrap_or("").trim_start_matches("error: ");
+            ui::Ui::plain(true).error(&Error::usage(first.to_string()));
+        }
+        (None, false) => {
+            let _ = error.print();
+        }
+    }
+    code
+}

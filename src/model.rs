@@ -1,0 +1,607 @@
+//! ltc's vocabulary: app names, the desired state of an app, instances and their states, and
+//! the JSON shapes the node's API and `--json` output share.
+//!
+//! Everything here is plain data with pure validation, so both the CLI (to reject bad input
+//! before anything is sent) and the node (which never trusts a request) use the same rules.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Longest app name accepted. A DNS label may be 63 characters; `<app>-<port>` routes and the
+/// container name `ltc-<app>-<index>-<guid>` need the rest.
+pub const MAX_APP_NAME: usize = 50;
+
+/// Most instances one app may ask for on one machine.
+pub const MAX_INSTANCES: u32 = 256;
+
+/// The name Lattice reserved for its component log stream; `ltc debug-logs` uses it the same way.
+pub const RESERVED_APP_NAME: &str = "lattice-debug";
+
+/// The image name that selects the built-in demo app (the original's image name).
+pub const LATTICE_APP_IMAGE: &str = "cloudfoundry/lattice-app";
+
+/// Default system domain, as Lattice's Vagrant box used `<ip>.xip.io`.
+pub const DEFAULT_DOMAIN: &str = "127.0.0.1.xip.io";
+
+/// A validated app name: a lowercase DNS label of at most [`MAX_APP_NAME`] characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AppName(String);
+
+impl AppName {
+    pub fn parse(name: &str) -> Result<AppName> {
+        if name.is_empty() {
+            return Err(Error::usage("app name must not be empty"));
+        }
+        if name.len() > MAX_APP_NAME {
+            return Err(Error::usage(format!(
+                "app name `{name}` is longer than {MAX_APP_NAME} characters"
+            )));
+        }
+        let valid_chars = name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid_chars || name.starts_with('-') || name.ends_with('-') {
+            return Err(Error::usage(format!(
+                "app name `{name}` is not valid: use lowercase letters, digits and `-`, \
+                 starting and ending with a letter or digit"
+            )));
+        }
+        if name == RESERVED_APP_NAME {
+            return Err(Error::usage(format!(
+                "`{name}` is a reserved app name: it is used to stream the node's own logs"
+            )));
+        }
+        Ok(AppName(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AppName {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self> {
+        AppName::parse(&value)
+    }
+}
+
+impl From<AppName> for String {
+    fn from(name: AppName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for AppName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Checks a system domain given to `ltc target`: dot-separated DNS labels.
+pub fn validate_domain(domain: &str) -> Result<()> {
+    let bad = || {
+        Error::config(format!(
+            "`{domain}` is not a valid domain: use DNS labels separated by dots, e.g. `127.0.0.1.xip.io`"
+        ))
+    };
+    if domain.is_empty() || domain.len() > 200 {
+        return Err(bad());
+    }
+    for label in domain.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+/// Parses a port given on the command line or in a request: 1–65535.
+pub fn parse_port(text: &str) -> Result<u16> {
+    match text.trim().parse::<u32>() {
+        Ok(port) if (1..=65535).contains(&port) => Ok(port as u16),
+        _ => Err(Error::usage(format!(
+            "invalid port `{text}`: ports must be whole numbers from 1 to 65535"
+        ))),
+    }
+}
+
+/// An environment variable name as `-e` accepts it: what a POSIX shell accepts.
+pub fn validate_env_name(name: &str) -> Result<()> {
+    let mut bytes = name.bytes();
+    let first_ok = matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_');
+    if !first_ok || !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::usage(format!(
+            "invalid environment variable `{name}`: use `NAME=VALUE` or `NAME`, where NAME is \
+             letters, digits and `_`, not starting with a digit"
+        )));
+    }
+    Ok(())
+}
+
+/// One `NAME=VALUE` pair of an app's environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+/// An HTTP route: a fully qualified hostname served on the router, to a container port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct HttpRoute {
+    pub hostname: String,
+    pub port: u16,
+}
+
+/// A TCP route: a port opened on the router's address, to a container port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TcpRoute {
+    pub external_port: u16,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routes {
+    #[serde(default)]
+    pub http: Vec<HttpRoute>,
+    #[serde(default)]
+    pub tcp: Vec<TcpRoute>,
+}
+
+/// The routes Lattice made when none were given: `<app>.<domain>` to the primary port and
+/// `<app>-<port>.<domain>` to every port.
+pub fn default_routes(app: &AppName, domain: &str, ports: &[u16], primary: u16) -> Routes {
+    let mut http = vec![HttpRoute {
+        hostname: format!("{app}.{domain}"),
+        port: primary,
+    }];
+    for port in ports {
+        http.push(HttpRoute {
+            hostname: format!("{app}-{port}.{domain}"),
+            port: *port,
+        });
+    }
+    Routes { http, tcp: vec![] }
+}
+
+/// The container port a route names, or the app's only port when it names none.
+fn route_port(given: Option<&str>, ports: &[u16], flag: &str) -> Result<u16> {
+    match given {
+        Some(text) => {
+            let port = parse_port(text)?;
+            if !ports.contains(&port) {
+                return Err(Error::usage(format!(
+                    "{flag} names port {port}, which the app does not expose (ports: {})",
+                    join_ports(ports)
+                )));
+            }
+            Ok(port)
+        }
+        None => match ports {
+            [only] => Ok(*only),
+            [] => Err(Error::usage(
+                "cannot assign default port to route: no ports are exposed",
+            )),
+            _ => Err(Error::usage(format!(
+                "cannot assign default port to route: more than one exposed port ({}); \
+                 name one as {flag} HOST:PORT",
+                join_ports(ports)
+            ))),
+        },
+    }
+}
+
+pub fn join_ports(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Parses `--http-route HOST[:PORT]`: a host without a dot gets `.<domain>` appended, a host
+/// with a dot is used as given (Lattice's custom FQDN routes).
+pub fn parse_http_route(text: &str, domain: &str, ports: &[u16]) -> Result<HttpRoute> {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (text, None),
+    };
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(Error::usage(format!(
+            "malformed route `{text}`: routes must be of the form HOST[:PORT]"
+        )));
+    }
+    let hostname = if host.contains('.') {
+        host
+    } else {
+        format!("{host}.{domain}")
+    };
+    validate_domain(&hostname).map_err(|_| {
+        Error::usage(format!(
+            "malformed route `{text}`: `{hostname}` is not a valid hostname"
+        ))
+    })?;
+    let port = route_port(port, ports, "--http-route")?;
+    Ok(HttpRoute { hostname, port })
+}
+
+/// Ports a TCP route may not take: ltc's own router port is checked by the node.
+pub fn parse_tcp_route(text: &str, ports: &[u16]) -> Result<TcpRoute> {
+    let (external, port) = match text.split_once(':') {
+        Some((external, port)) => (external, Some(port)),
+        None => (text, None),
+    };
+    let external_port = parse_port(external)?;
+    let port = route_port(port, ports, "--tcp-route")?;
+    Ok(TcpRoute {
+        external_port,
+        port,
+    })
+}
+
+/// Everything the node keeps about one app: the desired state, persisted in `state.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSpec {
+    pub name: AppName,
+    /// The image as the user named it (or the built-in one's name).
+    pub image: String,
+    /// The image reference containers are created from (the built-in image is tagged by digest).
+    pub image_ref: String,
+    /// True for the built-in demo app, whose image the node builds when it is missing.
+    #[serde(default)]
+    pub builtin: bool,
+    /// The command after `--`, replacing the image's ENTRYPOINT and CMD.
+    #[serde(default)]
+    pub start_command: Option<Vec<String>>,
+    /// The command that runs, for display: the start command, or the image's ENTRYPOINT + CMD.
+    pub effective_command: Vec<String>,
+    /// `-e` values, in the order given (the image ENV lies under them).
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    pub ports: Vec<u16>,
+    pub primary_port: u16,
+    pub instances: u32,
+    pub memory_mb: u64,
+    #[serde(default)]
+    pub disk_mb: u64,
+    pub cpu_weight: u8,
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub routes: Routes,
+    /// Changes only when the containers must be replaced; every container carries it as a label.
+    pub generation: u64,
+    /// Changes on every accepted request (create, scale, ...), so waiters can see they were
+    /// overtaken by a later request.
+    pub revision: u64,
+    /// Unix milliseconds.
+    pub created_at: u64,
+}
+
+/// What `ltc create` asks the node for. The CLI has already resolved what depends on the
+/// caller's side (bare `-e NAME` values are copied from the caller's environment).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateRequest {
+    pub name: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub start_command: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    pub instances: u32,
+    pub memory_mb: u64,
+    #[serde(default)]
+    pub disk_mb: u64,
+    pub cpu_weight: u8,
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub http_routes: Vec<String>,
+    #[serde(default)]
+    pub tcp_routes: Vec<String>,
+    #[serde(default)]
+    pub no_routes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleRequest {
+    pub instances: u32,
+}
+
+/// Checks an instance count against [`MAX_INSTANCES`].
+pub fn validate_instances(count: u32) -> Result<()> {
+    if count > MAX_INSTANCES {
+        return Err(Error::usage(format!(
+            "{count} instances is more than the {MAX_INSTANCES} one app may have on one machine"
+        )));
+    }
+    Ok(())
+}
+
+/// Lattice's instance states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InstanceState {
+    /// Desired, but no container yet.
+    Unclaimed,
+    /// The container is starting and has not yet passed its check.
+    Claimed,
+    /// Running and healthy: routed.
+    Running,
+    /// Exited or failed, waiting to be restarted.
+    Crashed,
+}
+
+impl InstanceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Unclaimed => "UNCLAIMED",
+            InstanceState::Claimed => "CLAIMED",
+            InstanceState::Running => "RUNNING",
+            InstanceState::Crashed => "CRASHED",
+        }
+    }
+}
+
+/// One instance as `status --json` and the API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub index: u32,
+    pub guid: String,
+    pub state: InstanceState,
+    pub crash_count: u32,
+    /// When the instance entered its current state (RFC 3339).
+    pub since: String,
+    /// Container port to host port on 127.0.0.1.
+    pub ports: BTreeMap<u16, u16>,
+    #[serde(default)]
+    pub container_id: Option<String>,
+    /// For CRASHED instances: when the next restart is due (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_restart: Option<String>,
+    /// Why the last start or run failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// True while the instance is being stopped (scale-down or remove).
+    #[serde(default)]
+    pub stopping: bool,
+}
+
+/// A route as shown to users, with the URL that works on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteStatus {
+    pub hostname: String,
+    pub port: u16,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpRouteStatus {
+    pub external_port: u16,
+    pub port: u16,
+    pub address: String,
+}
+
+/// An app as `list --json`, `status --json` and the API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppStatus {
+    pub name: String,
+    pub image: String,
+    pub builtin: bool,
+    pub command: Vec<String>,
+    pub desired_instances: u32,
+    pub running_instances: u32,
+    pub ports: Vec<u16>,
+    pub primary_port: u16,
+    pub memory_mb: u64,
+    pub disk_mb: u64,
+    pub cpu_weight: u8,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub privileged: bool,
+    pub env: BTreeMap<String, String>,
+    pub routes: Vec<RouteStatus>,
+    pub tcp_routes: Vec<TcpRouteStatus>,
+    pub instances: Vec<InstanceStatus>,
+    /// True once `remove` was accepted and containers are still being stopped.
+    pub removing: bool,
+    pub generation: u64,
+    pub revision: u64,
+    pub created_at: String,
+}
+
+/// What `ltc target` shows and sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub domain: String,
+    pub router_address: String,
+    pub ltc_home: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRequest {
+    pub domain: String,
+}
+
+/// The Docker engine as the node sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStatus {
+    pub endpoint: String,
+    pub version: Option<String>,
+    pub api_version: Option<String>,
+    pub error: Option<String>,
+}
+
+/// `GET /v1/info`: the node and its engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub version: String,
+    pub api_version: u32,
+    pub pid: u32,
+    pub install_id: String,
+    pub ltc_home: String,
+    pub started_at: String,
+    pub engine: EngineStatus,
+}
+
+/// One line of the image preparation stream (`POST /v1/images`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageProgress {
+    /// A line of status ("Pulling from library/redis", "Building the built-in image").
+    Status { message: String },
+    /// Progress of one layer.
+    Layer {
+        id: String,
+        status: String,
+        current: u64,
+        total: u64,
+    },
+    /// The image is ready.
+    Done { image: String },
+    /// Preparing the image failed.
+    Failed { error: Error },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRequest {
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// The reply to create: the app and the notes the node made while resolving it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateResponse {
+    pub app: AppStatus,
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Formats Unix milliseconds as RFC 3339.
+pub fn rfc3339_millis(millis: u64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_names_must_be_dns_labels() {
+        for good in ["a", "lattice-app", "web1", "1web", &"a".repeat(50)] {
+            assert!(AppName::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Web",
+            "my_app",
+            "a..b",
+            "../x",
+            "a.b",
+            "-web",
+            "web-",
+            "web app",
+            "wéb",
+            &"a".repeat(51),
+        ] {
+            let error = AppName::parse(bad).unwrap_err();
+            assert_eq!(error.kind, crate::error::Kind::Usage, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_reserved_log_name_is_refused() {
+        let error = AppName::parse(RESERVED_APP_NAME).unwrap_err();
+        assert!(error.message.contains("reserved"), "{}", error.message);
+    }
+
+    #[test]
+    fn ports_are_one_to_65535() {
+        assert_eq!(parse_port("8080").unwrap(), 8080);
+        assert_eq!(parse_port("65535").unwrap(), 65535);
+        for bad in ["0", "65536", "-1", "http", ""] {
+            assert!(parse_port(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_routes_serve_the_primary_port_and_each_port() {
+        let app = AppName::parse("web").unwrap();
+        let routes = default_routes(&app, "example.io", &[8080, 9090], 8080);
+        let hosts: Vec<_> = routes
+            .http
+            .iter()
+            .map(|r| (r.hostname.as_str(), r.port))
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("web.example.io", 8080),
+                ("web-8080.example.io", 8080),
+                ("web-9090.example.io", 9090)
+            ]
+        );
+    }
+
+    #[test]
+    fn http_routes_append_the_domain_unless_they_have_a_dot() {
+        let r = parse_http_route("api", "d.io", &[8080]).unwrap();
+        assert_eq!((r.hostname.as_str(), r.port), ("api.d.io", 8080));
+        let r = parse_http_route("API.Example.com.:9090", "d.io", &[8080, 9090]).unwrap();
+        assert_eq!((r.hostname.as_str(), r.port), ("api.example.com", 9090));
+        assert!(parse_http_route("api", "d.io", &[8080, 9090]).is_err());
+        assert!(parse_http_route(":8080", "d.io", &[8080]).is_err());
+        assert!(parse_http_route("api:7000", "d.io", &[8080]).is_err());
+        assert!(parse_http_route("bad_host", "d.io", &[8080]).is_err());
+    }
+
+    #[test]
+    fn tcp_routes_take_an_external_port_and_an_optional_container_port() {
+        let r = parse_tcp_route("50000", &[5222]).unwrap();
+        assert_eq!((r.external_port, r.port), (50000, 5222));
+        let r = parse_tcp_route("50001:9090", &[8080, 9090]).unwrap();
+        assert_eq!((r.external_port, r.port), (50001, 9090));
+        assert!(parse_tcp_route("70000", &[8080]).is_err());
+    }
+
+    #[test]
+    fn env_names_follow_the_shell() {
+        assert!(validate_env_name("FOO_1").is_ok());
+        assert!(validate_env_name("_x").is_ok());
+        for bad in ["", "1A", "A-B", "A B", "=x"] {
+            assert!(validate_env_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn domains_are_dns_names() {
+        assert!(validate_domain("127.0.0.1.xip.io").is_ok());
+        assert!(validate_domain("local.lattice.cf").is_ok());
+        for bad in ["", "a..b", "-a.b", "a_b.c", "a b"] {
+            assert!(validate_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The node's versioned HTTP/JSON API on its Unix socket (mode 0600 in a 0700 `LTC_HOME`).
+//!
+//! | method and path | what |
+//! |---|---|
+//! | `GET /v1/health` | the node answers (no engine call) |
+//! | `GET /v1/info` | node and engine versions |
+//! | `GET`, `PUT /v1/target` | the system domain |
+//! | `POST /v1/images` | build or pull an image; NDJSON progress, then `done` or `failed` |
+//! | `GET`, `POST /v1/apps` | list apps; create one |
+//! | `GET /v1/apps/{name}?since=V&wait_ms=N` | one app, after the state moved past version V |
+//! | `PUT /v1/apps/{name}/instances` | scale |
+//! | `DELETE /v1/apps/{name}` | remove |
+//! | `POST /v1/shutdown` | stop the node (apps keep running) |
+//!
+//! Errors are `{"error": ..., "kind": ..., "hint": ...}` (see [`crate::error::Error`]). Every
+//! response carries `ltc-version`, the node's state version, for waiting without polling.
+
+use super::Node;
+use crate::error::{Error, Kind, Result};
+use crate::model::{CreateRequest, ImageProgress, ImageRequest, ScaleRequest, TargetRequest};
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UnixListener;
+use tokio_util::sync::CancellationToken;
+
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Largest request body the API reads.
+const MAX_REQUEST_BYTES: usize = 1 << 20;
+
+/// Longest a `GET /v1/apps/{name}` may wait for a change.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+pub const VERSION_HEADER: &str = "ltc-version";
+
+/// Accepts connections until `cancel` fires.
+pub async fn serve(node: Arc<Node>, listener: UnixListener, cancel: CancellationToken) {
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    super::log(format!("api: accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = cancel.cancelled() => return,
+        };
+        let node = node.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let node = node.clone();
+                async move { Ok::<_, Infallible>(handle(node, request).await) }
+            });
+            let connection =
+                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = cancel.cancelled() => {}
+            }
+        });
+    }
+}
+
+fn full(status: StatusCode, bytes: Vec<u8>, version: u64) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header(VERSION_HEADER, version)
+        .body(Full::new(Bytes::from(bytes)).boxed_unsync())
+        .expect("valid response")
+}
+
+fn json<T: Serialize>(value: &T, version: u64) -> Response<Body> {
+    full(
+        StatusCode::OK,
+        serde_json::to_vec(value).expect("serialisable"),
+        version,
+    )
+}
+
+fn error_response(error: &Error, version: u64) -> Response<Body> {
+    let status = match error.kind {
+        Kind::Usage => StatusCode::BAD_REQUEST,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Config => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::Placement => StatusCode::INSUFFICIENT_STORAGE,
+        Kind::Engine | Kind::Image => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        Kind::FileSystem | Kind::Failed | Kind::Interrupted => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    full(status, serde_json::to_vec(error).expect("serialisable"), version)
+}
+
+async fn read_json<T: DeserializeOwned>(request: Request<Incoming>) -> Result<T> {
+    let body = Limited::new(request.into_body(), MAX_REQUEST_BYTES)
+        .collect()
+        .await
+        .map_err(|e| Error::usage(format!("cannot read the request body: {e}")))?
+        .to_bytes();
+    serde_json::from_slice(&body).map_err(|e| Error::usage(format!("malformed request: {e}")))
+}
+
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let result: Result<Response<Body>> = match (&method, segments.as_slice()) {
+        (&Method::GET, ["v1", "health"]) => Ok(json(
+            &serde_json::json!({"ok": true, "pid": std::process::id()}),
+            node.version(),
+        )),
+        (&Method::GET, ["v1", "info"]) => Ok(json(&node.info().await, node.version())),
+        (&Method::GET, ["v1", "target"]) => node
+            .check_engine()
+            .await
+            .map(|_| json(&node.target(), node.version())),
+        (&Method::PUT, ["v1", "target"]) => match read_json::<TargetRequest>(request).await {
+            Ok(body) => node
+                .set_target(&body.domain)
+                .map(|target| json(&target, node.version())),
+            Err(e) => Err(e),
+        },
+        (&Method::POST, ["v1", "images"]) => match read_json::<ImageRequest>(request).await {
+            Ok(body) => Ok(prepare_image(node.clone(), body.image)),
+            Err(e) => Err(e),
+        },
+        (&Method::GET, ["v1", "apps"]) => match node.check_engine().await {
+            Ok(_) => {
+                let (apps, version) = node.list();
+                Ok(json(&apps, version))
+            }
+            Err(e) => Err(e),
+        },
+        (&Method::POST, ["v1", "apps"]) => match read_json::<CreateRequest>(request).await {
+            Ok(body) => node.create(body).await.map(|created| {
+                let version = node.version();
+                json(&created, version)
+            }),
+            Err(e) => Err(e),
+        },
+        (&Method::GET, ["v1", "apps", name]) => {
+            let since = query_param(&query, "since").and_then(|v| v.parse().ok());
+            let wait = query_param(&query, "wait_ms")
+                .and_then(|v| v.parse().ok())
+                .map_or(Duration::ZERO, Duration::from_millis)
+                .min(MAX_WAIT);
+            let checked = if since.is_some() {
+                Ok(())
+            } else {
+                node.check_engine().await.map(|_| ())
+            };
+            match checked {
+                Ok(()) => match node.watch_app(name, since, wait).await {
+                    (Some(app), version) => Ok(json(&app, version)),
+                    (None, _) => Err(Error::app_not_found(name)),
+                },
+                Err(e) => Err(e),
+            }
+        }
+        (&Method::PUT, ["v1", "apps", name, "instances"]) => {
+            match read_json::<ScaleRequest>(request).await {
+                Ok(body) => node.scale(name, body.instances).await.map(|app| {
+                    let version = node.version();
+                    json(&app, version)
+                }),
+                Err(e) => Err(e),
+            }
+        }
+        (&Method::DELETE, ["v1", "apps", name]) => node.remove(name).await.map(|app| {
+            let version = node.version();
+            json(&app, version)
+        }),
+        (&Method::POST, ["v1", "shutdown"]) => {
+            node.shutdown();
+            Ok(json(&serde_json::json!({"stopping": true}), 0))
+        }
+        _ => Err(Error::not_found(format!(
+            "the node has no API endpoint `{method} {path}`"
+        ))),
+    };
+    result.unwrap_or_else(|error| error_response(&error, node.version()))
+}
+
+/// Streams image preparation as NDJSON lines of [`ImageProgress`].
+fn prepare_image(node: Arc<Node>, image: Option<String>) -> Response<Body> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let line = |progress: &ImageProgress| {
+        let mut bytes = serde_json::to_vec(progress).expect("serialisable");
+        bytes.push(b'\n');
+        Bytes::from(bytes)
+    };
+    tokio::spawn(async move {
+        let progress_sender = sender.clone();
+        let report = move |progress: ImageProgress| {
+            let _ = progress_sender.send(line(&progress));
+        };
+        let last = match node.prepare_image(image.as_deref(), &report).await {
+            Ok(image) => ImageProgress::Done { image },
+            Err(error) => ImageProgress::Failed { error },
+        };
+        let _ = sender.send(line(&last));
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let bytes = receiver.recv().await?;
+        Some((Ok::<_, Infallible>(Frame::data(bytes)), receiver))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/x-ndjson")
+        .body(BodyExt::boxed_unsync(StreamBody::new(stream)))
+        .expect("valid response")
+}

@@ -1,0 +1,1155 @@
+//! The long-running node: one per `LTC_HOME`, the only writer of its desired state.
+//!
+//! It serves the API on a Unix socket ([`api`]), keeps desired state on disk ([`store`]), and
+//! converges the engine to it: a loop that lists this home's containers, folds what it sees into
+//! the known instances (adopting, noticing crashes and containers removed behind its back), and
+//! applies [`converge::plan`]. The loop runs on every engine event, after every operation it
+//! started, when a restart backoff ends, and every [`RESYNC_INTERVAL`] (Docker drops events).
+//!
+//! Stopping the node never stops apps. A node that starts adopts the containers its home made
+//! earlier (matched by the home's install id) and converges them.
+
+pub mod api;
+pub mod converge;
+pub mod probe;
+pub mod resolve;
+pub mod store;
+
+use crate::config::{Paths, Settings};
+use crate::demo;
+use crate::engine::{
+    ContainerId, ContainerState, Engine, EngineError, EngineInfo, Observed, PullProgress, labels,
+};
+use crate::error::{Error, Kind, Result};
+use crate::model::{
+    self, AppName, AppSpec, AppStatus, CreateRequest, CreateResponse, EngineStatus, ImageProgress,
+    InstanceState, InstanceStatus, NodeInfo, RouteStatus, TargetInfo, TcpRouteStatus,
+};
+use converge::{Action, Op, Slot};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use store::{DesiredState, NodeConfig};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// A full resync runs at least this often, whatever events say.
+pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
+
+/// SIGTERM, then SIGKILL after this long (Diego's and Docker's 10 s).
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// An engine check younger than this is not repeated (keeps `ltc list` fast).
+const ENGINE_CHECK_TTL: Duration = Duration::from_millis(1000);
+
+/// The API version in `/v1/...` paths and in `ltc version`.
+pub const API_VERSION: u32 = 1;
+
+/// The node's state behind one mutex. A std mutex: it is never held across an await.
+struct Inner {
+    config: NodeConfig,
+    desired: DesiredState,
+    /// Specs of removed apps whose containers are still being stopped.
+    removing: BTreeMap<String, AppSpec>,
+    slots: Vec<Slot>,
+    /// Containers of this home that belong to no slot, being removed.
+    strays: HashSet<ContainerId>,
+    engine_error: Option<String>,
+    /// Bumped whenever a slot's container is set (see [`Slot::container_seq`]).
+    seq: u64,
+    /// Bumped on every visible change; waiters watch it.
+    version: u64,
+    /// Host ports handed out recently, so concurrent starts never pick the same one.
+    recent_ports: VecDeque<u16>,
+}
+
+pub struct Node {
+    engine: Arc<dyn Engine>,
+    paths: Paths,
+    install_id: String,
+    router_addr: SocketAddr,
+    started_at: SystemTime,
+    inner: Mutex<Inner>,
+    changes: watch::Sender<u64>,
+    kick: Notify,
+    cancel: CancellationToken,
+    /// One build of the built-in image at a time.
+    demo_build: tokio::sync::Mutex<()>,
+    engine_checked: Mutex<Option<(Instant, EngineInfo)>>,
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+fn new_guid() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Refuses a change that would reserve more memory than the machine has (Lattice's placement
+/// error, exit 11).
+pub fn check_placement(apps: &BTreeMap<String, AppSpec>, memory_bytes: u64) -> Result<()> {
+    let reserved_mb: u64 = apps
+        .values()
+        .map(|app| app.memory_mb * u64::from(app.instances))
+        .sum();
+    let machine_mb = memory_bytes / (1024 * 1024);
+    if machine_mb > 0 && reserved_mb > machine_mb {
+        return Err(Error::new(
+            Kind::Placement,
+            format!(
+                "insufficient resources: the apps would reserve {reserved_mb} MB of memory and \
+                 this machine has {machine_mb} MB"
+            ),
+        )
+        .with_hint("request fewer instances or less memory (`--memory-mb`)"));
+    }
+    Ok(())
+}
+
+/// Logs one line to the node's log (its stderr).
+pub fn log(message: impl std::fmt::Display) {
+    eprintln!("{} {message}", rfc3339(SystemTime::now()));
+}
+
+impl Node {
+    pub fn new(
+        engine: Arc<dyn Engine>,
+        settings: &Settings,
+        install_id: String,
+        config: NodeConfig,
+        desired: DesiredState,
+    ) -> Arc<Node> {
+        Arc::new(Node {
+            engine,
+            paths: settings.paths.clone(),
+            install_id,
+            router_addr: settings.router_addr,
+            started_at: SystemTime::now(),
+            inner: Mutex::new(Inner {
+                config,
+                desired,
+                removing: BTreeMap::new(),
+                slots: Vec::new(),
+                strays: HashSet::new(),
+                engine_error: None,
+                seq: 0,
+                version: 0,
+                recent_ports: VecDeque::new(),
+            }),
+            changes: watch::channel(0).0,
+            kick: Notify::new(),
+            cancel: CancellationToken::new(),
+            demo_build: tokio::sync::Mutex::new(()),
+            engine_checked: Mutex::new(None),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().expect("node state lock")
+    }
+
+    fn changed(&self, inner: &mut Inner) {
+        inner.version += 1;
+        self.changes.send_replace(inner.version);
+    }
+
+    /// Wakes the converger.
+    pub fn kick(&self) {
+        self.kick.notify_one();
+    }
+
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Asks the node to stop (apps keep running).
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+
+    fn owner_labels(&self) -> Vec<(String, String)> {
+        vec![(labels::INSTALL.to_string(), self.install_id.clone())]
+    }
+
+    /// The engine's identity, checked at most once per [`ENGINE_CHECK_TTL`]. Fails with exit
+    /// code 15 when the engine cannot be reached.
+    pub async fn check_engine(&self) -> Result<EngineInfo> {
+        if let Some((at, info)) = self.engine_checked.lock().expect("engine check").as_ref() {
+            if at.elapsed() < ENGINE_CHECK_TTL {
+                return Ok(info.clone());
+            }
+        }
+        match self.engine.info().await {
+            Ok(info) => {
+                *self.engine_checked.lock().expect("engine check") =
+                    Some((Instant::now(), info.clone()));
+                Ok(info)
+            }
+            Err(e) => {
+                *self.engine_checked.lock().expect("engine check") = None;
+                Err(e.into())
+            }
+        }
+    }
+
+    pub async fn info(&self) -> NodeInfo {
+        let engine = match self.check_engine().await {
+            Ok(info) => EngineStatus {
+                endpoint: self.engine.endpoint(),
+                version: Some(info.version),
+                api_version: Some(info.api_version),
+                error: None,
+            },
+            Err(e) => EngineStatus {
+                endpoint: self.engine.endpoint(),
+                version: None,
+                api_version: None,
+                error: Some(e.message),
+            },
+        };
+        NodeInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            api_version: API_VERSION,
+            pid: std::process::id(),
+            install_id: self.install_id.clone(),
+            ltc_home: self.paths.home.display().to_string(),
+            started_at: rfc3339(self.started_at),
+            engine,
+        }
+    }
+
+    // ----- target -------------------------------------------------------------------------
+
+    pub fn target(&self) -> TargetInfo {
+        let inner = self.lock();
+        TargetInfo {
+            domain: inner.config.domain.clone(),
+            router_address: self.router_addr.to_string(),
+            ltc_home: self.paths.home.display().to_string(),
+        }
+    }
+
+    pub fn set_target(&self, domain: &str) -> Result<TargetInfo> {
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        model::validate_domain(&domain)?;
+        {
+            let mut inner = self.lock();
+            let config = NodeConfig {
+                domain: domain.clone(),
+            };
+            store::save(&self.paths.config_file(), &config)?;
+            inner.config = config;
+            self.changed(&mut inner);
+        }
+        log(format!("target set to {domain}"));
+        Ok(self.target())
+    }
+
+    // ----- images -------------------------------------------------------------------------
+
+    /// Makes sure the image exists locally: builds the built-in one, pulls any other.
+    pub async fn prepare_image(
+        &self,
+        image: Option<&str>,
+        progress: &(dyn Fn(ImageProgress) + Send + Sync),
+    ) -> Result<String> {
+        if demo::is_builtin(image) {
+            self.ensure_demo_image(progress).await?;
+            return Ok(demo::image_ref());
+        }
+        let image = image.unwrap_or_default().trim();
+        if image.is_empty() || image.contains(char::is_whitespace) {
+            return Err(Error::usage(format!("`{image}` is not an image name")));
+        }
+        if self.engine.image_config(image).await?.is_some() {
+            return Ok(image.to_string());
+        }
+        progress(ImageProgress::Status {
+            message: format!("Pulling image {image}"),
+        });
+        let forward = |p: PullProgress| {
+            progress(match p {
+                PullProgress::Status(message) => ImageProgress::Status { message },
+                PullProgress::Layer {
+                    id,
+                    status,
+                    current,
+                    total,
+                } => ImageProgress::Layer {
+                    id,
+                    status,
+                    current,
+                    total,
+                },
+            })
+        };
+        self.engine.pull_image(image, &forward).await?;
+        Ok(image.to_string())
+    }
+
+    async fn ensure_demo_image(&self, progress: &(dyn Fn(ImageProgress) + Send + Sync)) -> Result<()> {
+        let _one_build = self.demo_build.lock().await;
+        let reference = demo::image_ref();
+        if self.engine.image_config(&reference).await?.is_some() {
+            return Ok(());
+        }
+        progress(ImageProgress::Status {
+            message: format!("Building the built-in lattice-app image {reference}"),
+        });
+        let context = demo::build_context()?;
+        self.engine.build_image(&reference, context).await?;
+        log(format!("built {reference}"));
+        Ok(())
+    }
+
+    // ----- apps ---------------------------------------------------------------------------
+
+    pub async fn create(&self, request: CreateRequest) -> Result<CreateResponse> {
+        let name = AppName::parse(&request.name)?;
+        if self.lock().desired.apps.contains_key(name.as_str()) {
+            return Err(already_exists(&name));
+        }
+        let builtin = demo::is_builtin(request.image.as_deref());
+        let (image_name, reference) = if builtin {
+            let shown = request
+                .image
+                .clone()
+                .unwrap_or_else(|| model::LATTICE_APP_IMAGE.to_string());
+            (shown, demo::image_ref())
+        } else {
+            let image = request.image.clone().unwrap_or_default();
+            (image.clone(), image)
+        };
+        let config = match self.engine.image_config(&reference).await? {
+            Some(config) => config,
+            None if builtin => {
+                self.ensure_demo_image(&|_| {}).await?;
+                self.engine
+                    .image_config(&reference)
+                    .await?
+                    .ok_or_else(|| EngineError::ImageNotFound(reference.clone()))?
+            }
+            None => return Err(EngineError::ImageNotFound(reference).into()),
+        };
+        let memory = self.check_engine().await?.memory_bytes;
+
+        let (resolved, status) = {
+            let mut inner = self.lock();
+            if inner.desired.apps.contains_key(name.as_str()) {
+                return Err(already_exists(&name));
+            }
+            let generation = inner.desired.next_generation;
+            let resolved = resolve::resolve_create(
+                &request,
+                resolve::ImageChoice {
+                    name: image_name,
+                    reference,
+                    builtin,
+                    config: &config,
+                },
+                &inner.config.domain,
+                generation,
+                now_millis(),
+            )?;
+            self.check_tcp_routes(&inner, &resolved.spec)?;
+            let mut next = inner.desired.clone();
+            next.next_generation += 1;
+            next.apps
+                .insert(name.to_string(), resolved.spec.clone());
+            check_placement(&next.apps, memory)?;
+            store::save(&self.paths.state_file(), &next)?;
+            inner.desired = next;
+            self.changed(&mut inner);
+            let status = self.status_of(&inner, name.as_str()).expect("just created");
+            (resolved, status)
+        };
+        log(format!(
+            "created {name} ({} instances of {})",
+            resolved.spec.instances, resolved.spec.image
+        ));
+        self.kick();
+        Ok(CreateResponse {
+            app: status,
+            notes: resolved.notes,
+            warnings: resolved.warnings,
+        })
+    }
+
+    fn check_tcp_routes(&self, inner: &Inner, spec: &AppSpec) -> Result<()> {
+        for route in &spec.routes.tcp {
+            if route.external_port == self.router_addr.port() {
+                return Err(Error::usage(format!(
+                    "TCP route port {} is the router's own HTTP port",
+                    route.external_port
+                )));
+            }
+            let taken = inner.desired.apps.values().find(|other| {
+                other.name != spec.name
+                    && other
+                        .routes
+                        .tcp
+                        .iter()
+                        .any(|r| r.external_port == route.external_port)
+            });
+            if let Some(other) = taken {
+                return Err(Error::conflict(format!(
+                    "TCP route port {} is already used by app `{}`",
+                    route.external_port, other.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn scale(&self, name: &str, instances: u32) -> Result<AppStatus> {
+        let name = AppName::parse(name)?;
+        model::validate_instances(instances)?;
+        let memory = self.check_engine().await?.memory_bytes;
+        let status = {
+            let mut inner = self.lock();
+            if !inner.desired.apps.contains_key(name.as_str()) {
+                return Err(Error::app_not_found(name.as_str()));
+            }
+            let mut next = inner.desired.clone();
+            let revision = next.next_generation;
+            next.next_generation += 1;
+            let spec = next.apps.get_mut(name.as_str()).expect("checked above");
+            let growing = instances > spec.instances;
+            spec.instances = instances;
+            spec.revision = revision;
+            if growing {
+                check_placement(&next.apps, memory)?;
+            }
+            store::save(&self.paths.state_file(), &next)?;
+            inner.desired = next;
+            self.changed(&mut inner);
+            self.status_of(&inner, name.as_str()).expect("app exists")
+        };
+        log(format!("scaled {name} to {instances}"));
+        self.kick();
+        Ok(status)
+    }
+
+    pub async fn remove(&self, name: &str) -> Result<AppStatus> {
+        let name = AppName::parse(name)?;
+        self.check_engine().await?;
+        let status = {
+            let mut inner = self.lock();
+            let Some(spec) = inner.desired.apps.get(name.as_str()).cloned() else {
+                return Err(Error::app_not_found(name.as_str()));
+            };
+            let mut next = inner.desired.clone();
+            next.apps.remove(name.as_str());
+            store::save(&self.paths.state_file(), &next)?;
+            inner.desired = next;
+            inner.removing.insert(name.to_string(), spec);
+            self.changed(&mut inner);
+            self.status_of(&inner, name.as_str()).expect("still removing")
+        };
+        log(format!("removing {name}"));
+        self.kick();
+        Ok(status)
+    }
+
+    pub fn list(&self) -> (Vec<AppStatus>, u64) {
+        let inner = self.lock();
+        let names: std::collections::BTreeSet<&String> = inner
+            .desired
+            .apps
+            .keys()
+            .chain(inner.removing.keys())
+            .collect();
+        let apps = names
+            .into_iter()
+            .filter_map(|name| self.status_of(&inner, name))
+            .collect();
+        (apps, inner.version)
+    }
+
+    pub fn app(&self, name: &str) -> (Option<AppStatus>, u64) {
+        let inner = self.lock();
+        (self.status_of(&inner, name), inner.version)
+    }
+
+    /// Waits until the node's state changes after version `since`, at most `wait`, then
+    /// returns the app. Lets the CLI wait for convergence without polling.
+    pub async fn watch_app(
+        &self,
+        name: &str,
+        since: Option<u64>,
+        wait: Duration,
+    ) -> (Option<AppStatus>, u64) {
+        if let Some(since) = since {
+            let mut changes = self.changes.subscribe();
+            if *changes.borrow_and_update() <= since {
+                let _ = tokio::time::timeout(wait, changes.changed()).await;
+            }
+        }
+        self.app(name)
+    }
+
+    /// The state version: bumped on every visible change.
+    pub fn version(&self) -> u64 {
+        self.lock().version
+    }
+
+    pub fn engine_error(&self) -> Option<String> {
+        self.lock().engine_error.clone()
+    }
+
+    fn status_of(&self, inner: &Inner, name: &str) -> Option<AppStatus> {
+        let (spec, removing) = match inner.desired.apps.get(name) {
+            Some(spec) => (spec, false),
+            None => (inner.removing.get(name)?, true),
+        };
+        let desired = if removing { 0 } else { spec.instances };
+        let mut slots: Vec<&Slot> = inner.slots.iter().filter(|s| s.app == name).collect();
+        slots.sort_by_key(|s| (s.index, s.op == Op::Stopping));
+        let current = |s: &Slot| {
+            !removing && s.generation == spec.generation && s.index < desired && s.op != Op::Stopping
+        };
+        let running = slots
+            .iter()
+            .filter(|s| current(s))
+            .filter(|s| s.state == InstanceState::Running)
+            .count() as u32;
+        let instances = slots
+            .iter()
+            .map(|slot| InstanceStatus {
+                index: slot.index,
+                guid: slot.guid.clone(),
+                state: slot.state,
+                crash_count: slot.crash_count,
+                since: rfc3339(slot.since),
+                ports: slot.ports.clone(),
+                container_id: slot.container.as_ref().map(|c| c.0.clone()),
+                next_restart: match (slot.state, slot.next_restart_wall) {
+                    (InstanceState::Crashed, Some(at)) => Some(rfc3339(at)),
+                    _ => None,
+                },
+                last_error: slot.last_error.clone(),
+                stopping: slot.op == Op::Stopping || !current(slot),
+            })
+            .collect();
+        Some(AppStatus {
+            name: name.to_string(),
+            image: spec.image.clone(),
+            builtin: spec.builtin,
+            command: spec.effective_command.clone(),
+            desired_instances: desired,
+            running_instances: running,
+            ports: spec.ports.clone(),
+            primary_port: spec.primary_port,
+            memory_mb: spec.memory_mb,
+            disk_mb: spec.disk_mb,
+            cpu_weight: spec.cpu_weight,
+            user: spec.user.clone(),
+            working_dir: spec.working_dir.clone(),
+            privileged: spec.privileged,
+            env: spec
+                .env
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone()))
+                .collect(),
+            routes: spec
+                .routes
+                .http
+                .iter()
+                .map(|r| RouteStatus {
+                    hostname: r.hostname.clone(),
+                    port: r.port,
+                    url: self.route_url(&r.hostname, &inner.config.domain),
+                })
+                .collect(),
+            tcp_routes: spec
+                .routes
+                .tcp
+                .iter()
+                .map(|r| TcpRouteStatus {
+                    external_port: r.external_port,
+                    port: r.port,
+                    address: SocketAddr::new(self.router_addr.ip(), r.external_port).to_string(),
+                })
+                .collect(),
+            instances,
+            removing,
+            generation: spec.generation,
+            revision: spec.revision,
+            created_at: model::rfc3339_millis(spec.created_at),
+        })
+    }
+
+    /// The URL that reaches a route from this machine: the public xip.io service no longer
+    /// resolves, so `<h>.<domain>` is shown as `<h>.localhost`, which resolves to loopback
+    /// without DNS and which the router serves as the same route.
+    fn route_url(&self, hostname: &str, domain: &str) -> String {
+        let host = match hostname.strip_suffix(&format!(".{domain}")) {
+            Some(label) if self.router_addr.ip().is_loopback() => format!("{label}.localhost"),
+            _ => hostname.to_string(),
+        };
+        match self.router_addr.port() {
+            80 => format!("http://{host}"),
+            port => format!("http://{host}:{port}"),
+        }
+    }
+
+    // ----- converger ----------------------------------------------------------------------
+
+    /// Runs until the node is cancelled.
+    pub async fn converge_loop(self: Arc<Self>) {
+        let mut failures: u32 = 0;
+        loop {
+            let wait = match self.resync().await {
+                Ok(()) => {
+                    failures = 0;
+                    self.apply();
+                    let next = converge::next_wakeup(&self.lock().slots);
+                    next.map_or(RESYNC_INTERVAL, |at| {
+                        at.saturating_duration_since(Instant::now())
+                            .min(RESYNC_INTERVAL)
+                    })
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    let message = error.to_string();
+                    let mut inner = self.lock();
+                    if inner.engine_error.as_deref() != Some(message.as_str()) {
+                        log(format!("engine: {message}"));
+                        inner.engine_error = Some(message);
+                        self.changed(&mut inner);
+                    }
+                    Duration::from_millis(250 * 2u64.pow(failures.min(4))).min(Duration::from_secs(5))
+                }
+            };
+            tokio::select! {
+                _ = self.kick.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.cancel.cancelled() => return,
+            }
+        }
+    }
+
+    /// Folds the engine's view of this home's containers into the known slots.
+    async fn resync(self: &Arc<Self>) -> Result<(), EngineError> {
+        let seq_before = self.lock().seq;
+        let observed = self.engine.list_instances(&self.owner_labels()).await?;
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let mut dirty = false;
+        if inner.engine_error.take().is_some() {
+            log("engine: reachable again");
+            dirty = true;
+        }
+        let by_id: HashMap<&ContainerId, &Observed> = observed.iter().map(|o| (&o.id, o)).collect();
+        let mut to_clean = Vec::new();
+        let mut vanished = Vec::new();
+        for slot in inner.slots.iter_mut().filter(|s| s.op == Op::Idle) {
+            let Some(id) = slot.container.clone() else {
+                continue;
+            };
+            match by_id.get(&id).map(|o| o.state) {
+                None if slot.container_seq <= seq_before => vanished.push(slot.guid.clone()),
+                None | Some(ContainerState::Running) | Some(ContainerState::Other) => {}
+                Some(ContainerState::Exited(code)) => {
+                    let reason = match code {
+                        Some(code) => format!("exited with status {code}"),
+                        None => "exited".to_string(),
+                    };
+                    log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
+                    record_crash(slot, reason, now);
+                    slot.op = Op::Cleaning;
+                    to_clean.push(slot.guid.clone());
+                    dirty = true;
+                }
+                Some(ContainerState::Created) => {
+                    record_crash(slot, "its container never started".into(), now);
+                    slot.op = Op::Cleaning;
+                    to_clean.push(slot.guid.clone());
+                    dirty = true;
+                }
+            }
+        }
+        if !vanished.is_empty() {
+            inner.slots.retain(|s| {
+                let gone = vanished.contains(&s.guid);
+                if gone {
+                    log(format!("{}/{}: container removed outside ltc; replacing it", s.app, s.index));
+                }
+                !gone
+            });
+            dirty = true;
+        }
+
+        let mut to_probe = Vec::new();
+        let mut strays = Vec::new();
+        for o in &observed {
+            let guid = o.labels.get(labels::GUID).cloned().unwrap_or_default();
+            let known = inner
+                .slots
+                .iter()
+                .any(|s| s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid));
+            if known || inner.strays.contains(&o.id) {
+                continue;
+            }
+            match adoptable(&inner, o) {
+                Some((app, generation, index)) => {
+                    let mut slot = Slot::new(&app, generation, index, guid.clone());
+                    inner.seq += 1;
+                    slot.container_seq = inner.seq;
+                    slot.container = Some(o.id.clone());
+                    slot.state = InstanceState::Claimed;
+                    slot.ports = o.ports.clone();
+                    slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);
+                    log(format!("adopted {app}/{index} ({})", o.id.short()));
+                    inner.slots.push(slot);
+                    to_probe.push(guid);
+                }
+                None => {
+                    inner.strays.insert(o.id.clone());
+                    strays.push(o.id.clone());
+                }
+            }
+            dirty = true;
+        }
+        // Removed apps whose last instance is gone are forgotten.
+        let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
+        let before = inner.removing.len();
+        inner.removing.retain(|name, _| with_slots.contains(name));
+        dirty |= inner.removing.len() != before;
+        if dirty {
+            self.changed(&mut inner);
+        }
+        drop(inner);
+        for guid in to_clean {
+            tokio::spawn(self.clone().clean_crashed(guid));
+        }
+        for guid in to_probe {
+            tokio::spawn(self.clone().probe(guid));
+        }
+        for id in strays {
+            tokio::spawn(self.clone().remove_stray(id));
+        }
+        Ok(())
+    }
+
+    /// Applies the plan: marks slots and spawns the operations.
+    fn apply(self: &Arc<Self>) {
+        let mut inner = self.lock();
+        let actions = converge::plan(&inner.desired.apps, &inner.slots, Instant::now());
+        if actions.is_empty() {
+            return;
+        }
+        let mut starts = Vec::new();
+        let mut stops = Vec::new();
+        for action in actions {
+            match action {
+                Action::Start {
+                    app,
+                    generation,
+                    index,
+                    replaces,
+                } => {
+                    let guid = new_guid();
+                    let existing = replaces
+                        .and_then(|old| inner.slots.iter_mut().find(|s| s.guid == old));
+                    match existing {
+                        Some(slot) => {
+                            slot.guid = guid.clone();
+                            slot.state = InstanceState::Unclaimed;
+                            slot.since = SystemTime::now();
+                            slot.next_restart = None;
+                            slot.next_restart_wall = None;
+                            slot.op = Op::Starting;
+                        }
+                        None => {
+                            let mut slot = Slot::new(&app, generation, index, guid.clone());
+                            slot.op = Op::Starting;
+                            inner.slots.push(slot);
+                        }
+                    }
+                    starts.push(guid);
+                }
+                Action::Stop { guid } => {
+                    if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+                        slot.op = Op::Stopping;
+                        stops.push(guid);
+                    }
+                }
+            }
+        }
+        self.changed(&mut inner);
+        drop(inner);
+        for guid in starts {
+            tokio::spawn(self.clone().start_instance(guid));
+        }
+        for guid in stops {
+            tokio::spawn(self.clone().stop_instance(guid));
+        }
+    }
+
+    /// Host ports for an instance's container ports, on 127.0.0.1. Chosen here rather than by
+    /// Docker so the instance's environment (`CF_INSTANCE_PORT`, `CF_INSTANCE_PORTS`) can name
+    /// them; a port taken in between is retried by [`Node::start_instance`].
+    fn allocate_ports(&self, container_ports: &[u16]) -> BTreeMap<u16, u16> {
+        let mut ports = BTreeMap::new();
+        let mut held = Vec::new();
+        for container_port in container_ports {
+            let port = loop {
+                let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
+                    break 0;
+                };
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                held.push(listener);
+                let mut inner = self.lock();
+                if !inner.recent_ports.contains(&port) {
+                    inner.recent_ports.push_back(port);
+                    if inner.recent_ports.len() > 1024 {
+                        inner.recent_ports.pop_front();
+                    }
+                    break port;
+                }
+            };
+            ports.insert(*container_port, port);
+        }
+        ports
+    }
+
+    async fn start_instance(self: Arc<Self>, guid: String) {
+        let found = {
+            let inner = self.lock();
+            inner.slots.iter().find(|s| s.guid == guid).and_then(|slot| {
+                let spec = inner.desired.apps.get(&slot.app)?;
+                (spec.generation == slot.generation).then(|| (spec.clone(), slot.index))
+            })
+        };
+        let Some((spec, index)) = found else {
+            self.finish_start(&guid, Err(None));
+            return;
+        };
+        let home = self.paths.home.display().to_string();
+        let owner = resolve::Owner {
+            install_id: &self.install_id,
+            home: &home,
+        };
+        let mut failure = None;
+        for attempt in 0..3 {
+            let ports = self.allocate_ports(&spec.ports);
+            let instance = resolve::instance_spec(&spec, index, &guid, &ports, &owner);
+            match self.engine.run_instance(&instance).await {
+                Ok(id) => {
+                    self.finish_start(&guid, Ok((id, ports)));
+                    tokio::spawn(self.clone().probe(guid));
+                    return;
+                }
+                Err(EngineError::PortInUse(_)) => continue,
+                Err(EngineError::ImageNotFound(_)) if spec.builtin && attempt == 0 => {
+                    if let Err(e) = self.ensure_demo_image(&|_| {}).await {
+                        failure = Some(e.message);
+                        break;
+                    }
+                }
+                Err(e @ (EngineError::Unreachable { .. } | EngineError::Timeout { .. })) => {
+                    log(format!("{}/{index}: cannot start: {e}", spec.name));
+                    failure = None;
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        self.finish_start(&guid, Err(failure));
+    }
+
+    /// Records the outcome of a start. `Err(None)`: nothing happened (the slot goes back to
+    /// UNCLAIMED and is retried); `Err(Some(reason))`: the start failed and counts as a crash.
+    fn finish_start(
+        &self,
+        guid: &str,
+        outcome: std::result::Result<(ContainerId, BTreeMap<u16, u16>), Option<String>>,
+    ) {
+        let mut inner = self.lock();
+        inner.seq += 1;
+        let seq = inner.seq;
+        let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) else {
+            return;
+        };
+        slot.op = Op::Idle;
+        slot.since = SystemTime::now();
+        match outcome {
+            Ok((id, ports)) => {
+                slot.container = Some(id);
+                slot.container_seq = seq;
+                slot.ports = ports;
+                slot.state = InstanceState::Claimed;
+                slot.last_error = None;
+            }
+            Err(None) => slot.state = InstanceState::Unclaimed,
+            Err(Some(reason)) => {
+                log(format!("{}/{}: start failed: {reason}", slot.app, slot.index));
+                record_crash(slot, reason, Instant::now());
+            }
+        }
+        self.changed(&mut inner);
+        drop(inner);
+        self.kick();
+    }
+
+    /// Checks a starting instance until its primary port listens, then marks it RUNNING.
+    async fn probe(self: Arc<Self>, guid: String) {
+        let mut attempt = 0;
+        loop {
+            let target = {
+                let inner = self.lock();
+                inner
+                    .slots
+                    .iter()
+                    .find(|s| s.guid == guid && s.op == Op::Idle && s.state == InstanceState::Claimed)
+                    .and_then(|slot| {
+                        let spec = inner.desired.apps.get(&slot.app)?;
+                        let port = slot.ports.get(&spec.primary_port)?;
+                        Some(SocketAddr::from(([127, 0, 0, 1], *port)))
+                    })
+            };
+            let Some(addr) = target else {
+                return;
+            };
+            if probe::port_listens(addr).await {
+                let mut inner = self.lock();
+                if let Some(slot) = inner
+                    .slots
+                    .iter_mut()
+                    .find(|s| s.guid == guid && s.op == Op::Idle && s.state == InstanceState::Claimed)
+                {
+                    slot.state = InstanceState::Running;
+                    slot.since = SystemTime::now();
+                    slot.running_since = Some(Instant::now());
+                    self.changed(&mut inner);
+                }
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(probe::startup_delay(attempt)) => {}
+                _ = self.cancel.cancelled() => return,
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn stop_instance(self: Arc<Self>, guid: String) {
+        let container = {
+            let inner = self.lock();
+            inner.slots.iter().find(|s| s.guid == guid).and_then(|s| s.container.clone())
+        };
+        if let Some(id) = container {
+            if let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await {
+                log(format!("cannot stop {}: {e}", id.short()));
+                let mut inner = self.lock();
+                if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+                    slot.op = Op::Idle;
+                }
+                return;
+            }
+        }
+        let mut inner = self.lock();
+        inner.slots.retain(|s| s.guid != guid);
+        let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
+        inner.removing.retain(|name, _| with_slots.contains(name));
+        self.changed(&mut inner);
+    }
+
+    /// Removes the exited container of a crashed instance; the plan restarts it when due.
+    async fn clean_crashed(self: Arc<Self>, guid: String) {
+        let container = {
+            let inner = self.lock();
+            inner.slots.iter().find(|s| s.guid == guid).and_then(|s| s.container.clone())
+        };
+        if let Some(id) = container {
+            if let Err(e) = self.engine.remove_instance(&id, Duration::ZERO).await {
+                log(format!("cannot remove crashed container {}: {e}", id.short()));
+            }
+        }
+        let mut inner = self.lock();
+        if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+            slot.container = None;
+            slot.ports.clear();
+            slot.op = Op::Idle;
+        }
+        self.changed(&mut inner);
+        drop(inner);
+        self.kick();
+    }
+
+    async fn remove_stray(self: Arc<Self>, id: ContainerId) {
+        log(format!("removing container {} (not wanted by any app)", id.short()));
+        if let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await {
+            log(format!("cannot remove {}: {e}", id.short()));
+        }
+        self.lock().strays.remove(&id);
+    }
+
+    /// Follows the engine's events and wakes the converger on each; resubscribes with backoff
+    /// when the stream ends (the converger also resyncs then, as events may have been lost).
+    pub async fn watch_events(self: Arc<Self>) {
+        use futures_util::StreamExt;
+        let mut delay = Duration::from_millis(500);
+        loop {
+            if let Ok(mut stream) = self.engine.events(&self.owner_labels()).await {
+                delay = Duration::from_millis(500);
+                self.kick();
+                loop {
+                    tokio::select! {
+                        item = stream.next() => match item {
+                            Some(Ok(_event)) => self.kick(),
+                            Some(Err(_)) | None => break,
+                        },
+                        _ = self.cancel.cancelled() => return,
+                    }
+                }
+                self.kick();
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.cancel.cancelled() => return,
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+fn already_exists(name: &AppName) -> Error {
+    Error::conflict(format!("app `{name}` already exists"))
+        .with_hint(format!("`ltc scale {name} N` changes its instances; `ltc remove {name}` removes it"))
+}
+
+/// Whether an unknown container of this home can fill a slot: its app is desired with its
+/// generation, its index is wanted and free, and it runs. Returns (app, generation, index).
+fn adoptable(inner: &Inner, observed: &Observed) -> Option<(String, u64, u32)> {
+    if observed.state != ContainerState::Running {
+        return None;
+    }
+    let app = observed.labels.get(labels::APP)?;
+    let generation: u64 = observed.labels.get(labels::GENERATION)?.parse().ok()?;
+    let index: u32 = observed.labels.get(labels::INDEX)?.parse().ok()?;
+    let spec = inner.desired.apps.get(app)?;
+    let taken = inner.slots.iter().any(|s| {
+        s.app == *app && s.generation == generation && s.index == index && s.op != Op::Stopping
+    });
+    (spec.generation == generation && index < spec.instances && !taken)
+        .then(|| (app.clone(), generation, index))
+}
+
+fn record_crash(slot: &mut Slot, reason: String, now: Instant) {
+    let ran = slot.running_since.map(|since| now.saturating_duration_since(since));
+    slot.crash_count = converge::next_crash_count(slot.crash_count, ran);
+    slot.state = InstanceState::Crashed;
+    slot.since = SystemTime::now();
+    slot.running_since = None;
+    slot.last_error = Some(reason);
+    match converge::restart_delay(slot.crash_count) {
+        Some(delay) => {
+            slot.next_restart = Some(now + delay);
+            slot.next_restart_wall = Some(SystemTime::now() + delay);
+        }
+        None => {
+            slot.next_restart = None;
+            slot.next_restart_wall = None;
+        }
+    }
+}
+
+/// Runs the node in this process until SIGTERM, SIGINT or `ltc daemon stop`.
+pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
+    let paths = &settings.paths;
+    store::ensure_home(&paths.home)?;
+    let lock_path = paths.lock_file();
+    let mut lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| Error::fs(format!("cannot open `{}`: {e}", lock_path.display())))?;
+    if let Err(std::fs::TryLockError::WouldBlock) = lock.try_lock() {
+        let pid = std::fs::read_to_string(&lock_path).unwrap_or_default();
+        return Err(Error::conflict(format!(
+            "a node is already running for `{}` (pid {})",
+            paths.home.display(),
+            pid.trim()
+        ))
+        .with_hint("`ltc daemon stop` stops it"));
+    }
+    {
+        use std::io::Write;
+        lock.set_len(0)
+            .and_then(|()| write!(lock, "{}", std::process::id()))
+            .map_err(|e| Error::fs(format!("cannot write `{}`: {e}", lock_path.display())))?;
+    }
+    let config: NodeConfig = store::load(&paths.config_file())?;
+    let desired: DesiredState = store::load(&paths.state_file())?;
+    let install_id = store::install_id(&paths.install_id_file())?;
+    let node = Node::new(engine, settings, install_id, config, desired);
+
+    let socket = paths.socket();
+    match std::fs::remove_file(&socket) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::fs(format!("cannot remove `{}`: {e}", socket.display()))),
+    }
+    let listener = tokio::net::UnixListener::bind(&socket)
+        .map_err(|e| Error::fs(format!("cannot listen on `{}`: {e}", socket.display())))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::fs(format!("cannot protect `{}`: {e}", socket.display())))?;
+    }
+    log(format!(
+        "ltc node {} started (pid {}, home {}, engine {})",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id(),
+        paths.home.display(),
+        node.engine.endpoint()
+    ));
+
+    let cancel = node.cancel_token();
+    let signals = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) =
+                (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+                _ = cancel.cancelled() => return,
+            }
+            cancel.cancel();
+        }
+    });
+    let converger = tokio::spawn(node.clone().converge_loop());
+    let events = tokio::spawn(node.clone().watch_events());
+    api::serve(node.clone(), listener, cancel.clone()).await;
+    cancel.cancel();
+    let _ = tokio::join!(converger, events, signals);
+    let _ = std::fs::remove_file(&socket);
+    log("ltc node stopped; apps keep running");
+    drop(lock);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

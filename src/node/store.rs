@@ -1,0 +1,155 @@
+//! Desired state on disk. The node is the only writer (it holds `node.lock` for its lifetime),
+//! so there is no read-modify-write race between processes; within the node, writes happen
+//! under the state mutex.
+//!
+//! Every write is durable and atomic: a temporary file in the same directory, fsync, rename
+//! over the old file, fsync of the directory. A reader sees the old or the new file, never a
+//! torn one, even after SIGKILL or power loss.
+
+use crate::error::{Error, Result};
+use crate::model::{AppSpec, DEFAULT_DOMAIN};
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// The desired state of every app (`state.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredState {
+    pub format: u32,
+    /// The next generation to hand out. Generations never repeat within one `LTC_HOME`, so an
+    /// app removed and created again never adopts the old app's containers.
+    pub next_generation: u64,
+    pub apps: BTreeMap<String, AppSpec>,
+}
+
+impl Default for DesiredState {
+    fn default() -> Self {
+        DesiredState {
+            format: 1,
+            next_generation: 1,
+            apps: BTreeMap::new(),
+        }
+    }
+}
+
+/// The node's configuration (`config.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeConfig {
+    pub domain: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            domain: DEFAULT_DOMAIN.to_string(),
+        }
+    }
+}
+
+/// Reads a JSON file, or the default when it does not exist yet.
+pub fn load<T: DeserializeOwned + Default>(path: &Path) -> Result<T> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Error::config(format!("`{}` is damaged: {e}", path.display()))
+                .with_hint("restore it from a backup, or move it away to start with no apps")
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(Error::fs(format!("cannot read `{}`: {e}", path.display()))),
+    }
+}
+
+/// Writes a JSON file atomically and durably, readable by its owner only.
+pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("state serialises");
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Replaces a file's content atomically and durably (temp file, fsync, rename, fsync dir).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let fail = |e: std::io::Error| Error::fs(format!("cannot write `{}`: {e}", path.display()));
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)
+        .map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    drop(file);
+    std::fs::rename(&temp, path).map_err(fail)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// Creates `LTC_HOME` (mode 0700) when it does not exist.
+pub fn ensure_home(home: &Path) -> Result<()> {
+    std::fs::create_dir_all(home)
+        .and_then(|()| std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700)))
+        .map_err(|e| Error::fs(format!("cannot create `{}`: {e}", home.display())))
+}
+
+/// The random id of this `LTC_HOME`, made on first use. Every container carries it, so two
+/// homes on one engine never touch each other's containers.
+pub fn install_id(path: &Path) -> Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        Ok(_) => new_install_id(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => new_install_id(path),
+        Err(e) => Err(Error::fs(format!("cannot read `{}`: {e}", path.display()))),
+    }
+}
+
+fn new_install_id(path: &Path) -> Result<String> {
+    let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+    write_atomic(path, format!("{id}\n").as_bytes())?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_state_loads_back_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut state = DesiredState::default();
+        state.next_generation = 7;
+        save(&path, &state).unwrap();
+        assert_eq!(load::<DesiredState>(&path).unwrap(), state);
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1, "only state.json remains");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_missing_file_is_the_default_and_a_damaged_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        assert_eq!(load::<DesiredState>(&path).unwrap(), DesiredState::default());
+        std::fs::write(&path, b"{ not json").unwrap();
+        let error = load::<DesiredState>(&path).unwrap_err();
+        assert_eq!(error.kind, crate::error::Kind::Config);
+        assert!(error.message.contains("damaged"), "{}", error.message);
+    }
+
+    #[test]
+    fn the_install_id_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("install-id");
+        let first = install_id(&path).unwrap();
+        assert_eq!(first.len(), 16);
+        assert_eq!(install_id(&path).unwrap(), first);
+    }
+}

@@ -1,0 +1,1 @@
+//! The node's logic against the fake engine: fast, no Docker.
