@@ -30,7 +30,12 @@ fn main() {
 
     let built = target.contains("linux")
         && Command::new(&rustc)
-            .args(["--edition=2021", "--crate-name=lattice_app", "-C", "opt-level=2"])
+            .args([
+                "--edition=2021",
+                "--crate-name=lattice_app",
+                "-C",
+                "opt-level=2",
+            ])
             .args(["-C", "target-feature=+crt-static", "-C", "strip=symbols"])
             .args(["-C", "panic=abort", "--target", &target, "-o"])
             .arg(&binary)

@@ -93,7 +93,10 @@ fn parse_port(text: &str) -> Result<u16, String> {
 
 fn parse_instances(text: &str) -> Result<u32, String> {
     let count: u32 = text.parse().map_err(|_| {
-        format!("`{text}` is not a number of instances: use a whole number from 0 to {}", model::MAX_INSTANCES)
+        format!(
+            "`{text}` is not a number of instances: use a whole number from 0 to {}",
+            model::MAX_INSTANCES
+        )
     })?;
     model::validate_instances(count).map_err(|e| e.message)?;
     Ok(count)
@@ -104,7 +107,8 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
-    humantime::parse_duration(text).map_err(|_| format!("`{text}` is not a duration like 2m, 90s or 500ms"))
+    humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration like 2m, 90s or 500ms"))
 }
 
 /// `-e NAME=VALUE`, or a bare `-e NAME` whose value comes from the caller's environment.

@@ -116,7 +116,9 @@ impl Client {
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        self.call(Method::GET, path, None::<&()>).await.map(|(v, _)| v)
+        self.call(Method::GET, path, None::<&()>)
+            .await
+            .map(|(v, _)| v)
     }
 
     /// Sends a request whose answer is NDJSON and hands each line to `on_line` as it arrives.
@@ -216,10 +218,10 @@ pub async fn wait_for_node(client: &Client, settings: &Settings, mut child: Chil
         if client.ping().await {
             return Ok(());
         }
-        if exited_at.is_none() {
-            if let Ok(Some(_status)) = child.try_wait() {
-                exited_at = Some(tokio::time::Instant::now());
-            }
+        if exited_at.is_none()
+            && let Ok(Some(_status)) = child.try_wait()
+        {
+            exited_at = Some(tokio::time::Instant::now());
         }
         let gave_up = exited_at.is_some_and(|at| at.elapsed() > Duration::from_secs(2));
         if gave_up || tokio::time::Instant::now() >= deadline {
@@ -227,7 +229,11 @@ pub async fn wait_for_node(client: &Client, settings: &Settings, mut child: Chil
             let tail = log_tail(&log, 3);
             return Err(Error::failed(format!(
                 "the ltc node did not start{}",
-                if tail.is_empty() { String::new() } else { format!(": {tail}") }
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {tail}")
+                }
             ))
             .with_hint(format!("its log is `{}`", log.display())));
         }

@@ -23,6 +23,7 @@ pub mod ui;
 
 use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
+
 use error::{Error, Kind};
 use std::ffi::OsString;
 
@@ -48,7 +49,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         })
     );
     let runtime = if is_node {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -83,6 +86,37 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
+/// The command (or alias) closest to a mistyped one, if any is close enough.
+fn suggest_command(typed: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let command = cli::Cli::command();
+    let names = command.get_subcommands().flat_map(|sub| {
+        std::iter::once(sub.get_name().to_string())
+            .chain(sub.get_visible_aliases().map(str::to_string))
+            .map(move |alias| (alias, sub.get_name().to_string()))
+    });
+    names
+        .map(|(alias, name)| (edit_distance(typed, &alias), name))
+        .filter(|(distance, _)| *distance <= 2.max(typed.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance, for did-you-mean suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
 /// Turns a clap error into ltc's usage error (exit 13), or prints help/version (exit 0).
 fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
     match error.kind() {
@@ -102,7 +136,7 @@ fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
         ErrorKind::InvalidSubcommand => {
             let name = context(ContextKind::InvalidSubcommand).unwrap_or_default();
             let mut text = format!("'{name}' is not a registered command. See 'ltc help'");
-            if let Some(suggestion) = context(ContextKind::SuggestedSubcommand) {
+            if let Some(suggestion) = suggest_command(&name) {
                 text.push_str(&format!(" (did you mean '{suggestion}'?)"));
             }
             Some(text)
@@ -121,7 +155,11 @@ fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
         }
         (None, true) => {
             let rendered = error.to_string();
-            let first = rendered.lines().next().unwrap_or("").trim_start_matches("error: ");
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
             ui::Ui::plain(true).error(&Error::usage(first.to_string()));
         }
         (None, false) => {
@@ -129,4 +167,17 @@ fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mistyped_commands_get_the_closest_suggestion() {
+        assert_eq!(suggest_command("creat").as_deref(), Some("create"));
+        assert_eq!(suggest_command("lsit").as_deref(), Some("list"));
+        assert_eq!(suggest_command("stauts").as_deref(), Some("status"));
+        assert_eq!(suggest_command("frobnicate"), None);
+    }
 }

@@ -3,7 +3,9 @@ use crate::cli::CreateArgs;
 use crate::client::{self, Client};
 use crate::config::Settings;
 use crate::error::{Error, Kind, Result};
-use crate::model::{AppName, AppStatus, CreateRequest, CreateResponse, ImageProgress, ImageRequest};
+use crate::model::{
+    AppName, AppStatus, CreateRequest, CreateResponse, ImageProgress, ImageRequest,
+};
 use crate::ui::progress::PullDisplay;
 use crate::ui::{Color, Ui};
 use hyper::Method;
@@ -35,9 +37,11 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     // An existing app is reported before any image is pulled (the node checks again).
     match client.get::<AppStatus>(&app_path(name.as_str())).await {
         Ok(app) if !app.removing => {
-            return Err(Error::conflict(format!("app `{name}` already exists")).with_hint(
-                format!("`ltc scale {name} N` changes its instances; `ltc remove {name}` removes it"),
-            ));
+            return Err(
+                Error::conflict(format!("app `{name}` already exists")).with_hint(format!(
+                    "`ltc scale {name} N` changes its instances; `ltc remove {name}` removes it"
+                )),
+            );
         }
         Ok(_) => {}
         Err(e) if e.kind == Kind::NotFound => {}
@@ -45,8 +49,9 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     }
     prepare_image(&client, args.image.clone(), ui).await?;
 
-    let (created, version): (CreateResponse, u64) =
-        client.call(Method::POST, "/v1/apps", Some(&request)).await?;
+    let (created, version): (CreateResponse, u64) = client
+        .call(Method::POST, "/v1/apps", Some(&request))
+        .await?;
     for warning in &created.warnings {
         ui.warn(warning);
     }

@@ -27,7 +27,15 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
                 client::wait_for_node(&client, settings, child).await?;
             }
             let info: NodeInfo = client.get("/v1/info").await?;
-            report(ui, &info, if already { "already running" } else { "started" });
+            report(
+                ui,
+                &info,
+                if already {
+                    "already running"
+                } else {
+                    "started"
+                },
+            );
             Ok(())
         }
         DaemonCommand::Stop => {

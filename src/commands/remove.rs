@@ -18,14 +18,17 @@ pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let client = client::connect(settings, ui).await?;
     let mut removed = Vec::new();
     for name in &names {
-        ui.note(format!("Removing {name}..."));
         let path = app_path(name.as_str());
         let (_, mut version): (AppStatus, u64) =
             client.call(Method::DELETE, &path, None::<&()>).await?;
+        ui.note(format!("Removing {name}..."));
         let deadline = Instant::now() + args.timeout;
         loop {
             let watch = format!("{path}?since={version}&wait_ms=1000");
-            match client.call::<AppStatus>(Method::GET, &watch, None::<&()>).await {
+            match client
+                .call::<AppStatus>(Method::GET, &watch, None::<&()>)
+                .await
+            {
                 Ok((app, seen)) => {
                     version = seen;
                     if Instant::now() >= deadline {

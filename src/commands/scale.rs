@@ -16,9 +16,15 @@ pub async fn run(args: ScaleArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let path = format!("{}/instances", app_path(name.as_str()));
     let (app, version): (AppStatus, u64) = client.call(Method::PUT, &path, Some(&request)).await?;
     ui.note(format!("Scaling {name} to {} instances", args.instances));
-    let app =
-        wait::until_converged(&client, name.as_str(), app.revision, version, args.timeout, ui)
-            .await?;
+    let app = wait::until_converged(
+        &client,
+        name.as_str(),
+        app.revision,
+        version,
+        args.timeout,
+        ui,
+    )
+    .await?;
     if ui.json {
         ui.json(&app);
     } else if !ui.quiet {

@@ -68,14 +68,21 @@ fn print_status(ui: &Ui, app: &AppStatus) {
         vec![Cell::plain("DiskMB"), Cell::plain(app.disk_mb)],
         vec![Cell::plain("MemoryMB"), Cell::plain(app.memory_mb)],
         vec![Cell::plain("CPUWeight"), Cell::plain(app.cpu_weight)],
-        vec![Cell::plain("Ports"), Cell::plain(crate::model::join_ports(&app.ports))],
+        vec![
+            Cell::plain("Ports"),
+            Cell::plain(crate::model::join_ports(&app.ports)),
+        ],
     ];
     let mut routes: Vec<String> = app
         .routes
         .iter()
         .map(|r| format!("{} => {}", r.hostname, r.port))
         .collect();
-    routes.extend(app.tcp_routes.iter().map(|r| format!("{} => {}", r.address, r.port)));
+    routes.extend(
+        app.tcp_routes
+            .iter()
+            .map(|r| format!("{} => {}", r.address, r.port)),
+    );
     for (i, route) in routes.iter().enumerate() {
         let label = if i == 0 { "Routes" } else { "" };
         rows.push(vec![Cell::plain(label), Cell::colored(route, Color::Cyan)]);
@@ -86,12 +93,18 @@ fn print_status(ui: &Ui, app: &AppStatus) {
         app.image.clone()
     };
     rows.push(vec![Cell::plain("Docker Image"), Cell::plain(image)]);
-    rows.push(vec![Cell::plain("Command"), Cell::plain(app.command.join(" "))]);
+    rows.push(vec![
+        Cell::plain("Command"),
+        Cell::plain(app.command.join(" ")),
+    ]);
     if let Some(user) = &app.user {
         rows.push(vec![Cell::plain("User"), Cell::plain(user)]);
     }
     if app.removing {
-        rows.push(vec![Cell::plain("Removing"), Cell::colored("yes", Color::Red)]);
+        rows.push(vec![
+            Cell::plain("Removing"),
+            Cell::colored("yes", Color::Red),
+        ]);
     }
     for line in table(ui, &rows) {
         ui.out(line.trim_end());
@@ -118,7 +131,9 @@ fn print_status(ui: &Ui, app: &AppStatus) {
     for instance in &app.instances {
         let uptime = match instance.state {
             InstanceState::Crashed => "N/A".to_string(),
-            _ => since(&instance.since).map(format_duration).unwrap_or_else(|| "N/A".into()),
+            _ => since(&instance.since)
+                .map(format_duration)
+                .unwrap_or_else(|| "N/A".into()),
         };
         let ports = instance
             .ports

@@ -14,8 +14,13 @@ pub async fn run(args: TargetArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let client = client::connect(settings, ui).await?;
     let target: TargetInfo = match &args.domain {
         Some(domain) => {
-            let request = TargetRequest { domain: domain.clone() };
-            client.call(Method::PUT, "/v1/target", Some(&request)).await?.0
+            let request = TargetRequest {
+                domain: domain.clone(),
+            };
+            client
+                .call(Method::PUT, "/v1/target", Some(&request))
+                .await?
+                .0
         }
         None => client.get("/v1/target").await?,
     };

@@ -30,7 +30,10 @@ pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
         return Ok(());
     }
     ui.out(format!("Client: {client_version}"));
-    ui.out(format!("Node:   {} (API v{}, pid {})", info.version, info.api_version, info.pid));
+    ui.out(format!(
+        "Node:   {} (API v{}, pid {})",
+        info.version, info.api_version, info.pid
+    ));
     ui.out(format!(
         "Docker: {} (API {}, {})",
         info.engine.version.unwrap_or_default(),

@@ -35,13 +35,16 @@ pub async fn until_converged(
     let mut spinner = Spinner::new(ui);
     let result = loop {
         let path = format!("{}?since={version}&wait_ms=1000", app_path(name));
-        let (app, seen): (AppStatus, u64) = match client.call(hyper::Method::GET, &path, None::<&()>).await {
-            Ok(answer) => answer,
-            Err(e) if e.kind == Kind::NotFound => {
-                break Err(Error::conflict(format!("`{name}` was removed while ltc waited for it")));
-            }
-            Err(e) => break Err(e),
-        };
+        let (app, seen): (AppStatus, u64) =
+            match client.call(hyper::Method::GET, &path, None::<&()>).await {
+                Ok(answer) => answer,
+                Err(e) if e.kind == Kind::NotFound => {
+                    break Err(Error::conflict(format!(
+                        "`{name}` was removed while ltc waited for it"
+                    )));
+                }
+                Err(e) => break Err(e),
+            };
         version = seen;
         if app.revision != revision {
             break Err(Error::conflict(format!(
@@ -57,10 +60,9 @@ pub async fn until_converged(
         if converged(&app) {
             break Ok(app);
         }
-        let crashing = app
-            .instances
-            .iter()
-            .find(|i| !i.stopping && i.state == InstanceState::Crashed && i.crash_count >= IMMEDIATE_RESTARTS);
+        let crashing = app.instances.iter().find(|i| {
+            !i.stopping && i.state == InstanceState::Crashed && i.crash_count >= IMMEDIATE_RESTARTS
+        });
         if let Some(instance) = crashing {
             break Err(Error::failed(format!(
                 "instance {} of `{name}` crashed {} times{}",

@@ -72,7 +72,9 @@ mod tests {
     fn the_original_image_name_selects_the_builtin_app() {
         assert!(is_builtin(None));
         assert!(is_builtin(Some("cloudfoundry/lattice-app")));
-        assert!(is_builtin(Some("docker.io/cloudfoundry/lattice-app:latest")));
+        assert!(is_builtin(Some(
+            "docker.io/cloudfoundry/lattice-app:latest"
+        )));
         assert!(is_builtin(Some(&image_ref())));
         assert!(!is_builtin(Some("redis")));
         assert!(!is_builtin(Some("cloudfoundry/lattice-app:v2")));

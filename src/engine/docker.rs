@@ -348,8 +348,7 @@ impl Engine for DockerEngine {
             .await
             .map_err(|e| match e {
                 BollardError::DockerResponseServerError {
-                    status_code: 404,
-                    ..
+                    status_code: 404, ..
                 } => EngineError::ImageNotFound(spec.image.clone()),
                 other => self.map_error("container create", other),
             })?;
@@ -399,7 +398,16 @@ impl Engine for DockerEngine {
         let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
         let mut filters = label_filters(labels);
         filters.insert("type".into(), vec!["container".into()]);
-        let options = EventsOptionsBuilder::default().filters(&filters).build();
+        // bollard sends the request only when the stream is first polled; `since` makes the
+        // subscription start now, so events between this call and the first poll are kept.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let since = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
+        let options = EventsOptionsBuilder::default()
+            .filters(&filters)
+            .since(&since)
+            .build();
         let host = self.host.clone();
         let stream = docker.events(Some(options)).filter_map(move |item| {
             let host = host.clone();
@@ -443,7 +451,10 @@ mod tests {
 
     #[test]
     fn exit_codes_are_read_from_the_status_line() {
-        assert_eq!(exit_code_from_status("Exited (137) 3 seconds ago"), Some(137));
+        assert_eq!(
+            exit_code_from_status("Exited (137) 3 seconds ago"),
+            Some(137)
+        );
         assert_eq!(exit_code_from_status("Up 2 seconds"), None);
     }
 

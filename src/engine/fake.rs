@@ -66,10 +66,7 @@ impl FakeEngine {
 
     /// Makes an image present locally.
     pub fn add_image(&self, name: &str, config: ImageConfig) {
-        self.images
-            .lock()
-            .unwrap()
-            .insert(name.to_string(), config);
+        self.images.lock().unwrap().insert(name.to_string(), config);
     }
 
     /// Makes an image available to `pull_image`.

@@ -63,8 +63,8 @@ pub async fn serve(node: Arc<Node>, listener: UnixListener, cancel: Cancellation
                 let node = node.clone();
                 async move { Ok::<_, Infallible>(handle(node, request).await) }
             });
-            let connection =
-                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = connection => {}
                 _ = cancel.cancelled() => {}
@@ -101,7 +101,11 @@ fn error_response(error: &Error, version: u64) -> Response<Body> {
         Kind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         Kind::FileSystem | Kind::Failed | Kind::Interrupted => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    full(status, serde_json::to_vec(error).expect("serialisable"), version)
+    full(
+        status,
+        serde_json::to_vec(error).expect("serialisable"),
+        version,
+    )
 }
 
 async fn read_json<T: DeserializeOwned>(request: Request<Incoming>) -> Result<T> {

@@ -141,9 +141,9 @@ pub fn plan(apps: &BTreeMap<String, AppSpec>, slots: &[Slot], now: Instant) -> V
         if slot.op == Op::Stopping {
             continue;
         }
-        let wanted = apps.get(&slot.app).is_some_and(|spec| {
-            spec.generation == slot.generation && slot.index < spec.instances
-        });
+        let wanted = apps
+            .get(&slot.app)
+            .is_some_and(|spec| spec.generation == slot.generation && slot.index < spec.instances);
         if !wanted {
             if slot.op == Op::Idle {
                 actions.push(Action::Stop {
@@ -246,7 +246,12 @@ mod tests {
     }
 
     fn running(app: &str, generation: u64, index: u32) -> Slot {
-        let mut slot = Slot::new(app, generation, index, format!("{app}-{generation}-{index}"));
+        let mut slot = Slot::new(
+            app,
+            generation,
+            index,
+            format!("{app}-{generation}-{index}"),
+        );
         slot.state = InstanceState::Running;
         slot.container = Some(ContainerId(format!("c-{app}-{index}")));
         slot
@@ -316,7 +321,11 @@ mod tests {
         starting.op = Op::Starting;
         let mut stopping = running("web", 1, 1);
         stopping.op = Op::Stopping;
-        let actions = plan(&apps(&[spec("web", 1, 1)]), &[starting, stopping], Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 1, 1)]),
+            &[starting, stopping],
+            Instant::now(),
+        );
         assert!(actions.is_empty(), "{actions:?}");
     }
 
@@ -327,7 +336,11 @@ mod tests {
         claimed.state = InstanceState::Claimed;
         let mut healthy = running("web", 1, 0);
         healthy.guid = "healthy".into();
-        let actions = plan(&apps(&[spec("web", 1, 1)]), &[claimed, healthy], Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 1, 1)]),
+            &[claimed, healthy],
+            Instant::now(),
+        );
         assert!(starts(&actions).is_empty());
         assert_eq!(stops(&actions), ["claimed"]);
     }

@@ -184,10 +184,10 @@ impl Node {
     /// The engine's identity, checked at most once per [`ENGINE_CHECK_TTL`]. Fails with exit
     /// code 15 when the engine cannot be reached.
     pub async fn check_engine(&self) -> Result<EngineInfo> {
-        if let Some((at, info)) = self.engine_checked.lock().expect("engine check").as_ref() {
-            if at.elapsed() < ENGINE_CHECK_TTL {
-                return Ok(info.clone());
-            }
+        if let Some((at, info)) = self.engine_checked.lock().expect("engine check").as_ref()
+            && at.elapsed() < ENGINE_CHECK_TTL
+        {
+            return Ok(info.clone());
         }
         match self.engine.info().await {
             Ok(info) => {
@@ -297,7 +297,10 @@ impl Node {
         Ok(image.to_string())
     }
 
-    async fn ensure_demo_image(&self, progress: &(dyn Fn(ImageProgress) + Send + Sync)) -> Result<()> {
+    async fn ensure_demo_image(
+        &self,
+        progress: &(dyn Fn(ImageProgress) + Send + Sync),
+    ) -> Result<()> {
         let _one_build = self.demo_build.lock().await;
         let reference = demo::image_ref();
         if self.engine.image_config(&reference).await?.is_some() {
@@ -364,8 +367,7 @@ impl Node {
             self.check_tcp_routes(&inner, &resolved.spec)?;
             let mut next = inner.desired.clone();
             next.next_generation += 1;
-            next.apps
-                .insert(name.to_string(), resolved.spec.clone());
+            next.apps.insert(name.to_string(), resolved.spec.clone());
             check_placement(&next.apps, memory)?;
             store::save(&self.paths.state_file(), &next)?;
             inner.desired = next;
@@ -454,7 +456,8 @@ impl Node {
             inner.desired = next;
             inner.removing.insert(name.to_string(), spec);
             self.changed(&mut inner);
-            self.status_of(&inner, name.as_str()).expect("still removing")
+            self.status_of(&inner, name.as_str())
+                .expect("still removing")
         };
         log(format!("removing {name}"));
         self.kick();
@@ -516,7 +519,10 @@ impl Node {
         let mut slots: Vec<&Slot> = inner.slots.iter().filter(|s| s.app == name).collect();
         slots.sort_by_key(|s| (s.index, s.op == Op::Stopping));
         let current = |s: &Slot| {
-            !removing && s.generation == spec.generation && s.index < desired && s.op != Op::Stopping
+            !removing
+                && s.generation == spec.generation
+                && s.index < desired
+                && s.op != Op::Stopping
         };
         let running = slots
             .iter()
@@ -628,7 +634,8 @@ impl Node {
                         inner.engine_error = Some(message);
                         self.changed(&mut inner);
                     }
-                    Duration::from_millis(250 * 2u64.pow(failures.min(4))).min(Duration::from_secs(5))
+                    Duration::from_millis(250 * 2u64.pow(failures.min(4)))
+                        .min(Duration::from_secs(5))
                 }
             };
             tokio::select! {
@@ -683,7 +690,10 @@ impl Node {
             inner.slots.retain(|s| {
                 let gone = vanished.contains(&s.guid);
                 if gone {
-                    log(format!("{}/{}: container removed outside ltc; replacing it", s.app, s.index));
+                    log(format!(
+                        "{}/{}: container removed outside ltc; replacing it",
+                        s.app, s.index
+                    ));
                 }
                 !gone
             });
@@ -694,10 +704,9 @@ impl Node {
         let mut strays = Vec::new();
         for o in &observed {
             let guid = o.labels.get(labels::GUID).cloned().unwrap_or_default();
-            let known = inner
-                .slots
-                .iter()
-                .any(|s| s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid));
+            let known = inner.slots.iter().any(|s| {
+                s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid)
+            });
             if known || inner.strays.contains(&o.id) {
                 continue;
             }
@@ -760,8 +769,8 @@ impl Node {
                     replaces,
                 } => {
                     let guid = new_guid();
-                    let existing = replaces
-                        .and_then(|old| inner.slots.iter_mut().find(|s| s.guid == old));
+                    let existing =
+                        replaces.and_then(|old| inner.slots.iter_mut().find(|s| s.guid == old));
                     match existing {
                         Some(slot) => {
                             slot.guid = guid.clone();
@@ -827,10 +836,14 @@ impl Node {
     async fn start_instance(self: Arc<Self>, guid: String) {
         let found = {
             let inner = self.lock();
-            inner.slots.iter().find(|s| s.guid == guid).and_then(|slot| {
-                let spec = inner.desired.apps.get(&slot.app)?;
-                (spec.generation == slot.generation).then(|| (spec.clone(), slot.index))
-            })
+            inner
+                .slots
+                .iter()
+                .find(|s| s.guid == guid)
+                .and_then(|slot| {
+                    let spec = inner.desired.apps.get(&slot.app)?;
+                    (spec.generation == slot.generation).then(|| (spec.clone(), slot.index))
+                })
         };
         let Some((spec, index)) = found else {
             self.finish_start(&guid, Err(None));
@@ -897,7 +910,10 @@ impl Node {
             }
             Err(None) => slot.state = InstanceState::Unclaimed,
             Err(Some(reason)) => {
-                log(format!("{}/{}: start failed: {reason}", slot.app, slot.index));
+                log(format!(
+                    "{}/{}: start failed: {reason}",
+                    slot.app, slot.index
+                ));
                 record_crash(slot, reason, Instant::now());
             }
         }
@@ -915,7 +931,9 @@ impl Node {
                 inner
                     .slots
                     .iter()
-                    .find(|s| s.guid == guid && s.op == Op::Idle && s.state == InstanceState::Claimed)
+                    .find(|s| {
+                        s.guid == guid && s.op == Op::Idle && s.state == InstanceState::Claimed
+                    })
                     .and_then(|slot| {
                         let spec = inner.desired.apps.get(&slot.app)?;
                         let port = slot.ports.get(&spec.primary_port)?;
@@ -927,11 +945,9 @@ impl Node {
             };
             if probe::port_listens(addr).await {
                 let mut inner = self.lock();
-                if let Some(slot) = inner
-                    .slots
-                    .iter_mut()
-                    .find(|s| s.guid == guid && s.op == Op::Idle && s.state == InstanceState::Claimed)
-                {
+                if let Some(slot) = inner.slots.iter_mut().find(|s| {
+                    s.guid == guid && s.op == Op::Idle && s.state == InstanceState::Claimed
+                }) {
                     slot.state = InstanceState::Running;
                     slot.since = SystemTime::now();
                     slot.running_since = Some(Instant::now());
@@ -950,17 +966,21 @@ impl Node {
     async fn stop_instance(self: Arc<Self>, guid: String) {
         let container = {
             let inner = self.lock();
-            inner.slots.iter().find(|s| s.guid == guid).and_then(|s| s.container.clone())
+            inner
+                .slots
+                .iter()
+                .find(|s| s.guid == guid)
+                .and_then(|s| s.container.clone())
         };
-        if let Some(id) = container {
-            if let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await {
-                log(format!("cannot stop {}: {e}", id.short()));
-                let mut inner = self.lock();
-                if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
-                    slot.op = Op::Idle;
-                }
-                return;
+        if let Some(id) = container
+            && let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await
+        {
+            log(format!("cannot stop {}: {e}", id.short()));
+            let mut inner = self.lock();
+            if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+                slot.op = Op::Idle;
             }
+            return;
         }
         let mut inner = self.lock();
         inner.slots.retain(|s| s.guid != guid);
@@ -973,12 +993,19 @@ impl Node {
     async fn clean_crashed(self: Arc<Self>, guid: String) {
         let container = {
             let inner = self.lock();
-            inner.slots.iter().find(|s| s.guid == guid).and_then(|s| s.container.clone())
+            inner
+                .slots
+                .iter()
+                .find(|s| s.guid == guid)
+                .and_then(|s| s.container.clone())
         };
-        if let Some(id) = container {
-            if let Err(e) = self.engine.remove_instance(&id, Duration::ZERO).await {
-                log(format!("cannot remove crashed container {}: {e}", id.short()));
-            }
+        if let Some(id) = container
+            && let Err(e) = self.engine.remove_instance(&id, Duration::ZERO).await
+        {
+            log(format!(
+                "cannot remove crashed container {}: {e}",
+                id.short()
+            ));
         }
         let mut inner = self.lock();
         if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
@@ -992,7 +1019,10 @@ impl Node {
     }
 
     async fn remove_stray(self: Arc<Self>, id: ContainerId) {
-        log(format!("removing container {} (not wanted by any app)", id.short()));
+        log(format!(
+            "removing container {} (not wanted by any app)",
+            id.short()
+        ));
         if let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await {
             log(format!("cannot remove {}: {e}", id.short()));
         }
@@ -1029,8 +1059,9 @@ impl Node {
 }
 
 fn already_exists(name: &AppName) -> Error {
-    Error::conflict(format!("app `{name}` already exists"))
-        .with_hint(format!("`ltc scale {name} N` changes its instances; `ltc remove {name}` removes it"))
+    Error::conflict(format!("app `{name}` already exists")).with_hint(format!(
+        "`ltc scale {name} N` changes its instances; `ltc remove {name}` removes it"
+    ))
 }
 
 /// Whether an unknown container of this home can fill a slot: its app is desired with its
@@ -1051,7 +1082,9 @@ fn adoptable(inner: &Inner, observed: &Observed) -> Option<(String, u64, u32)> {
 }
 
 fn record_crash(slot: &mut Slot, reason: String, now: Instant) {
-    let ran = slot.running_since.map(|since| now.saturating_duration_since(since));
+    let ran = slot
+        .running_since
+        .map(|since| now.saturating_duration_since(since));
     slot.crash_count = converge::next_crash_count(slot.crash_count, ran);
     slot.state = InstanceState::Crashed;
     slot.since = SystemTime::now();
@@ -1105,7 +1138,12 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
     match std::fs::remove_file(&socket) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::fs(format!("cannot remove `{}`: {e}", socket.display()))),
+        Err(e) => {
+            return Err(Error::fs(format!(
+                "cannot remove `{}`: {e}",
+                socket.display()
+            )));
+        }
     }
     let listener = tokio::net::UnixListener::bind(&socket)
         .map_err(|e| Error::fs(format!("cannot listen on `{}`: {e}", socket.display())))?;
@@ -1127,9 +1165,10 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
         let cancel = cancel.clone();
         async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) =
-                (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-            else {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
                 return;
             };
             tokio::select! {

@@ -129,11 +129,16 @@ pub fn resolve_create(
             if command.is_empty() {
                 return Err(Error::new(
                     Kind::Image,
-                    format!("unable to determine a start command: image `{}` has no ENTRYPOINT or CMD", image.name),
+                    format!(
+                        "unable to determine a start command: image `{}` has no ENTRYPOINT or CMD",
+                        image.name
+                    ),
                 )
                 .with_hint("give the command after `--`: `ltc create APP IMAGE -- CMD ARGS...`"));
             }
-            notes.push("No start command specified, using start command from the image metadata...".into());
+            notes.push(
+                "No start command specified, using start command from the image metadata...".into(),
+            );
             notes.push(format!("Start command is:\n{}", command.join(" ")));
             command
         }
@@ -267,10 +272,10 @@ pub fn instance_spec(
         "CF_INSTANCE_PORTS",
         serde_json::Value::Array(instance_ports).to_string(),
     );
-    if let Some(user) = &spec.user {
-        if !given("USER") {
-            set("USER", user.clone());
-        }
+    if let Some(user) = &spec.user
+        && !given("USER")
+    {
+        set("USER", user.clone());
     }
 
     let labels = BTreeMap::from([
@@ -342,7 +347,13 @@ mod tests {
         assert_eq!(resolved.spec.ports, [8080]);
         assert_eq!(resolved.spec.primary_port, 8080);
         assert!(resolved.notes[0].contains("Defaulting to 8080"));
-        let hosts: Vec<_> = resolved.spec.routes.http.iter().map(|r| r.hostname.clone()).collect();
+        let hosts: Vec<_> = resolved
+            .spec
+            .routes
+            .http
+            .iter()
+            .map(|r| r.hostname.clone())
+            .collect();
         assert_eq!(hosts, ["web.d.io", "web-8080.d.io"]);
     }
 
@@ -375,7 +386,10 @@ mod tests {
         let mut bad_weight = request("web");
         bad_weight.cpu_weight = 0;
         let mut bad_env = request("web");
-        bad_env.env = vec![EnvVar { name: "1X".into(), value: String::new() }];
+        bad_env.env = vec![EnvVar {
+            name: "1X".into(),
+            value: String::new(),
+        }];
         let mut too_many = request("web");
         too_many.instances = model::MAX_INSTANCES + 1;
         for bad in [request("Web"), bad_weight, bad_env, too_many] {
@@ -389,12 +403,23 @@ mod tests {
         let config = demo_config();
         let mut req = request("web");
         req.env = vec![
-            EnvVar { name: "FOO".into(), value: "bar".into() },
-            EnvVar { name: "PORT".into(), value: "1".into() },
+            EnvVar {
+                name: "FOO".into(),
+                value: "bar".into(),
+            },
+            EnvVar {
+                name: "PORT".into(),
+                value: "1".into(),
+            },
         ];
-        let spec = resolve_create(&req, image(&config), "d.io", 4, 0).unwrap().spec;
+        let spec = resolve_create(&req, image(&config), "d.io", 4, 0)
+            .unwrap()
+            .spec;
         let ports = BTreeMap::from([(8080, 49000)]);
-        let owner = Owner { install_id: "abc", home: "/h" };
+        let owner = Owner {
+            install_id: "abc",
+            home: "/h",
+        };
         let instance = instance_spec(&spec, 2, "0123456789abcdef", &ports, &owner);
         let env: BTreeMap<_, _> = instance
             .env
@@ -408,7 +433,10 @@ mod tests {
         assert_eq!(env["INSTANCE_GUID"], "0123456789abcdef");
         assert_eq!(env["CF_INSTANCE_ADDR"], "127.0.0.1:49000");
         assert_eq!(env["CF_INSTANCE_PORT"], "49000");
-        assert_eq!(env["CF_INSTANCE_PORTS"], r#"[{"external":49000,"internal":8080}]"#);
+        assert_eq!(
+            env["CF_INSTANCE_PORTS"],
+            r#"[{"external":49000,"internal":8080}]"#
+        );
         assert_eq!(env["PROCESS_GUID"], "web");
         assert_eq!(env["VCAP_SERVICES"], "{}");
         assert_eq!(env["USER"], "lattice");

@@ -8,8 +8,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::{AppSpec, DEFAULT_DOMAIN};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -123,8 +123,10 @@ mod tests {
     fn saved_state_loads_back_and_leaves_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let mut state = DesiredState::default();
-        state.next_generation = 7;
+        let state = DesiredState {
+            next_generation: 7,
+            ..DesiredState::default()
+        };
         save(&path, &state).unwrap();
         assert_eq!(load::<DesiredState>(&path).unwrap(), state);
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -137,7 +139,10 @@ mod tests {
     fn a_missing_file_is_the_default_and_a_damaged_one_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        assert_eq!(load::<DesiredState>(&path).unwrap(), DesiredState::default());
+        assert_eq!(
+            load::<DesiredState>(&path).unwrap(),
+            DesiredState::default()
+        );
         std::fs::write(&path, b"{ not json").unwrap();
         let error = load::<DesiredState>(&path).unwrap_err();
         assert_eq!(error.kind, crate::error::Kind::Config);

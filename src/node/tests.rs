@@ -1,1 +1,415 @@
-//! The node's logic against the fake engine: fast, no Docker.
+//! The node's logic against the fake engine: fast, no Docker. The same behaviours are tested
+//! against the real engine through the binary in `tests/`.
+
+use super::*;
+use crate::config::Paths;
+use crate::engine::ImageConfig;
+use crate::engine::fake::FakeEngine;
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    settings: Settings,
+    engine: Arc<FakeEngine>,
+    node: Arc<Node>,
+}
+
+fn settings(dir: &std::path::Path) -> Settings {
+    Settings {
+        paths: Paths::new(dir),
+        docker_host: "fake://engine".into(),
+        router_addr: "127.0.0.1:8080".parse().unwrap(),
+        color_allowed: false,
+    }
+}
+
+fn image() -> ImageConfig {
+    ImageConfig {
+        entrypoint: vec!["/app".into()],
+        ..ImageConfig::default()
+    }
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        let engine = Arc::new(FakeEngine::new());
+        engine.add_image("img", image());
+        let node = Self::start_node(&settings, engine.clone());
+        Harness {
+            _dir: dir,
+            settings,
+            engine,
+            node,
+        }
+    }
+
+    /// A node over the state on disk, as a restarted node would be.
+    fn start_node(settings: &Settings, engine: Arc<FakeEngine>) -> Arc<Node> {
+        let desired = store::load(&settings.paths.state_file()).unwrap();
+        let node = Node::new(
+            engine,
+            settings,
+            "test-install".into(),
+            NodeConfig::default(),
+            desired,
+        );
+        tokio::spawn(node.clone().converge_loop());
+        tokio::spawn(node.clone().watch_events());
+        node
+    }
+
+    fn restart_node(&mut self) {
+        self.node.shutdown();
+        self.node = Self::start_node(&self.settings, self.engine.clone());
+    }
+
+    async fn create(&self, name: &str, instances: u32) -> Result<CreateResponse> {
+        self.node
+            .create(CreateRequest {
+                name: name.into(),
+                image: Some("img".into()),
+                instances,
+                memory_mb: 128,
+                cpu_weight: 100,
+                ..CreateRequest::default()
+            })
+            .await
+    }
+
+    /// Waits (real time, bounded) until the app satisfies `done`.
+    async fn until(&self, name: &str, done: impl Fn(&AppStatus) -> bool) -> AppStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let (Some(app), _) = self.node.app(name)
+                && done(&app)
+            {
+                return app;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out: {:?}",
+                self.node.app(name).0
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn converged(&self, name: &str, count: u32) -> AppStatus {
+        self.until(name, |app| {
+            app.desired_instances == count
+                && app.instances.len() == count as usize
+                && app
+                    .instances
+                    .iter()
+                    .all(|i| i.state == InstanceState::Running && !i.stopping)
+        })
+        .await
+    }
+}
+
+fn indices(app: &AppStatus) -> Vec<u32> {
+    app.instances.iter().map(|i| i.index).collect()
+}
+
+#[tokio::test]
+async fn create_runs_every_instance_and_persists_the_app() {
+    let h = Harness::new();
+    h.create("web", 3).await.unwrap();
+    let app = h.converged("web", 3).await;
+    assert_eq!(indices(&app), [0, 1, 2]);
+    assert_eq!(app.running_instances, 3);
+    let names = h.engine.container_names();
+    assert_eq!(names.len(), 3);
+    assert!(names[0].starts_with("ltc-web-0-"), "{names:?}");
+    let saved: DesiredState = store::load(&h.settings.paths.state_file()).unwrap();
+    assert_eq!(saved.apps["web"].instances, 3);
+}
+
+#[tokio::test]
+async fn creating_an_existing_app_is_a_conflict_and_changes_nothing() {
+    let h = Harness::new();
+    h.create("web", 1).await.unwrap();
+    let before: DesiredState = store::load(&h.settings.paths.state_file()).unwrap();
+    let error = h.create("web", 5).await.unwrap_err();
+    assert_eq!(error.kind, Kind::Conflict);
+    let after: DesiredState = store::load(&h.settings.paths.state_file()).unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn a_missing_image_leaves_no_desired_state() {
+    let h = Harness::new();
+    let error = h
+        .node
+        .create(CreateRequest {
+            name: "web".into(),
+            image: Some("nope:1".into()),
+            instances: 1,
+            memory_mb: 128,
+            cpu_weight: 100,
+            ..CreateRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.exit_code(), 15);
+    assert!(error.message.contains("nope:1"), "{}", error.message);
+    assert!(h.node.list().0.is_empty());
+    assert!(!h.settings.paths.state_file().exists());
+}
+
+#[tokio::test]
+async fn scale_touches_only_the_difference() {
+    let h = Harness::new();
+    h.create("web", 2).await.unwrap();
+    let before = h.converged("web", 2).await;
+    h.node.scale("web", 4).await.unwrap();
+    let up = h.converged("web", 4).await;
+    assert_eq!(indices(&up), [0, 1, 2, 3]);
+    assert_eq!(
+        up.instances[..2],
+        before.instances[..],
+        "the first two were untouched"
+    );
+    h.node.scale("web", 1).await.unwrap();
+    let down = h.converged("web", 1).await;
+    assert_eq!(down.instances[0].guid, before.instances[0].guid);
+    assert_eq!(h.engine.container_names().len(), 1);
+}
+
+#[tokio::test]
+async fn scaling_a_missing_app_is_not_found() {
+    let h = Harness::new();
+    let error = h.node.scale("ghost", 2).await.unwrap_err();
+    assert_eq!(error.kind, Kind::NotFound);
+}
+
+#[tokio::test]
+async fn more_memory_than_the_machine_has_is_a_placement_error() {
+    let h = Harness::new();
+    // The fake machine has 8 GiB; 100 × 128 MB does not fit.
+    let error = h.create("web", 100).await.unwrap_err();
+    assert_eq!(error.exit_code(), 11);
+    assert!(h.node.list().0.is_empty());
+    h.create("web", 1).await.unwrap();
+    let error = h.node.scale("web", 100).await.unwrap_err();
+    assert_eq!(error.exit_code(), 11);
+    assert_eq!(h.node.app("web").0.unwrap().desired_instances, 1);
+}
+
+#[tokio::test]
+async fn a_crashed_instance_restarts_at_its_index_with_a_new_guid() {
+    let h = Harness::new();
+    h.create("web", 2).await.unwrap();
+    let before = h.converged("web", 2).await;
+    let victim = &before.instances[1];
+    let id = ContainerId(victim.container_id.clone().unwrap());
+    h.engine.exit_container(&id, 1);
+    let after = h
+        .until("web", |app| {
+            app.instances.len() == 2
+                && app.instances[1].crash_count == 1
+                && app.instances[1].state == InstanceState::Running
+        })
+        .await;
+    assert_eq!(after.instances[1].index, 1);
+    assert_ne!(after.instances[1].guid, victim.guid);
+    assert_eq!(after.instances[0].guid, before.instances[0].guid);
+    assert_eq!(h.engine.container_names().len(), 2);
+}
+
+#[tokio::test]
+async fn the_third_crash_waits_for_the_backoff() {
+    let h = Harness::new();
+    h.create("web", 1).await.unwrap();
+    for crash in 1..=3u32 {
+        let app = h.converged("web", 1).await;
+        let id = ContainerId(app.instances[0].container_id.clone().unwrap());
+        h.engine.exit_container(&id, 1);
+        h.until("web", |app| app.instances[0].crash_count == crash)
+            .await;
+    }
+    let app = h
+        .until("web", |app| {
+            app.instances[0].state == InstanceState::Crashed
+        })
+        .await;
+    assert!(app.instances[0].next_restart.is_some(), "{app:?}");
+    assert!(h.engine.container_names().is_empty(), "no restart storm");
+}
+
+#[tokio::test]
+async fn a_container_removed_behind_the_nodes_back_is_replaced() {
+    let h = Harness::new();
+    h.create("web", 2).await.unwrap();
+    let before = h.converged("web", 2).await;
+    let id = ContainerId(before.instances[0].container_id.clone().unwrap());
+    h.engine.remove_behind_back(&id);
+    let after = h
+        .until("web", |app| {
+            app.instances.len() == 2
+                && app.instances[0].guid != before.instances[0].guid
+                && app.instances[0].state == InstanceState::Running
+        })
+        .await;
+    assert_eq!(indices(&after), [0, 1]);
+    assert_eq!(h.engine.container_names().len(), 2);
+}
+
+#[tokio::test]
+async fn a_restarted_node_adopts_every_instance_without_duplicates() {
+    let mut h = Harness::new();
+    h.create("web", 3).await.unwrap();
+    let before = h.converged("web", 3).await;
+    let names = h.engine.container_names();
+    h.restart_node();
+    let after = h.converged("web", 3).await;
+    let guids = |app: &AppStatus| {
+        app.instances
+            .iter()
+            .map(|i| i.guid.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(guids(&after), guids(&before));
+    assert_eq!(h.engine.container_names(), names);
+}
+
+#[tokio::test]
+async fn a_duplicate_index_is_removed_on_adoption() {
+    let mut h = Harness::new();
+    h.create("web", 1).await.unwrap();
+    h.converged("web", 1).await;
+    // A second container claiming index 0, as a node killed mid-start could leave behind.
+    let spec = h.node.lock().desired.apps["web"].clone();
+    let owner = resolve::Owner {
+        install_id: "test-install",
+        home: "/h",
+    };
+    let ports = BTreeMap::from([(8080, free_port())]);
+    let twin = resolve::instance_spec(&spec, 0, "ffffffffffffffff", &ports, &owner);
+    h.engine.run_instance(&twin).await.unwrap();
+    h.restart_node();
+    let after = h
+        .until("web", |a| {
+            a.instances.len() == 1 && a.instances[0].state == InstanceState::Running
+        })
+        .await;
+    assert_eq!(after.instances[0].index, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.engine.container_names().len() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            h.engine.container_names()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn another_homes_containers_are_never_touched() {
+    let h = Harness::new();
+    let spec = {
+        h.create("web", 1).await.unwrap();
+        h.converged("web", 1).await;
+        h.node.lock().desired.apps["web"].clone()
+    };
+    let other = resolve::Owner {
+        install_id: "other-home",
+        home: "/other",
+    };
+    let ports = BTreeMap::from([(8080, free_port())]);
+    let foreign = resolve::instance_spec(&spec, 5, "eeeeeeeeeeeeeeee", &ports, &other);
+    h.engine.run_instance(&foreign).await.unwrap();
+    h.node.kick();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        h.engine.container_names().len(),
+        2,
+        "the other home's container stays"
+    );
+    assert_eq!(h.node.app("web").0.unwrap().instances.len(), 1);
+}
+
+#[tokio::test]
+async fn remove_stops_every_instance_and_forgets_the_app() {
+    let h = Harness::new();
+    h.create("web", 2).await.unwrap();
+    h.converged("web", 2).await;
+    let removing = h.node.remove("web").await.unwrap();
+    assert!(removing.removing);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.node.app("web").0.is_some() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(h.engine.container_names().is_empty());
+    let saved: DesiredState = store::load(&h.settings.paths.state_file()).unwrap();
+    assert!(saved.apps.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_engine_fails_requests_with_exit_15() {
+    let h = Harness::new();
+    h.engine.set_unreachable(true);
+    let error = h.create("web", 1).await.unwrap_err();
+    assert_eq!(error.exit_code(), 15);
+    assert!(h.node.list().0.is_empty());
+}
+
+#[tokio::test]
+async fn an_app_created_again_after_removal_never_adopts_the_old_containers() {
+    let h = Harness::new();
+    h.create("web", 1).await.unwrap();
+    let old = h.converged("web", 1).await;
+    h.node.remove("web").await.unwrap();
+    h.create("web", 1).await.unwrap();
+    let new = h.converged("web", 1).await;
+    assert_ne!(new.instances[0].guid, old.instances[0].guid);
+    assert!(new.generation > old.generation);
+}
+
+#[test]
+fn placement_counts_memory_of_every_app() {
+    let mut apps = BTreeMap::new();
+    let mut spec = crate::node::resolve::resolve_create(
+        &CreateRequest {
+            name: "a".into(),
+            instances: 4,
+            memory_mb: 256,
+            cpu_weight: 100,
+            ..CreateRequest::default()
+        },
+        resolve::ImageChoice {
+            name: "img".into(),
+            reference: "img".into(),
+            builtin: false,
+            config: &image(),
+        },
+        "d.io",
+        1,
+        0,
+    )
+    .unwrap()
+    .spec;
+    apps.insert("a".to_string(), spec.clone());
+    assert!(check_placement(&apps, 1024 << 20).is_ok());
+    spec.instances = 5;
+    apps.insert("a".to_string(), spec);
+    assert_eq!(
+        check_placement(&apps, 1024 << 20).unwrap_err().exit_code(),
+        11
+    );
+    assert!(
+        check_placement(&apps, 0).is_ok(),
+        "unknown machine size is not refused"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -84,10 +84,10 @@ impl Ui {
     /// One line of data on stdout.
     pub fn out(&self, text: impl Display) {
         let mut stdout = std::io::stdout().lock();
-        if let Err(e) = writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
+        if let Err(e) = writeln!(stdout, "{text}").and_then(|()| stdout.flush())
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
         }
     }
 
@@ -106,7 +106,10 @@ impl Ui {
     /// A warning on stderr; silent with `--quiet`.
     pub fn warn(&self, text: impl Display) {
         if !self.quiet {
-            eprintln!("{}", self.paint_err(Color::Yellow, format!("Warning: {text}")));
+            eprintln!(
+                "{}",
+                self.paint_err(Color::Yellow, format!("Warning: {text}"))
+            );
         }
     }
 
@@ -122,7 +125,10 @@ impl Ui {
             eprintln!("{value}");
             return;
         }
-        eprintln!("{}", self.paint_err(Color::Red, format!("ltc: {}", error.message)));
+        eprintln!(
+            "{}",
+            self.paint_err(Color::Red, format!("ltc: {}", error.message))
+        );
         if let Some(hint) = &error.hint {
             eprintln!("hint: {hint}");
         }

@@ -18,10 +18,7 @@ impl Spinner {
     pub fn new(ui: &Ui) -> Spinner {
         let bar = (ui.err_is_terminal && !ui.quiet).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .expect("valid template"),
-            );
+            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });

@@ -1,0 +1,178 @@
+//! The binary's usage errors: exit 13, one clear line, and nothing created — not even a node.
+
+use crate::support::Home;
+use std::time::{Duration, Instant};
+
+/// Nothing was made under the home: no node was started and no state written.
+#[track_caller]
+fn assert_untouched(home: &Home) {
+    for file in ["state.json", "node.sock", "node.lock"] {
+        assert!(!home.path().join(file).exists(), "{file} was created");
+    }
+}
+
+#[test]
+fn bad_app_names_are_refused_before_anything_is_made() {
+    let home = Home::new();
+    let long = "a".repeat(51);
+    for name in [
+        "",
+        "Web",
+        "my_app",
+        "a..b",
+        "../x",
+        "-web",
+        "web-",
+        &long,
+        "lattice-debug",
+    ] {
+        for args in [
+            vec!["create", name],
+            vec!["scale", name, "2"],
+            vec!["status", name],
+            vec!["remove", name],
+        ] {
+            let run = home.ltc(&args).code(13);
+            assert!(run.stdout.is_empty(), "{run:#?}");
+            if name.starts_with('-') {
+                // clap reads a leading `-` as a flag and reports that, with the usage.
+                assert!(run.stderr.contains("Usage:"), "{run:#?}");
+                continue;
+            }
+            assert!(run.stderr.starts_with("ltc: "), "{run:#?}");
+            assert!(
+                run.stderr.contains("app name") || run.stderr.contains("reserved"),
+                "{run:#?}"
+            );
+        }
+    }
+    assert_untouched(&home);
+}
+
+#[test]
+fn bad_create_flags_are_usage_errors() {
+    let home = Home::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["create", "web", "-p", "0"], "invalid port"),
+        (&["create", "web", "-p", "65536"], "invalid port"),
+        (&["create", "web", "-p", "80,http"], "invalid port"),
+        (&["create", "web", "-c", "0"], "0"),
+        (&["create", "web", "-c", "101"], "101"),
+        (
+            &["create", "web", "-e", "=x"],
+            "invalid environment variable",
+        ),
+        (
+            &["create", "web", "-e", "1A=b"],
+            "invalid environment variable",
+        ),
+        (&["create", "web", "-i", "-1"], "-1"),
+        (&["create", "web", "-t", "soon"], "not a duration"),
+        (
+            &["create", "web", "img", "extra"],
+            "'--' Required before start command",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = home.ltc(args).code(13);
+        assert!(run.stderr.contains(expected), "{args:?}: {run:#?}");
+    }
+    assert_untouched(&home);
+}
+
+#[test]
+fn scale_counts_must_be_whole_non_negative_numbers() {
+    let home = Home::new();
+    for count in ["-1", "two", "1.5", "99999"] {
+        let run = home.ltc(&["scale", "web", count]).code(13);
+        assert!(run.stderr.contains(count), "{run:#?}");
+    }
+    home.ltc(&["scale", "web"]).code(13);
+    assert_untouched(&home);
+}
+
+#[test]
+fn an_unknown_command_is_named_with_a_suggestion() {
+    let home = Home::new();
+    let run = home.ltc(&["creat", "web"]).code(13);
+    assert!(
+        run.stderr
+            .contains("'creat' is not a registered command. See 'ltc help'"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("did you mean 'create'"), "{run:#?}");
+}
+
+#[test]
+fn usage_errors_are_json_objects_with_json() {
+    let home = Home::new();
+    let run = home.ltc(&["scale", "web", "-1", "--json"]).code(13);
+    let error: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
+    assert_eq!(error["exit_code"], 13);
+    assert_eq!(error["kind"], "usage");
+    assert!(error["error"].as_str().unwrap().contains("-1"), "{error}");
+    let run = home.ltc(&["create", "Bad", "--json"]).code(13);
+    let error: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("`Bad`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_bad_domain_is_a_config_error() {
+    let home = Home::new();
+    let run = home.ltc(&["target", "bad_domain..io"]).code(10);
+    assert!(run.stderr.contains("not a valid domain"), "{run:#?}");
+    assert_untouched(&home);
+}
+
+#[test]
+fn help_and_version_exit_zero_and_help_lists_exit_codes() {
+    let home = Home::new();
+    let run = home.ltc(&["--help"]).ok();
+    assert!(run.stdout.contains("Exit codes:"), "{run:#?}");
+    assert!(run.stdout.contains("16   timed out waiting"), "{run:#?}");
+    let run = home.ltc(&["--version"]).ok();
+    assert_eq!(
+        run.stdout.trim(),
+        format!("ltc {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn with_docker_unreachable_every_command_exits_15_quickly_naming_the_socket() {
+    let home = Home::new().with_env("DOCKER_HOST", "unix:///nonexistent");
+    let commands: &[&[&str]] = &[
+        &["list"],
+        &["status", "web"],
+        &["target"],
+        &["version"],
+        &["create", "web"],
+        &["scale", "web", "2"],
+        &["remove", "web"],
+    ];
+    for args in commands {
+        let started = Instant::now();
+        let run = home.ltc(args);
+        let took = started.elapsed();
+        assert_eq!(run.code, 15, "{args:?}: {run:#?}");
+        // Bounded by the 2 s: a dead engine must not hang a command (bollard's
+        // default timeout would be 120 s).
+        assert!(took < Duration::from_secs(2), "{args:?} took {took:?}");
+        let lines: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("starting the ltc node"))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            2,
+            "{args:?}: one error line and a hint: {run:#?}"
+        );
+        assert!(lines[0].contains("unix:///nonexistent"), "{run:#?}");
+        assert!(lines[1].starts_with("hint: "), "{run:#?}");
+    }
+    let state = std::fs::read_to_string(home.path().join("state.json")).unwrap_or_default();
+    assert!(!state.contains("\"web\""), "nothing was created: {state}");
+}

@@ -1,0 +1,422 @@
+//! The commands and the node against the real Docker engine, through the built binary.
+
+use crate::support::{Home, http_get, instance_ports, require_docker};
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+fn indices(status: &serde_json::Value) -> Vec<u64> {
+    status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["index"].as_u64().unwrap())
+        .collect()
+}
+
+fn guids(status: &serde_json::Value) -> Vec<String> {
+    status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["guid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn all_running(status: &serde_json::Value, count: u64) -> bool {
+    let instances = status["instances"].as_array().unwrap();
+    status["desired_instances"] == count
+        && instances.len() as u64 == count
+        && instances
+            .iter()
+            .all(|i| i["state"] == "RUNNING" && i["stopping"] == false)
+}
+
+#[test]
+fn the_demo_app_is_created_scaled_and_removed() {
+    require_docker();
+    let home = Home::new();
+    let run = home.ltc(&["create", "lattice-app", "-i", "3"]).ok();
+    assert!(
+        run.stdout.contains("lattice-app is now running."),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("App is reachable at:"), "{run:#?}");
+    let url = format!("http://lattice-app.localhost:{}", home.router_port);
+    assert!(run.stdout.contains(&url), "{run:#?}");
+    assert!(run.stderr.contains("Creating App: lattice-app"), "{run:#?}");
+    assert!(run.stderr.contains("Defaulting to 8080"), "{run:#?}");
+
+    let status = home.json(&["status", "lattice-app"]);
+    assert_eq!(status["running_instances"], 3);
+    assert_eq!(indices(&status), [0, 1, 2]);
+    // Each instance answers on its own published port with its own index.
+    for (index, port) in instance_ports(&status, 8080) {
+        let (code, body) = http_get(port, "/index", "localhost").unwrap();
+        assert_eq!((code, body), (200, index.to_string()));
+    }
+
+    home.ltc(&["scale", "lattice-app", "5"]).ok();
+    let up = home.json(&["status", "lattice-app"]);
+    assert_eq!(indices(&up), [0, 1, 2, 3, 4]);
+    assert_eq!(
+        guids(&up)[..3],
+        guids(&status)[..],
+        "scale up left 0..2 alone"
+    );
+
+    let run = home.ltc(&["scale", "lattice-app", "1"]).ok();
+    assert!(run.stdout.contains("App Scaled Successfully"), "{run:#?}");
+    let down = home.json(&["status", "lattice-app"]);
+    assert_eq!(
+        guids(&down),
+        [guids(&status)[0].clone()],
+        "the highest indices went"
+    );
+    assert_eq!(home.containers().len(), 1);
+
+    home.ltc(&["scale", "lattice-app", "0"]).ok();
+    let stopped = home.json(&["status", "lattice-app"]);
+    assert_eq!(stopped["desired_instances"], 0);
+    assert!(home.containers().is_empty());
+
+    home.ltc(&["remove", "lattice-app"]).ok();
+    assert!(home.containers().is_empty());
+    assert_eq!(home.json(&["list"]), serde_json::json!([]));
+    home.ltc(&["status", "lattice-app"]).code(14);
+}
+
+#[test]
+fn each_instance_gets_lattices_environment_and_docker_settings() {
+    require_docker();
+    let home = Home::new().with_env("FROM_CALLER", "copied");
+    home.ltc(&[
+        "create",
+        "envy",
+        "-p",
+        "7777,8888",
+        "-e",
+        "FOO=bar",
+        "-e",
+        "FROM_CALLER",
+        "-m",
+        "64",
+        "-c",
+        "50",
+        "--",
+        "/lattice-app",
+        "--ports",
+        "7777,8888",
+    ])
+    .ok();
+    let status = home.json(&["status", "envy"]);
+    assert_eq!(status["ports"], serde_json::json!([7777, 8888]));
+    assert_eq!(status["env"]["FROM_CALLER"], "copied");
+    let instance = &status["instances"][0];
+    let port_a = instance["ports"]["7777"].as_u64().unwrap() as u16;
+    let port_b = instance["ports"]["8888"].as_u64().unwrap() as u16;
+    assert_eq!(
+        http_get(port_a, "/port", "x").unwrap(),
+        (200, "7777".into())
+    );
+    assert_eq!(
+        http_get(port_b, "/port", "x").unwrap(),
+        (200, "8888".into())
+    );
+
+    let (_, env) = http_get(port_a, "/env?json=true", "x").unwrap();
+    let pairs: Vec<(String, String)> = serde_json::from_str(&env).unwrap();
+    let env: std::collections::BTreeMap<_, _> = pairs.into_iter().collect();
+    assert_eq!(env["FOO"], "bar");
+    assert_eq!(env["FROM_CALLER"], "copied");
+    assert_eq!(env["PORT"], "7777");
+    assert_eq!(env["INSTANCE_INDEX"], "0");
+    assert_eq!(env["CF_INSTANCE_INDEX"], "0");
+    assert_eq!(env["INSTANCE_GUID"], instance["guid"].as_str().unwrap());
+    assert_eq!(env["CF_INSTANCE_GUID"], instance["guid"].as_str().unwrap());
+    assert_eq!(env["CF_INSTANCE_IP"], "127.0.0.1");
+    assert_eq!(env["CF_INSTANCE_PORT"], port_a.to_string());
+    assert_eq!(env["CF_INSTANCE_ADDR"], format!("127.0.0.1:{port_a}"));
+    assert!(env["CF_INSTANCE_PORTS"].contains(&format!("\"external\":{port_b}")));
+    assert_eq!(env["PROCESS_GUID"], "envy");
+    assert_eq!(env["VCAP_SERVICES"], "{}");
+    assert!(env["VCAP_APPLICATION"].contains("\"application_name\":\"envy\""));
+
+    let id = home.containers()[0].id.clone();
+    let inspect = Command::new("docker")
+        .args(["inspect", "--format"])
+        .arg("{{.HostConfig.Init}} {{.HostConfig.Memory}} {{.HostConfig.CpuShares}} {{.Name}}")
+        .arg(&id)
+        .output()
+        .unwrap();
+    let inspect = String::from_utf8_lossy(&inspect.stdout);
+    let fields: Vec<&str> = inspect.split_whitespace().collect();
+    assert_eq!(fields[0], "true", "containers run under Docker's init");
+    assert_eq!(fields[1], (64u64 << 20).to_string());
+    assert_eq!(fields[2], "512");
+    assert!(fields[3].starts_with("/ltc-envy-0-"), "{inspect}");
+    let bindings = Command::new("docker").args(["port", &id]).output().unwrap();
+    let bindings = String::from_utf8_lossy(&bindings.stdout);
+    assert!(
+        bindings.lines().all(|l| l.contains("-> 127.0.0.1:")),
+        "published on loopback only: {bindings}"
+    );
+}
+
+#[test]
+fn creating_an_existing_app_fails_and_keeps_it() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "2"]).ok();
+    let before = home.json(&["status", "web"]);
+    let run = home.ltc(&["create", "web"]).code(14);
+    assert!(run.stderr.contains("app `web` already exists"), "{run:#?}");
+    let after = home.json(&["status", "web"]);
+    assert_eq!(guids(&after), guids(&before));
+    assert_eq!(home.containers().len(), 2);
+}
+
+#[test]
+fn missing_apps_are_reported_with_exit_14() {
+    require_docker();
+    let home = Home::new();
+    for args in [
+        vec!["scale", "ghost", "2"],
+        vec!["remove", "ghost"],
+        vec!["status", "ghost"],
+    ] {
+        let run = home.ltc(&args).code(14);
+        assert!(run.stderr.contains("app `ghost` not found"), "{run:#?}");
+    }
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_exits_15_and_leaves_nothing() {
+    require_docker();
+    let home = Home::new();
+    let run = home
+        .ltc(&["create", "web", "ltc-test/no-such-image:1"])
+        .code(15);
+    assert!(run.stderr.contains("ltc-test/no-such-image:1"), "{run:#?}");
+    assert_eq!(home.json(&["list"]), serde_json::json!([]));
+    let state = std::fs::read_to_string(home.path().join("state.json")).unwrap_or_default();
+    assert!(!state.contains("\"web\""), "{state}");
+    assert!(home.containers().is_empty());
+}
+
+#[test]
+fn ten_concurrent_scales_end_at_the_last_accepted_count() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let children: Vec<_> = (1..=10)
+        .map(|count| {
+            let child = home
+                .command(&["scale", "web", &count.to_string()])
+                .spawn()
+                .unwrap();
+            (count, child)
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for (count, child) in children {
+        let output = child.wait_with_output().unwrap();
+        outcomes.push((
+            count,
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ));
+    }
+    let status = home.wait_status("web", Duration::from_secs(60), |s| {
+        let desired = s["desired_instances"].as_u64().unwrap();
+        all_running(s, desired)
+    });
+    let last = status["desired_instances"].as_u64().unwrap();
+    // The winner saw its own count through; the others were told they were overtaken.
+    for (count, code, stderr) in &outcomes {
+        if *count == last {
+            assert_eq!(*code, Some(0), "the last accepted scale succeeds: {stderr}");
+        } else {
+            assert!(
+                *code == Some(0)
+                    || (*code == Some(14) && stderr.contains("changed by another request")),
+                "scale {count}: {code:?} {stderr}"
+            );
+        }
+    }
+    let containers = home.containers();
+    assert_eq!(containers.len() as u64, last, "{containers:#?}");
+    let unique: BTreeSet<&str> = containers.iter().map(|c| c.index.as_str()).collect();
+    assert_eq!(unique.len() as u64, last, "no duplicate indices");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join("state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["apps"]["web"]["instances"], last);
+}
+
+#[test]
+fn a_node_killed_mid_scale_is_replaced_without_duplicate_indices() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let scale = home.command(&["scale", "web", "8"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    let pid = home.node_pid().expect("the node wrote its pid");
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    let _ = scale.wait_with_output();
+    // The next command starts a new node, which adopts what exists and converges.
+    let status = home.wait_status("web", Duration::from_secs(60), |s| all_running(s, 8));
+    assert_eq!(indices(&status), (0..8).collect::<Vec<u64>>());
+    let containers = home.containers();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut containers = containers;
+    while containers.len() != 8 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        containers = home.containers();
+    }
+    assert_eq!(containers.len(), 8, "{containers:#?}");
+    let unique: BTreeSet<&str> = containers.iter().map(|c| c.index.as_str()).collect();
+    assert_eq!(unique.len(), 8, "{containers:#?}");
+}
+
+#[test]
+fn stopping_the_node_keeps_apps_and_the_next_node_adopts_them() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "2"]).ok();
+    let before = home.json(&["status", "web"]);
+    let run = home.ltc(&["daemon", "stop"]).ok();
+    assert!(run.stdout.contains("stopped"), "{run:#?}");
+    assert_eq!(home.json(&["daemon", "status"])["running"], false);
+    assert!(home.containers().iter().all(|c| c.state == "running"));
+    assert_eq!(home.containers().len(), 2);
+    let run = home.ltc(&["daemon", "start"]).ok();
+    assert!(run.stdout.contains("started"), "{run:#?}");
+    let after = home.wait_status("web", Duration::from_secs(10), |s| all_running(s, 2));
+    assert_eq!(guids(&after), guids(&before), "adopted, not replaced");
+    assert_eq!(home.containers().len(), 2);
+    let run = home.ltc(&["daemon", "start"]).ok();
+    assert!(run.stdout.contains("already running"), "{run:#?}");
+}
+
+#[test]
+fn two_homes_never_see_or_touch_each_others_apps() {
+    require_docker();
+    let a = Home::new();
+    let b = Home::new();
+    a.ltc(&["create", "web"]).ok();
+    b.ltc(&["create", "web", "-i", "2"]).ok();
+    assert_eq!(a.json(&["list"]).as_array().unwrap().len(), 1);
+    assert_eq!(a.json(&["status", "web"])["desired_instances"], 1);
+    assert_eq!(b.json(&["status", "web"])["desired_instances"], 2);
+    a.ltc(&["remove", "web"]).ok();
+    assert!(a.containers().is_empty());
+    assert_eq!(b.containers().len(), 2);
+    assert!(all_running(&b.json(&["status", "web"]), 2));
+}
+
+#[test]
+fn an_app_that_never_listens_times_out_with_exit_16_and_keeps_starting() {
+    require_docker();
+    let home = Home::new();
+    let run = home
+        .ltc(&[
+            "create",
+            "slow",
+            "-t",
+            "1s",
+            "--",
+            "/lattice-app",
+            "--startup-delay",
+            "60s",
+        ])
+        .code(16);
+    assert!(
+        run.stderr.contains("timed out waiting for `slow`"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("hint: "), "{run:#?}");
+    assert!(run.stdout.contains("App will be reachable at:"), "{run:#?}");
+    let status = home.json(&["status", "slow"]);
+    assert_eq!(
+        status["instances"][0]["state"], "CLAIMED",
+        "not RUNNING before it listens"
+    );
+}
+
+#[test]
+fn an_app_that_exits_at_once_is_reported_as_crashing() {
+    require_docker();
+    let home = Home::new();
+    let run = home
+        .ltc(&["create", "bad", "--", "/lattice-app", "--bogus-flag"])
+        .code(14);
+    assert!(run.stderr.contains("crashed 3 times"), "{run:#?}");
+    let status = home.json(&["status", "bad"]);
+    let instance = &status["instances"][0];
+    assert_eq!(instance["state"], "CRASHED");
+    assert!(instance["next_restart"].is_string(), "{status:#}");
+    assert!(
+        instance["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("status 2"),
+        "{status:#}"
+    );
+}
+
+#[test]
+fn list_status_target_and_version_have_their_documented_json() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let list = home.json(&["list"]);
+    let app = &list[0];
+    for field in [
+        "name",
+        "image",
+        "desired_instances",
+        "running_instances",
+        "routes",
+        "env",
+        "instances",
+        "ports",
+        "memory_mb",
+        "disk_mb",
+        "cpu_weight",
+    ] {
+        assert!(app.get(field).is_some(), "list has `{field}`: {app:#}");
+    }
+    let instance = &app["instances"][0];
+    for field in ["index", "guid", "state", "crash_count", "since", "ports"] {
+        assert!(
+            instance.get(field).is_some(),
+            "instance has `{field}`: {instance:#}"
+        );
+    }
+    assert_eq!(app["routes"][0]["hostname"], "web.127.0.0.1.xip.io");
+
+    let target = home.json(&["target"]);
+    assert_eq!(target["domain"], "127.0.0.1.xip.io");
+    let target = home.json(&["target", "apps.test"]);
+    assert_eq!(target["domain"], "apps.test");
+    assert_eq!(
+        target["router_address"],
+        format!("127.0.0.1:{}", home.router_port)
+    );
+
+    let version = home.json(&["version"]);
+    assert_eq!(version["client"], env!("CARGO_PKG_VERSION"));
+    assert!(version["docker"]["version"].is_string(), "{version:#}");
+    assert!(version["node"]["pid"].is_u64(), "{version:#}");
+
+    let run = home.ltc(&["list"]).ok();
+    assert!(run.stdout.starts_with("App Name"), "{run:#?}");
+    assert!(
+        run.stdout.contains("web.127.0.0.1.xip.io => 8080"),
+        "{run:#?}"
+    );
+}

@@ -1,0 +1,261 @@
+//! Test fixtures: a private `LTC_HOME` per test that runs the real `ltc` binary, and removes
+//! its node and every container it made when dropped (also when the test fails).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const LTC: &str = env!("CARGO_BIN_EXE_ltc");
+
+/// Fails the test, loudly, when no Docker engine answers.
+pub fn require_docker() {
+    let output = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output();
+    match output {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "this test needs a Docker engine, and `docker info` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => panic!("this test needs a Docker engine, and the docker CLI could not run: {e}"),
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One finished run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}: {self:#?}");
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+/// A private `LTC_HOME` with its own router port.
+pub struct Home {
+    dir: tempfile::TempDir,
+    pub router_port: u16,
+    env: Vec<(String, String)>,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        let dir = tempfile::Builder::new()
+            .prefix("ltc-test-")
+            .tempdir()
+            .unwrap();
+        Home {
+            dir,
+            router_port: free_port(),
+            env: Vec::new(),
+        }
+    }
+
+    /// A home whose commands (and node) see `name=value`.
+    pub fn with_env(mut self, name: &str, value: &str) -> Home {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(LTC);
+        command
+            .args(args)
+            .env("LTC_HOME", self.dir.path())
+            .env("LTC_ROUTER_ADDR", format!("127.0.0.1:{}", self.router_port))
+            .env("NO_COLOR", "1")
+            .env_remove("DOCKER_HOST")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    pub fn ltc(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Runs a command that must succeed with `--json`, and returns its JSON.
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        self.ltc(&all).ok().json()
+    }
+
+    pub fn install_id(&self) -> Option<String> {
+        std::fs::read_to_string(self.path().join("install-id"))
+            .ok()
+            .map(|s| s.trim().to_string())
+    }
+
+    pub fn node_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.path().join("node.lock"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// This home's containers as Docker lists them.
+    pub fn containers(&self) -> Vec<Container> {
+        match self.install_id() {
+            Some(id) => containers_with_label(&format!("io.ltc.install={id}")),
+            None => Vec::new(),
+        }
+    }
+
+    /// Waits until `ltc status APP --json` satisfies `done`, for at most `timeout`.
+    #[track_caller]
+    pub fn wait_status(
+        &self,
+        app: &str,
+        timeout: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let run = self.ltc(&["status", app, "--json"]);
+            if run.code == 0 {
+                let status = run.json();
+                if done(&status) {
+                    return status;
+                }
+                if Instant::now() >= deadline {
+                    panic!("timed out waiting for `{app}`: {status:#}");
+                }
+            } else if Instant::now() >= deadline {
+                panic!("timed out waiting for `{app}`: {run:#?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = self.command(&["daemon", "stop"]).output();
+        let ids: Vec<String> = self.containers().into_iter().map(|c| c.id).collect();
+        if !ids.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .output();
+        }
+    }
+}
+
+/// A container as `docker ps` shows it.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub app: String,
+    pub index: String,
+    pub state: String,
+}
+
+pub fn containers_with_label(label: &str) -> Vec<Container> {
+    let output = Command::new("docker")
+        .args(["ps", "-a", "--filter", &format!("label={label}"), "--format"])
+        .arg("{{.ID}}\t{{.Names}}\t{{.Label \"io.ltc.app\"}}\t{{.Label \"io.ltc.index\"}}\t{{.State}}")
+        .output()
+        .expect("docker ps runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.split('\t');
+            Some(Container {
+                id: f.next()?.into(),
+                name: f.next()?.into(),
+                app: f.next()?.into(),
+                index: f.next()?.into(),
+                state: f.next()?.into(),
+            })
+        })
+        .collect()
+}
+
+/// GET `http://127.0.0.1:<port><path>` with a plain socket; returns (status, body).
+pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Host ports of an app's instances (the primary container port), by index.
+pub fn instance_ports(status: &serde_json::Value, container_port: u16) -> Vec<(u64, u16)> {
+    status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let port = i["ports"][container_port.to_string()].as_u64().unwrap() as u16;
+            (i["index"].as_u64().unwrap(), port)
+        })
+        .collect()
+}
+
+pub fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(name)
+}
