@@ -48,6 +48,10 @@ pub enum Command {
     #[command(visible_alias = "sc")]
     Scale(ScaleArgs),
 
+    /// Replace an app's routes, live, without restarting it
+    #[command(visible_alias = "up")]
+    Update(UpdateArgs),
+
     /// Remove apps and their instances
     #[command(visible_alias = "rm")]
     Remove(RemoveArgs),
@@ -208,6 +212,24 @@ pub struct ScaleArgs {
     /// How long to wait for the app to reach that number
     #[arg(short, long, default_value = "2m", value_parser = parse_timeout)]
     pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The app
+    pub name: String,
+
+    /// HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>
+    #[arg(short = 'R', long = "http-route", value_name = "HOST[:PORT]")]
+    pub http_routes: Vec<String>,
+
+    /// TCP route EXTERNAL[:PORT], opened on the router's address
+    #[arg(short = 'T', long = "tcp-route", value_name = "EXTERNAL[:PORT]")]
+    pub tcp_routes: Vec<String>,
+
+    /// Remove every route
+    #[arg(long, conflicts_with_all = ["http_routes", "tcp_routes"])]
+    pub no_routes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! - [`client`]: the CLI's side of the node API over a Unix socket, and node auto-start.
 //! - [`node`]: the long-running process that owns desired state ([`node::store`]), converges
 //!   the engine to it ([`node::converge`]) and serves the API ([`node::api`]).
+//! - [`router`]: the HTTP and TCP reverse proxy inside the node, fed by its route table.
 //! - [`engine`]: the container engine in ltc's words; Docker over bollard, and a fake.
 //! - [`demo`]: the built-in lattice-app image. [`model`]: names, specs and wire types.
 //! - [`ui`]: everything that prints. [`error`]: errors and the exit-code table.
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod node;
+pub mod router;
 pub mod ui;
 
 use clap::Parser;

@@ -325,6 +325,17 @@ pub struct CreateRequest {
     pub no_routes: bool,
 }
 
+/// What `ltc update` asks for: the app's new route set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRequest {
+    #[serde(default)]
+    pub http_routes: Vec<String>,
+    #[serde(default)]
+    pub tcp_routes: Vec<String>,
+    #[serde(default)]
+    pub no_routes: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleRequest {
     pub instances: u32,

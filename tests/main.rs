@@ -3,6 +3,8 @@
 //! - `cli`: the built binary's usage errors and scripting contract (no Docker needed).
 //! - `docker`: the node and commands against the real Docker engine.
 //! - `engine`: one contract, run against both the fake and the Docker engine.
+//! - `router`: the router's HTTP and TCP rules against real sockets and in-process backends.
+//! - `routing`: the router inside the node, in front of real containers.
 //!
 //! Tests that need Docker fail loudly when the engine does not answer; they never skip.
 
@@ -11,3 +13,5 @@ mod support;
 mod cli;
 mod docker;
 mod engine;
+mod router;
+mod routing;

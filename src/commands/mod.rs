@@ -8,6 +8,7 @@ mod remove;
 mod scale;
 mod status;
 mod target;
+mod update;
 mod version;
 mod wait;
 
@@ -21,6 +22,7 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::Target(args) => target::run(args, settings, ui).await,
         Command::Create(args) => create::run(*args, settings, ui).await,
         Command::Scale(args) => scale::run(args, settings, ui).await,
+        Command::Update(args) => update::run(args, settings, ui).await,
         Command::Remove(args) => remove::run(args, settings, ui).await,
         Command::List => list::run(settings, ui).await,
         Command::Status(args) => status::run(args, settings, ui).await,

@@ -9,6 +9,7 @@
 //! | `GET`, `POST /v1/apps` | list apps; create one |
 //! | `GET /v1/apps/{name}?since=V&wait_ms=N` | one app, after the state moved past version V |
 //! | `PUT /v1/apps/{name}/instances` | scale |
+//! | `PUT /v1/apps/{name}/routes` | replace the routes |
 //! | `DELETE /v1/apps/{name}` | remove |
 //! | `POST /v1/shutdown` | stop the node (apps keep running) |
 //!
@@ -186,6 +187,15 @@ async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
         (&Method::PUT, ["v1", "apps", name, "instances"]) => {
             match read_json::<ScaleRequest>(request).await {
                 Ok(body) => node.scale(name, body.instances).await.map(|app| {
+                    let version = node.version();
+                    json(&app, version)
+                }),
+                Err(e) => Err(e),
+            }
+        }
+        (&Method::PUT, ["v1", "apps", name, "routes"]) => {
+            match read_json::<crate::model::RouteRequest>(request).await {
+                Ok(body) => node.update_routes(name, body).await.map(|app| {
                     let version = node.version();
                     json(&app, version)
                 }),

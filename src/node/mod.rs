@@ -25,6 +25,8 @@ use crate::model::{
     self, AppName, AppSpec, AppStatus, CreateRequest, CreateResponse, EngineStatus, ImageProgress,
     InstanceState, InstanceStatus, NodeInfo, RouteStatus, TargetInfo, TcpRouteStatus,
 };
+use crate::router::table::{AppRoutes, RouteTable};
+use crate::router::{DRAIN_TIMEOUT, Router, RouterConfig};
 use converge::{Action, Op, Slot};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -67,6 +69,7 @@ struct Inner {
 
 pub struct Node {
     engine: Arc<dyn Engine>,
+    router: Arc<Router>,
     paths: Paths,
     install_id: String,
     router_addr: SocketAddr,
@@ -131,6 +134,7 @@ impl Node {
     ) -> Arc<Node> {
         Arc::new(Node {
             engine,
+            router: Router::new(RouterConfig::default(), settings.router_addr.ip()),
             paths: settings.paths.clone(),
             install_id,
             router_addr: settings.router_addr,
@@ -158,9 +162,54 @@ impl Node {
         self.inner.lock().expect("node state lock")
     }
 
+    /// Publishes a change: a new route table for the very next request, and a new version
+    /// for waiters.
     fn changed(&self, inner: &mut Inner) {
+        self.router.set_table(self.route_table(inner));
         inner.version += 1;
         self.changes.send_replace(inner.version);
+    }
+
+    /// Routes of every desired app over its routable instances: RUNNING, of the current
+    /// generation, wanted, and not being stopped.
+    fn route_table(&self, inner: &Inner) -> RouteTable {
+        let apps: Vec<AppRoutes> = inner
+            .desired
+            .apps
+            .values()
+            .map(|spec| AppRoutes {
+                app: spec.name.to_string(),
+                http: spec
+                    .routes
+                    .http
+                    .iter()
+                    .map(|r| (r.hostname.clone(), r.port))
+                    .collect(),
+                tcp: spec
+                    .routes
+                    .tcp
+                    .iter()
+                    .map(|r| (r.external_port, r.port))
+                    .collect(),
+                instances: inner
+                    .slots
+                    .iter()
+                    .filter(|s| {
+                        s.app == spec.name.as_str()
+                            && s.generation == spec.generation
+                            && s.index < spec.instances
+                            && s.state == InstanceState::Running
+                            && s.op == Op::Idle
+                    })
+                    .map(|s| (s.guid.clone(), s.index, s.ports.clone()))
+                    .collect(),
+            })
+            .collect();
+        RouteTable::build(&apps, &inner.config.domain, &self.router.table())
+    }
+
+    pub fn router(&self) -> &Arc<Router> {
+        &self.router
     }
 
     /// Wakes the converger.
@@ -364,7 +413,7 @@ impl Node {
                 generation,
                 now_millis(),
             )?;
-            self.check_tcp_routes(&inner, &resolved.spec)?;
+            self.check_routes(&inner, &resolved.spec)?;
             let mut next = inner.desired.clone();
             next.next_generation += 1;
             next.apps.insert(name.to_string(), resolved.spec.clone());
@@ -387,7 +436,23 @@ impl Node {
         })
     }
 
-    fn check_tcp_routes(&self, inner: &Inner, spec: &AppSpec) -> Result<()> {
+    fn check_routes(&self, inner: &Inner, spec: &AppSpec) -> Result<()> {
+        for route in &spec.routes.http {
+            let taken = inner.desired.apps.values().find(|other| {
+                other.name != spec.name
+                    && other
+                        .routes
+                        .http
+                        .iter()
+                        .any(|r| r.hostname == route.hostname)
+            });
+            if let Some(other) = taken {
+                return Err(Error::conflict(format!(
+                    "route `{}` is already used by app `{}`",
+                    route.hostname, other.name
+                )));
+            }
+        }
         for route in &spec.routes.tcp {
             if route.external_port == self.router_addr.port() {
                 return Err(Error::usage(format!(
@@ -439,6 +504,48 @@ impl Node {
         };
         log(format!("scaled {name} to {instances}"));
         self.kick();
+        Ok(status)
+    }
+
+    /// Replaces an app's routes, live: no instance restarts, the next request sees them.
+    pub async fn update_routes(
+        &self,
+        name: &str,
+        request: model::RouteRequest,
+    ) -> Result<AppStatus> {
+        let name = AppName::parse(name)?;
+        if !request.no_routes && request.http_routes.is_empty() && request.tcp_routes.is_empty() {
+            return Err(Error::usage(format!(
+                "Please enter 'ltc update {name}' followed by at least one of: '--no-routes', \
+                 '--http-route' or '--tcp-route' flag."
+            )));
+        }
+        let status = {
+            let mut inner = self.lock();
+            let Some(spec) = inner.desired.apps.get(name.as_str()).cloned() else {
+                return Err(Error::app_not_found(name.as_str()));
+            };
+            let routes = resolve::routes_for(
+                &name,
+                &inner.config.domain,
+                &spec.ports,
+                spec.primary_port,
+                &request,
+            )?;
+            let mut next = inner.desired.clone();
+            let revision = next.next_generation;
+            next.next_generation += 1;
+            let updated = next.apps.get_mut(name.as_str()).expect("checked above");
+            updated.routes = routes;
+            updated.revision = revision;
+            let updated = updated.clone();
+            self.check_routes(&inner, &updated)?;
+            store::save(&self.paths.state_file(), &next)?;
+            inner.desired = next;
+            self.changed(&mut inner);
+            self.status_of(&inner, name.as_str()).expect("app exists")
+        };
+        log(format!("updated the routes of {name}"));
         Ok(status)
     }
 
@@ -963,6 +1070,8 @@ impl Node {
         }
     }
 
+    /// Stops an instance that is already out of the route table: its in-flight requests
+    /// finish first (bounded), then SIGTERM, then SIGKILL after the grace period.
     async fn stop_instance(self: Arc<Self>, guid: String) {
         let container = {
             let inner = self.lock();
@@ -972,6 +1081,7 @@ impl Node {
                 .find(|s| s.guid == guid)
                 .and_then(|s| s.container.clone())
         };
+        self.router.drain(&guid, DRAIN_TIMEOUT).await;
         if let Some(id) = container
             && let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await
         {
@@ -1129,6 +1239,15 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
             .and_then(|()| write!(lock, "{}", std::process::id()))
             .map_err(|e| Error::fs(format!("cannot write `{}`: {e}", lock_path.display())))?;
     }
+    let router_listener = tokio::net::TcpListener::bind(settings.router_addr)
+        .await
+        .map_err(|e| {
+            Error::config(format!(
+                "the router cannot listen on {}: {e}",
+                settings.router_addr
+            ))
+            .with_hint("set LTC_ROUTER_ADDR to a free address, e.g. 127.0.0.1:8081")
+        })?;
     let config: NodeConfig = store::load(&paths.config_file())?;
     let desired: DesiredState = store::load(&paths.state_file())?;
     let install_id = store::install_id(&paths.install_id_file())?;
@@ -1153,11 +1272,12 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
             .map_err(|e| Error::fs(format!("cannot protect `{}`: {e}", socket.display())))?;
     }
     log(format!(
-        "ltc node {} started (pid {}, home {}, engine {})",
+        "ltc node {} started (pid {}, home {}, engine {}, router {})",
         env!("CARGO_PKG_VERSION"),
         std::process::id(),
         paths.home.display(),
-        node.engine.endpoint()
+        node.engine.endpoint(),
+        settings.router_addr
     ));
 
     let cancel = node.cancel_token();
@@ -1181,9 +1301,18 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
     });
     let converger = tokio::spawn(node.clone().converge_loop());
     let events = tokio::spawn(node.clone().watch_events());
+    let http = tokio::spawn(crate::router::http::serve(
+        node.router.clone(),
+        router_listener,
+        cancel.clone(),
+    ));
+    let tcp = tokio::spawn(crate::router::tcp::serve(
+        node.router.clone(),
+        cancel.clone(),
+    ));
     api::serve(node.clone(), listener, cancel.clone()).await;
     cancel.cancel();
-    let _ = tokio::join!(converger, events, signals);
+    let _ = tokio::join!(converger, events, signals, http, tcp);
     let _ = std::fs::remove_file(&socket);
     log("ltc node stopped; apps keep running");
     drop(lock);

@@ -6,8 +6,8 @@
 use crate::engine::{ImageConfig, InstanceSpec, labels};
 use crate::error::{Error, Kind, Result};
 use crate::model::{
-    self, AppName, AppSpec, CreateRequest, EnvVar, Routes, default_routes, parse_http_route,
-    parse_tcp_route, validate_env_name, validate_instances,
+    self, AppName, AppSpec, CreateRequest, EnvVar, RouteRequest, Routes, default_routes,
+    parse_http_route, parse_tcp_route, validate_env_name, validate_instances,
 };
 use std::collections::BTreeMap;
 
@@ -144,23 +144,17 @@ pub fn resolve_create(
         }
     };
 
-    let routes = if request.no_routes {
-        Routes::default()
-    } else if request.http_routes.is_empty() && request.tcp_routes.is_empty() {
-        default_routes(&name, domain, &ports, primary_port)
-    } else {
-        let http = request
-            .http_routes
-            .iter()
-            .map(|r| parse_http_route(r, domain, &ports))
-            .collect::<Result<Vec<_>>>()?;
-        let tcp = request
-            .tcp_routes
-            .iter()
-            .map(|r| parse_tcp_route(r, &ports))
-            .collect::<Result<Vec<_>>>()?;
-        Routes { http, tcp }
-    };
+    let routes = routes_for(
+        &name,
+        domain,
+        &ports,
+        primary_port,
+        &RouteRequest {
+            http_routes: request.http_routes.clone(),
+            tcp_routes: request.tcp_routes.clone(),
+            no_routes: request.no_routes,
+        },
+    )?;
 
     let spec = AppSpec {
         name,
@@ -189,6 +183,34 @@ pub fn resolve_create(
         notes,
         warnings,
     })
+}
+
+/// An app's routes from `--http-route`, `--tcp-route` and `--no-routes`: none, the given
+/// ones, or (when neither is given) Lattice's defaults.
+pub fn routes_for(
+    name: &AppName,
+    domain: &str,
+    ports: &[u16],
+    primary_port: u16,
+    request: &RouteRequest,
+) -> Result<Routes> {
+    if request.no_routes {
+        return Ok(Routes::default());
+    }
+    if request.http_routes.is_empty() && request.tcp_routes.is_empty() {
+        return Ok(default_routes(name, domain, ports, primary_port));
+    }
+    let http = request
+        .http_routes
+        .iter()
+        .map(|r| parse_http_route(r, domain, ports))
+        .collect::<Result<Vec<_>>>()?;
+    let tcp = request
+        .tcp_routes
+        .iter()
+        .map(|r| parse_tcp_route(r, ports))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Routes { http, tcp })
 }
 
 /// The container name: `ltc-<app>-<index>-<first 8 of the guid>`.

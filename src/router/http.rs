@@ -1,0 +1,371 @@
+//! The HTTP proxy: gorouter's rules on hyper 1.x.
+//!
+//! Per request: validate `Host` (RFC 9112 §3.2: exactly one, well formed; an absolute-form
+//! target's authority wins), look the host up (404 unknown, 503 known with no routable
+//! instance), prepare headers, and send to up to [`super::MAX_ATTEMPTS`] distinct instances in
+//! round-robin order. A failed dial — a refused connect, or Docker's proxy closing the
+//! connection before any response byte — is retried for any replayable request and marks the
+//! instance failed for 30 s; a reset before any response byte is retried only for idempotent
+//! requests (gorouter and nginx: once a non-idempotent request may have been processed it is
+//! never sent twice). Bodies stream both ways; small request bodies with a Content-Length are
+//! kept for replay. Upgrades (WebSocket) are spliced once the instance answers 101.
+
+use super::headers::{self, REQUEST_ID, ROUTER_ERROR};
+use super::table::{Backend, HostError, Lookup, normalize_host};
+use super::{MAX_REPLAY_BODY, ProxyBody, Router};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, HOST, HeaderValue, TRANSFER_ENCODING};
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Accepts client connections until `cancel` fires.
+pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: CancellationToken) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(router.config.client_header_timeout)
+        .max_buf_size(router.config.max_head_bytes)
+        .max_headers(router.config.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(router.config.max_head_bytes as u32);
+    let builder = Arc::new(builder);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(_) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = cancel.cancelled() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let builder = builder.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let router = router.clone();
+                async move { Ok::<_, Infallible>(handle(router, peer, request).await) }
+            });
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = cancel.cancelled() => {}
+            }
+        });
+    }
+}
+
+fn full(bytes: impl Into<Bytes>) -> ProxyBody {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// A router error in Lattice's words, as text/plain with `nosniff` (the host is echoed).
+fn error_response(
+    status: StatusCode,
+    kind: &str,
+    message: &str,
+    request_id: &str,
+) -> Response<ProxyBody> {
+    let reason = status.canonical_reason().unwrap_or("");
+    let body = format!("{} {reason}: {message}\n", status.as_u16());
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .header("x-content-type-options", "nosniff")
+        .header(ROUTER_ERROR, kind)
+        .header(REQUEST_ID, request_id)
+        .body(full(body))
+        .expect("valid response")
+}
+
+/// The routing host of a request and the raw value to forward as `Host`.
+fn request_host(request: &Request<Incoming>) -> Result<(String, String), HostError> {
+    let hosts: Vec<&HeaderValue> = request.headers().get_all(HOST).iter().collect();
+    if hosts.len() > 1 {
+        return Err(HostError::Duplicate);
+    }
+    // An absolute-form target (and HTTP/2's :authority) overrides Host (RFC 9112 §3.2.2).
+    let raw = match request.uri().authority() {
+        Some(authority) => authority.as_str().to_string(),
+        None => match hosts.first() {
+            Some(value) => value
+                .to_str()
+                .map_err(|_| HostError::Malformed)?
+                .to_string(),
+            None => return Err(HostError::Missing),
+        },
+    };
+    Ok((normalize_host(&raw)?, raw))
+}
+
+/// GET, HEAD, OPTIONS and TRACE without a body, or any request with an idempotency key.
+fn is_idempotent(request: &Request<Incoming>, has_body: bool) -> bool {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    );
+    (safe && !has_body)
+        || request.headers().contains_key("idempotency-key")
+        || request.headers().contains_key("x-idempotency-key")
+}
+
+/// How an attempt failed, for the retry rules.
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    /// Nothing reached the app: connect refused or timed out, or closed before any byte.
+    Dial,
+    /// Reset before any response byte: the app may have seen the request.
+    Reset,
+    /// Anything else.
+    Other,
+}
+
+fn classify(error: &hyper_util::client::legacy::Error) -> Failure {
+    if error.is_connect() {
+        return Failure::Dial;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(hyper_error) = cause.downcast_ref::<hyper::Error>() {
+            if hyper_error.is_incomplete_message() {
+                return Failure::Dial;
+            }
+            if hyper_error.is_canceled() {
+                return Failure::Dial;
+            }
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ) {
+                return Failure::Reset;
+            }
+        }
+        source = cause.source();
+    }
+    Failure::Other
+}
+
+fn now_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+pub async fn handle(
+    router: Arc<Router>,
+    peer: SocketAddr,
+    mut request: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let request_id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let (host, raw_host) = match request_host(&request) {
+        Ok(found) => found,
+        Err(HostError::Missing) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "empty_host",
+                "Request had empty Host header",
+                &request_id,
+            );
+        }
+        Err(HostError::Duplicate) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_host",
+                "Request had more than one Host header",
+                &request_id,
+            );
+        }
+        Err(HostError::Malformed) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_host",
+                "Request had a malformed Host header",
+                &request_id,
+            );
+        }
+    };
+    let table = router.table();
+    let pool = match table.lookup(&host) {
+        Lookup::Found(pool) => pool.clone(),
+        Lookup::Unknown => {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                "unknown_route",
+                &format!("Requested route ('{host}') does not exist."),
+                &request_id,
+            );
+        }
+    };
+    drop(table);
+    let candidates = pool.candidates(router.config.max_attempts, &router.failures);
+    if candidates.is_empty() {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_endpoints",
+            &format!("Requested route ('{host}') has no available endpoints."),
+            &request_id,
+        );
+    }
+
+    let upgrade = headers::wants_upgrade(request.headers());
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+    let content_length: Option<u64> = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let chunked = request.headers().contains_key(TRANSFER_ENCODING);
+    let has_body = chunked || content_length.is_some_and(|n| n > 0);
+    let idempotent = is_idempotent(&request, has_body);
+    let (mut parts, body) = request.into_parts();
+    headers::prepare_request(
+        &mut parts.headers,
+        peer.ip(),
+        &raw_host,
+        &request_id,
+        upgrade,
+        now_millis(),
+    );
+    if let Ok(value) = HeaderValue::from_str(&raw_host) {
+        parts.headers.insert(HOST, value);
+    }
+    parts.headers.insert(
+        "x-cf-applicationid",
+        HeaderValue::from_str(&pool.app).unwrap_or(HeaderValue::from_static("")),
+    );
+
+    // A body is kept for replay only when it is small and its length known.
+    let (replay, mut stream_once): (Option<Bytes>, Option<ProxyBody>) = if !has_body {
+        (Some(Bytes::new()), None)
+    } else if !chunked && content_length.is_some_and(|n| n <= MAX_REPLAY_BODY) {
+        match Limited::new(body, MAX_REPLAY_BODY as usize).collect().await {
+            Ok(collected) => (Some(collected.to_bytes()), None),
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "Request body could not be read",
+                    &request_id,
+                );
+            }
+        }
+    } else {
+        (None, Some(body.boxed()))
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".to_string());
+
+    for backend in &candidates {
+        let body = match (&replay, stream_once.take()) {
+            (Some(bytes), _) => full(bytes.clone()),
+            (None, Some(body)) => body,
+            (None, None) => break,
+        };
+        let upstream = build_upstream(&parts, backend, &path, body);
+        let guard = router.track(&backend.guid);
+        let sent = tokio::time::timeout(
+            router.config.response_header_timeout,
+            router.client.request(upstream),
+        )
+        .await;
+        let mut response = match sent {
+            Err(_elapsed) => {
+                return error_response(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "endpoint_timeout",
+                    "Registered endpoint did not respond in time.",
+                    &request_id,
+                );
+            }
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => {
+                let failure = classify(&error);
+                if failure == Failure::Dial {
+                    router.failures.mark(&backend.guid);
+                }
+                let retry = replay.is_some()
+                    && match failure {
+                        Failure::Dial => true,
+                        Failure::Reset => idempotent,
+                        Failure::Other => false,
+                    };
+                if retry {
+                    continue;
+                }
+                break;
+            }
+        };
+        let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        headers::prepare_response(response.headers_mut(), &request_id, switching);
+        if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
+            let backend_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                let _guard = guard;
+                if let (Ok(client), Ok(backend)) = tokio::join!(client_upgrade, backend_upgrade) {
+                    let _ = tokio::io::copy_bidirectional(
+                        &mut TokioIo::new(client),
+                        &mut TokioIo::new(backend),
+                    )
+                    .await;
+                }
+            });
+            return response.map(|_| full(Bytes::new()));
+        }
+        // The instance counts as busy until the response body has been passed on.
+        return response.map(|body| {
+            body.map_frame(move |frame| {
+                let _ = &guard;
+                frame
+            })
+            .boxed()
+        });
+    }
+    error_response(
+        StatusCode::BAD_GATEWAY,
+        "endpoint_failure",
+        "Registered endpoint failed to handle the request.",
+        &request_id,
+    )
+}
+
+fn build_upstream(
+    parts: &hyper::http::request::Parts,
+    backend: &Backend,
+    path: &str,
+    body: ProxyBody,
+) -> Request<ProxyBody> {
+    let uri: Uri = format!("http://{}{path}", backend.addr)
+        .parse()
+        .unwrap_or_else(|_| Uri::from_static("/"));
+    let mut upstream = Request::new(body);
+    *upstream.method_mut() = parts.method.clone();
+    *upstream.uri_mut() = uri;
+    *upstream.version_mut() = Version::HTTP_11;
+    *upstream.headers_mut() = parts.headers.clone();
+    if let Ok(value) = HeaderValue::from_str(&backend.guid) {
+        upstream.headers_mut().insert("x-cf-instanceid", value);
+    }
+    upstream
+}

@@ -1,0 +1,167 @@
+//! The router: an HTTP reverse proxy (HTTP/1.1 and h2c to clients, HTTP/1.1 to instances) and
+//! a TCP proxy, both round-robin over an app's routable instances, in the node's process.
+//!
+//! - [`table`]: the route table, a plain value the node rebuilds on every change.
+//! - [`headers`]: hop-by-hop stripping and forwarding headers.
+//! - [`http`]: the HTTP proxy: Host rules, retries, errors, upgrades.
+//! - [`tcp`]: TCP routes: one listener per external port.
+//!
+//! Every limit and timeout is a named constant in [`RouterConfig`]'s defaults, with a test.
+
+pub mod headers;
+pub mod http;
+pub mod table;
+pub mod tcp;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use table::{Failures, RouteTable};
+use tokio::sync::watch;
+
+/// Client header read timeout. hyper enforces none unless a timer is set. For HTTP/1 it is
+/// also the idle keep-alive timeout: hyper's timer runs while a kept-alive connection waits
+/// for its next request head.
+pub const CLIENT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head (request line and headers) accepted; larger gets 431.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most request headers accepted; more gets 431.
+pub const MAX_HEADERS: usize = 100;
+/// Connecting to an instance on loopback: a second is generous.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long an instance may take to start its response; then 504.
+pub const RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+/// Idle pooled connections to instances are closed after this long (hyper-util's default).
+pub const BACKEND_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Attempts per request, each on a different instance (gorouter's `max_attempts`).
+pub const MAX_ATTEMPTS: usize = 3;
+/// Request bodies up to this size (with a Content-Length) are kept so a failed dial can be
+/// retried; larger and chunked bodies stream through once and are not retried.
+pub const MAX_REPLAY_BODY: u64 = 64 * 1024;
+/// How long a stopping instance's in-flight requests may take before it is stopped anyway.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The router's limits and timeouts; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    pub client_header_timeout: Duration,
+    pub max_head_bytes: usize,
+    pub max_headers: usize,
+    pub dial_timeout: Duration,
+    pub response_header_timeout: Duration,
+    pub backend_idle_timeout: Duration,
+    pub max_attempts: usize,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            client_header_timeout: CLIENT_HEADER_TIMEOUT,
+            max_head_bytes: MAX_HEAD_BYTES,
+            max_headers: MAX_HEADERS,
+            dial_timeout: DIAL_TIMEOUT,
+            response_header_timeout: RESPONSE_HEADER_TIMEOUT,
+            backend_idle_timeout: BACKEND_IDLE_TIMEOUT,
+            max_attempts: MAX_ATTEMPTS,
+        }
+    }
+}
+
+pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+
+/// The router's shared state: the current table, failure marks, in-flight counts, and the
+/// pooled client to instances.
+pub struct Router {
+    table: RwLock<Arc<RouteTable>>,
+    table_changes: watch::Sender<u64>,
+    pub(crate) failures: Failures,
+    inflight: Mutex<HashMap<String, Arc<AtomicUsize>>>,
+    pub(crate) client: Client<HttpConnector, ProxyBody>,
+    pub config: RouterConfig,
+    /// The address TCP routes listen on (the router's IP).
+    pub(crate) listen_ip: IpAddr,
+}
+
+impl Router {
+    pub fn new(config: RouterConfig, listen_ip: IpAddr) -> Arc<Router> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.dial_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(config.backend_idle_timeout)
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Arc::new(Router {
+            table: RwLock::new(Arc::new(RouteTable::default())),
+            table_changes: watch::channel(0).0,
+            failures: Failures::default(),
+            inflight: Mutex::new(HashMap::new()),
+            client,
+            config,
+            listen_ip,
+        })
+    }
+
+    pub fn table(&self) -> Arc<RouteTable> {
+        self.table.read().expect("table lock").clone()
+    }
+
+    /// Replaces the table; the next request sees it.
+    pub fn set_table(&self, table: RouteTable) {
+        *self.table.write().expect("table lock") = Arc::new(table);
+        self.table_changes.send_modify(|n| *n += 1);
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.table_changes.subscribe()
+    }
+
+    /// Counts a request in flight to an instance until the guard is dropped.
+    pub(crate) fn track(&self, guid: &str) -> InflightGuard {
+        let counter = self
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .entry(guid.to_string())
+            .or_default()
+            .clone();
+        counter.fetch_add(1, Ordering::SeqCst);
+        InflightGuard { counter }
+    }
+
+    /// Requests in flight to an instance.
+    pub fn inflight(&self, guid: &str) -> usize {
+        self.inflight
+            .lock()
+            .expect("inflight lock")
+            .get(guid)
+            .map_or(0, |c| c.load(Ordering::SeqCst))
+    }
+
+    /// Waits until an instance (already out of the table) has no request in flight, at most
+    /// `timeout`. Called before an instance is stopped.
+    pub async fn drain(&self, guid: &str, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.inflight(guid) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.inflight.lock().expect("inflight lock").remove(guid);
+    }
+}
+
+pub(crate) struct InflightGuard {
+    counter: Arc<AtomicUsize>,
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,87 @@
+//! TCP routes: one listener per external port on the router's address, opened and closed as
+//! the route table changes. Each connection goes to the next instance in round-robin order
+//! (a refused connect tries the next one); with no routable instance it is closed at once
+//! rather than held.
+
+use super::Router;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// Keeps one listener per TCP route port until `cancel` fires.
+pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
+    let mut changes = router.subscribe();
+    let mut listeners: HashMap<u16, CancellationToken> = HashMap::new();
+    loop {
+        let wanted = router.table().tcp_ports();
+        listeners.retain(|port, token| {
+            let keep = wanted.contains(port);
+            if !keep {
+                token.cancel();
+            }
+            keep
+        });
+        for port in wanted {
+            if listeners.contains_key(&port) {
+                continue;
+            }
+            let addr = SocketAddr::new(router.listen_ip, port);
+            match TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let token = cancel.child_token();
+                    listeners.insert(port, token.clone());
+                    tokio::spawn(accept_loop(router.clone(), listener, port, token));
+                }
+                Err(e) => crate::node::log(format!("router: cannot open TCP route {addr}: {e}")),
+            }
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+async fn accept_loop(
+    router: Arc<Router>,
+    listener: TcpListener,
+    port: u16,
+    cancel: CancellationToken,
+) {
+    loop {
+        let client = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((client, _)) => client,
+                Err(_) => continue,
+            },
+            _ = cancel.cancelled() => return,
+        };
+        let router = router.clone();
+        tokio::spawn(async move {
+            let candidates = match router.table().tcp_pool(port) {
+                Some(pool) => pool.candidates(router.config.max_attempts, &router.failures),
+                None => Vec::new(),
+            };
+            for backend in candidates {
+                let connect = tokio::time::timeout(
+                    router.config.dial_timeout,
+                    TcpStream::connect(backend.addr),
+                );
+                match connect.await {
+                    Ok(Ok(mut upstream)) => {
+                        let _ = upstream.set_nodelay(true);
+                        let _guard = router.track(&backend.guid);
+                        let mut client = client;
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                        return;
+                    }
+                    _ => router.failures.mark(&backend.guid),
+                }
+            }
+            // No instance: dropping the connection closes it at once.
+            drop(client);
+        });
+    }
+}

@@ -1,0 +1,673 @@
+//! The router's HTTP rules against real sockets: an in-process router in front of in-process
+//! backends, and raw TCP clients for what well-behaved clients never send.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use ltc::router::table::{AppRoutes, RouteTable};
+use ltc::router::{Router, RouterConfig};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// What a backend saw.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: hyper::HeaderMap,
+    body_len: usize,
+}
+
+#[derive(Default)]
+struct Recorder {
+    requests: Mutex<Vec<Seen>>,
+}
+
+impl Recorder {
+    fn seen(&self) -> Vec<Seen> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// An HTTP/1.1 backend that answers `name` (or sleeps on `/sleep/<ms>`, or upgrades).
+async fn backend(name: &'static str) -> (SocketAddr, Arc<Recorder>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let rec = recorder.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let rec = rec.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                    let rec = rec.clone();
+                    async move {
+                        let path = request.uri().path().to_string();
+                        let upgrade = request.headers().contains_key("upgrade");
+                        let on_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+                        let method = request.method().to_string();
+                        let headers = request.headers().clone();
+                        let body = request
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        rec.requests.lock().unwrap().push(Seen {
+                            method,
+                            path: path.clone(),
+                            headers,
+                            body_len: body.len(),
+                        });
+                        if let Some(on_upgrade) = on_upgrade {
+                            tokio::spawn(async move {
+                                if let Ok(upgraded) = on_upgrade.await {
+                                    let mut io = TokioIo::new(upgraded);
+                                    let mut buf = [0u8; 64];
+                                    while let Ok(n) = io.read(&mut buf).await {
+                                        if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+                                            break;
+                                        }
+                                    }
+                                }
+                            });
+                            return Ok::<_, std::convert::Infallible>(
+                                Response::builder()
+                                    .status(101)
+                                    .header("connection", "upgrade")
+                                    .header("upgrade", "echo")
+                                    .body(Full::new(Bytes::new()))
+                                    .unwrap(),
+                            );
+                        }
+                        if let Some(ms) = path.strip_prefix("/sleep/") {
+                            tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
+                        }
+                        Ok(Response::builder()
+                            .header("keep-alive", "timeout=5")
+                            .header("x-backend-secret", "hop")
+                            .header("connection", "x-backend-secret")
+                            .body(Full::new(Bytes::from(name)))
+                            .unwrap())
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    (addr, recorder)
+}
+
+/// A port where nothing listens.
+fn dead_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// Docker's proxy with nothing behind it: accepts, then closes at once.
+async fn closing_backend() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (addr, accepted)
+}
+
+/// Reads the request head, then resets the connection (an app that died mid-request).
+async fn resetting_backend() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+    });
+    addr
+}
+
+struct Proxy {
+    addr: SocketAddr,
+    router: Arc<Router>,
+    cancel: CancellationToken,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+fn app(name: &str, backends: &[SocketAddr]) -> AppRoutes {
+    AppRoutes {
+        app: name.into(),
+        http: vec![(format!("{name}.d.io"), 8080)],
+        tcp: vec![],
+        instances: backends
+            .iter()
+            .enumerate()
+            .map(|(i, addr)| {
+                (
+                    format!("{name}-{i}"),
+                    i as u32,
+                    BTreeMap::from([(8080, addr.port())]),
+                )
+            })
+            .collect(),
+    }
+}
+
+async fn proxy_with(config: RouterConfig, apps: Vec<AppRoutes>) -> Proxy {
+    let router = Router::new(config, "127.0.0.1".parse().unwrap());
+    router.set_table(RouteTable::build(&apps, "d.io", &RouteTable::default()));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cancel = CancellationToken::new();
+    tokio::spawn(ltc::router::http::serve(
+        router.clone(),
+        listener,
+        cancel.clone(),
+    ));
+    tokio::spawn(ltc::router::tcp::serve(router.clone(), cancel.clone()));
+    Proxy {
+        addr,
+        router,
+        cancel,
+    }
+}
+
+async fn proxy(apps: Vec<AppRoutes>) -> Proxy {
+    proxy_with(RouterConfig::default(), apps).await
+}
+
+/// Sends raw bytes and reads until the server closes (or `wait` passes).
+async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let _ = stream.write_all(bytes).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(wait, stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn get(addr: SocketAddr, host: &str, path: &str) -> (u16, hyper::HeaderMap, String) {
+    let text = raw(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        Duration::from_secs(10),
+    )
+    .await;
+    parse_response(&text)
+}
+
+fn parse_response(text: &str) -> (u16, hyper::HeaderMap, String) {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut headers = hyper::HeaderMap::new();
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            headers.append(
+                hyper::header::HeaderName::from_bytes(k.trim().as_bytes()).unwrap(),
+                v.trim().parse().unwrap(),
+            );
+        }
+    }
+    (status, headers, body.to_string())
+}
+
+#[tokio::test]
+async fn an_unknown_host_is_404_in_lattices_words() {
+    let p = proxy(vec![]).await;
+    let (status, headers, body) = get(p.addr, "nope.d.io", "/").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        "404 Not Found: Requested route ('nope.d.io') does not exist.\n"
+    );
+    assert_eq!(headers["x-cf-routererror"], "unknown_route");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.contains_key("x-vcap-request-id"));
+}
+
+#[tokio::test]
+async fn hosts_match_ignoring_case_port_and_a_trailing_dot_and_localhost_aliases() {
+    let (a, _) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    for host in [
+        "web.d.io",
+        "WEB.D.IO",
+        "web.d.io:8080",
+        "web.d.io.",
+        "web.localhost:80",
+    ] {
+        let (status, _, body) = get(p.addr, host, "/").await;
+        assert_eq!((status, body.as_str()), (200, "a"), "{host}");
+    }
+    let (status, _, _) = get(p.addr, "[::1]:8080", "/").await;
+    assert_eq!(status, 404, "an IPv6 literal is not a route");
+}
+
+#[tokio::test]
+async fn a_missing_duplicate_or_malformed_host_is_400() {
+    let (a, _) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let cases = [
+        "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.0\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: web.d.io\r\nHost: web.d.io\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: web d.io\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n",
+    ];
+    for case in cases {
+        let (status, _, _) =
+            parse_response(&raw(p.addr, case.as_bytes(), Duration::from_secs(5)).await);
+        assert_eq!(status, 400, "{case:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_app_with_no_routable_instance_is_503() {
+    let p = proxy(vec![app("web", &[])]).await;
+    let (status, headers, body) = get(p.addr, "web.d.io", "/").await;
+    assert_eq!(status, 503);
+    assert_eq!(headers["x-cf-routererror"], "no_endpoints");
+    assert!(body.contains("has no available endpoints"), "{body}");
+}
+
+#[tokio::test]
+async fn requests_go_round_robin_in_strict_order() {
+    let (a, _) = backend("a").await;
+    let (b, _) = backend("b").await;
+    let (c, _) = backend("c").await;
+    let p = proxy(vec![app("web", &[a, b, c])]).await;
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        answers.push(get(p.addr, "web.d.io", "/").await.2);
+    }
+    assert_eq!(answers[..3], answers[3..], "{answers:?}");
+    let mut first: Vec<_> = answers[..3].to_vec();
+    first.sort();
+    assert_eq!(first, ["a", "b", "c"]);
+}
+
+#[tokio::test]
+async fn a_failed_dial_is_retried_elsewhere_and_the_instance_skipped() {
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[dead_port(), a])]).await;
+    for _ in 0..4 {
+        let (status, _, body) = get(p.addr, "web.d.io", "/").await;
+        assert_eq!((status, body.as_str()), (200, "a"));
+    }
+    assert_eq!(rec.seen().len(), 4);
+    assert!(
+        p.router
+            .table()
+            .hostnames()
+            .contains(&"web.d.io".to_string())
+    );
+}
+
+#[tokio::test]
+async fn dockers_proxy_closing_at_once_is_a_failed_dial_even_for_a_post() {
+    let (closing, accepted) = closing_backend().await;
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[closing, a])]).await;
+    for _ in 0..2 {
+        let request = "POST /pay HTTP/1.1\r\nHost: web.d.io\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc";
+        let (status, _, body) =
+            parse_response(&raw(p.addr, request.as_bytes(), Duration::from_secs(5)).await);
+        assert_eq!((status, body.as_str()), (200, "a"));
+    }
+    let posts = rec.seen();
+    assert_eq!(posts.len(), 2);
+    assert!(posts.iter().all(|s| s.method == "POST" && s.body_len == 3));
+    assert!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst) <= 1,
+        "skipped once failed"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_is_retried_for_get_but_not_for_post() {
+    let reset = resetting_backend().await;
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[reset]), app("other", &[a])]).await;
+    // Only the resetting instance: a GET fails after its attempts, as does a POST.
+    let (status, headers, _) = get(p.addr, "web.d.io", "/").await;
+    assert_eq!(status, 502);
+    assert_eq!(headers["x-cf-routererror"], "endpoint_failure");
+    drop(p);
+
+    let reset = resetting_backend().await;
+    let p = proxy(vec![app("web", &[reset, a])]).await;
+    let mut gets_ok = 0;
+    for _ in 0..4 {
+        if get(p.addr, "web.d.io", "/").await.0 == 200 {
+            gets_ok += 1;
+        }
+    }
+    assert_eq!(gets_ok, 4, "every GET was retried on the healthy instance");
+    // Four POSTs in a row alternate over the two instances: the two that meet the reset are
+    // answered 502 and never sent to the other instance.
+    let mut posts_failed = 0;
+    for _ in 0..4 {
+        let post = "POST /pay HTTP/1.1\r\nHost: web.d.io\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc";
+        if parse_response(&raw(p.addr, post.as_bytes(), Duration::from_secs(5)).await).0 == 502 {
+            posts_failed += 1;
+        }
+    }
+    let posts_seen = rec.seen().iter().filter(|s| s.method == "POST").count();
+    assert_eq!(
+        (posts_failed, posts_seen),
+        (2, 2),
+        "a reset POST is not sent again"
+    );
+}
+
+#[tokio::test]
+async fn at_most_three_attempts_on_distinct_instances() {
+    let mut closing = Vec::new();
+    let mut counters = Vec::new();
+    for _ in 0..5 {
+        let (addr, count) = closing_backend().await;
+        closing.push(addr);
+        counters.push(count);
+    }
+    let p = proxy(vec![app("web", &closing)]).await;
+    let (status, _, _) = get(p.addr, "web.d.io", "/").await;
+    assert_eq!(status, 502);
+    let total: usize = counters
+        .iter()
+        .map(|c| c.load(std::sync::atomic::Ordering::SeqCst))
+        .sum();
+    assert_eq!(total, 3);
+    assert!(
+        counters
+            .iter()
+            .all(|c| c.load(std::sync::atomic::Ordering::SeqCst) <= 1)
+    );
+}
+
+#[tokio::test]
+async fn a_slow_response_header_is_504() {
+    let (a, _) = backend("a").await;
+    let config = RouterConfig {
+        response_header_timeout: Duration::from_millis(300),
+        ..RouterConfig::default()
+    };
+    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let (status, headers, _) = get(p.addr, "web.d.io", "/sleep/2000").await;
+    assert_eq!(status, 504);
+    assert_eq!(headers["x-cf-routererror"], "endpoint_timeout");
+    assert_eq!(get(p.addr, "web.d.io", "/sleep/10").await.0, 200);
+    assert_eq!(
+        ltc::router::RESPONSE_HEADER_TIMEOUT,
+        Duration::from_secs(60)
+    );
+}
+
+#[tokio::test]
+async fn forwarding_headers_are_set_and_hop_by_hop_headers_stripped_both_ways() {
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let request = "GET /h HTTP/1.1\r\nHost: web.d.io:8080\r\nX-Forwarded-For: 10.1.1.1\r\n\
+                   X-Vcap-Request-Id: forged\r\nKeep-Alive: timeout=1\r\nX-Secret: s\r\n\
+                   Connection: close, X-Secret, X-Forwarded-For\r\n\r\n";
+    let (status, headers, _) =
+        parse_response(&raw(p.addr, request.as_bytes(), Duration::from_secs(5)).await);
+    assert_eq!(status, 200);
+    let seen = &rec.seen()[0].headers;
+    assert_eq!(seen["x-forwarded-for"], "10.1.1.1, 127.0.0.1");
+    assert_eq!(seen["x-forwarded-proto"], "http");
+    assert_eq!(seen["x-forwarded-host"], "web.d.io:8080");
+    assert_eq!(seen["host"], "web.d.io:8080");
+    assert!(
+        seen["x-request-start"]
+            .to_str()
+            .unwrap()
+            .parse::<u128>()
+            .is_ok()
+    );
+    assert!(!seen.contains_key("x-secret"));
+    assert!(!seen.contains_key("keep-alive"));
+    let id = seen["x-vcap-request-id"].to_str().unwrap();
+    assert_ne!(id, "forged");
+    assert_eq!(
+        headers["x-vcap-request-id"], id,
+        "the client gets the same id"
+    );
+    assert!(!headers.contains_key("x-backend-secret"));
+    assert!(!headers.contains_key("keep-alive"));
+}
+
+#[tokio::test]
+async fn oversized_or_too_many_headers_are_431() {
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let huge = format!(
+        "GET / HTTP/1.1\r\nHost: web.d.io\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "x".repeat(1 << 20)
+    );
+    let (status, _, _) =
+        parse_response(&raw(p.addr, huge.as_bytes(), Duration::from_secs(5)).await);
+    assert_eq!(status, 431);
+    let many: String = (0..101).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let request = format!("GET / HTTP/1.1\r\nHost: web.d.io\r\n{many}Connection: close\r\n\r\n");
+    let (status, _, _) =
+        parse_response(&raw(p.addr, request.as_bytes(), Duration::from_secs(5)).await);
+    assert_eq!(status, 431);
+    assert!(rec.seen().is_empty());
+    assert_eq!(
+        (ltc::router::MAX_HEAD_BYTES, ltc::router::MAX_HEADERS),
+        (64 * 1024, 100)
+    );
+}
+
+#[tokio::test]
+async fn a_client_sending_headers_one_byte_a_second_is_cut_off() {
+    let (a, rec) = backend("a").await;
+    let config = RouterConfig {
+        client_header_timeout: Duration::from_millis(500),
+        ..RouterConfig::default()
+    };
+    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut closed = false;
+    for byte in b"GET / HTTP/1.1\r\nHost: web.d.io\r\n\r\n" {
+        if stream.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(250), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(_)) => {
+                closed = true;
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(closed, "the router closed the slow connection");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(rec.seen().is_empty());
+    assert_eq!(ltc::router::CLIENT_HEADER_TIMEOUT, Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let (a, _) = backend("a").await;
+    let config = RouterConfig {
+        client_header_timeout: Duration::from_millis(300),
+        ..RouterConfig::default()
+    };
+    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: web.d.io\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let eof = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf)).await;
+    assert!(
+        matches!(eof, Ok(Ok(0)) | Ok(Err(_))),
+        "closed when idle: {eof:?}"
+    );
+}
+
+#[tokio::test]
+async fn smuggling_probes_never_reach_the_backend_as_a_second_request() {
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let probes = [
+        "POST / HTTP/1.1\r\nHost: web.d.io\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: web.d.io\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: web.d.io\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabcGET /smuggled HTTP/1.1\r\nHost: web.d.io\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: web.d.io\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: web.d.io\r\n\r\n",
+    ];
+    for probe in probes {
+        let _ = raw(p.addr, probe.as_bytes(), Duration::from_secs(3)).await;
+    }
+    let seen = rec.seen();
+    assert!(seen.iter().all(|s| s.path != "/smuggled"), "{seen:?}");
+    assert!(
+        seen.len() <= 1,
+        "only the CL+TE request, normalised: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn large_bodies_stream_through_both_ways() {
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let stream = TcpStream::connect(p.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let body = Bytes::from(vec![7u8; 8 << 20]);
+    let request = Request::post("/upload")
+        .header("host", "web.d.io")
+        .body(Full::new(body))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(rec.seen()[0].body_len, 8 << 20);
+}
+
+#[tokio::test]
+async fn h2c_clients_are_served() {
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let stream = TcpStream::connect(p.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let request = Request::get("http://web.d.io/h2")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "a");
+    assert_eq!(rec.seen()[0].headers["host"], "web.d.io");
+}
+
+#[tokio::test]
+async fn upgrades_are_spliced_through() {
+    let (a, _) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nHost: web.d.io\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    stream.write_all(b"ping").await.unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], b"ping");
+}
+
+#[tokio::test]
+async fn tcp_routes_forward_whole_connections_and_close_at_once_without_instances() {
+    let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = echo.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = s.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    let external = dead_port().port();
+    let mut with_route = app("tcp", &[echo_addr]);
+    with_route.tcp = vec![(external, 8080)];
+    let p = proxy(vec![with_route]).await;
+    let target = SocketAddr::from(([127, 0, 0, 1], external));
+    let mut stream = None;
+    for _ in 0..50 {
+        if let Ok(s) = TcpStream::connect(target).await {
+            stream = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut stream = stream.expect("the TCP route listens");
+    stream.write_all(b"hello").await.unwrap();
+    let mut buf = [0u8; 5];
+    stream.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"hello");
+
+    let mut empty = app("tcp", &[]);
+    empty.tcp = vec![(external, 8080)];
+    p.router
+        .set_table(RouteTable::build(&[empty], "d.io", &RouteTable::default()));
+    let mut closed = TcpStream::connect(target).await.unwrap();
+    let started = std::time::Instant::now();
+    let n = tokio::time::timeout(Duration::from_secs(2), closed.read(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "closed at once: {n:?}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}

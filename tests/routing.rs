@@ -1,0 +1,269 @@
+//! The router in the node, in front of real containers: round-robin, routes that follow the
+//! lifecycle, no failed request while instances die or are scaled away, TCP routes, `update`.
+
+use crate::support::{Home, free_port, http_get, require_docker};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+fn guids(status: &serde_json::Value) -> Vec<String> {
+    status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["guid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn running(status: &serde_json::Value, count: u64) -> bool {
+    let instances = status["instances"].as_array().unwrap();
+    status["running_instances"] == count
+        && instances.len() as u64 == count
+        && instances.iter().all(|i| i["state"] == "RUNNING")
+}
+
+/// GET load through the router from a few threads, each request on a new connection, until
+/// stopped (and never longer than `limit`). Counts answers that are not 200.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+    errors: Arc<std::sync::Mutex<Vec<String>>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(port: u16, host: &str, limit: Duration) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicUsize::new(0));
+        let failed = Arc::new(AtomicUsize::new(0));
+        let errors = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let deadline = Instant::now() + limit;
+        let threads = (0..4)
+            .map(|_| {
+                let (stop, ok, failed, errors) =
+                    (stop.clone(), ok.clone(), failed.clone(), errors.clone());
+                let host = host.to_string();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                        match http_get(port, "/index", &host) {
+                            Ok((200, _)) => {
+                                ok.fetch_add(1, Ordering::SeqCst);
+                            }
+                            other => {
+                                failed.fetch_add(1, Ordering::SeqCst);
+                                errors.lock().unwrap().push(format!("{other:?}"));
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            ok,
+            failed,
+            errors,
+            threads,
+        }
+    }
+
+    /// Stops the load and returns (ok, failed, first errors).
+    fn finish(self) -> (usize, usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for thread in self.threads {
+            thread.join().unwrap();
+        }
+        let errors = self
+            .errors
+            .lock()
+            .unwrap()
+            .iter()
+            .take(5)
+            .cloned()
+            .collect();
+        (
+            self.ok.load(Ordering::SeqCst),
+            self.failed.load(Ordering::SeqCst),
+            errors,
+        )
+    }
+}
+
+#[test]
+fn the_router_cycles_through_every_instance_in_turn() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "lattice-app", "-i", "3"]).ok();
+    for host in [
+        "lattice-app.localhost",
+        "lattice-app.127.0.0.1.xip.io",
+        "lattice-app-8080.localhost",
+    ] {
+        let indices: Vec<String> = (0..6)
+            .map(|_| http_get(home.router_port, "/index", host).unwrap())
+            .map(|(status, body)| {
+                assert_eq!(status, 200);
+                body
+            })
+            .collect();
+        assert_eq!(
+            indices[..3],
+            indices[3..],
+            "{host}: strict round-robin: {indices:?}"
+        );
+        let mut distinct = indices[..3].to_vec();
+        distinct.sort();
+        assert_eq!(distinct, ["0", "1", "2"], "{host}");
+    }
+    let (status, body) = http_get(home.router_port, "/", "nope.localhost").unwrap();
+    assert_eq!(status, 404);
+    assert!(body.contains("Requested route ('nope.localhost') does not exist."));
+}
+
+#[test]
+fn an_instance_killed_under_load_loses_no_get_and_comes_back() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "3"]).ok();
+    let before = home.json(&["status", "web"]);
+    let load = Load::start(home.router_port, "web.localhost", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(800));
+    let victim = before["instances"][1]["container_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let killed_at = Instant::now();
+    std::process::Command::new("docker")
+        .args(["kill", "-s", "KILL", &victim])
+        .output()
+        .unwrap();
+    let after = home.wait_status("web", Duration::from_secs(20), |s| {
+        running(s, 3)
+            && !guids(s).contains(&before["instances"][1]["guid"].as_str().unwrap().to_string())
+    });
+    let back_after = killed_at.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, failed, errors) = load.finish();
+    assert_eq!(failed, 0, "failed GETs: {errors:?}");
+    assert!(ok > 50, "the load ran: {ok}");
+    assert_eq!(after["instances"][1]["index"], 1);
+    assert_eq!(after["instances"][1]["crash_count"], 1);
+    eprintln!("instance back RUNNING {back_after:?} after SIGKILL; {ok} GETs, none failed");
+}
+
+#[test]
+fn scaling_ten_to_one_under_load_fails_no_request_and_zero_is_503() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "10", "-m", "32"]).ok();
+    let load = Load::start(home.router_port, "web.localhost", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(500));
+    home.ltc(&["scale", "web", "1"]).ok();
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, failed, errors) = load.finish();
+    assert_eq!(failed, 0, "failed requests: {errors:?}");
+    assert!(ok > 20, "the load ran: {ok}");
+    assert_eq!(home.containers().len(), 1);
+
+    home.ltc(&["scale", "web", "0"]).ok();
+    let started = Instant::now();
+    let (status, body) = http_get(home.router_port, "/index", "web.localhost").unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2), "not a hang");
+}
+
+fn tcp_exchange(port: u16) -> std::io::Result<String> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET /index HTTP/1.0\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+#[test]
+fn tcp_routes_and_live_route_updates() {
+    require_docker();
+    let home = Home::new();
+    let first = free_port();
+    home.ltc(&["create", "tcp", "-T", &format!("{first}:8080")])
+        .ok();
+    let status = home.json(&["status", "tcp"]);
+    assert_eq!(
+        status["tcp_routes"][0]["address"],
+        format!("127.0.0.1:{first}")
+    );
+    assert!(
+        status["routes"].as_array().unwrap().is_empty(),
+        "explicit routes replace the defaults"
+    );
+    let response = tcp_exchange(first).unwrap();
+    assert!(response.ends_with("\r\n\r\n0"), "{response}");
+
+    let second = free_port();
+    let run = home
+        .ltc(&[
+            "update",
+            "tcp",
+            "-T",
+            &format!("{second}:8080"),
+            "-R",
+            "api",
+        ])
+        .ok();
+    assert!(run.stderr.contains("Updating tcp routes."), "{run:#?}");
+    assert!(tcp_exchange(second).unwrap().ends_with("0"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tcp_exchange(first).is_ok() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(tcp_exchange(first).is_err(), "the old TCP route is closed");
+    assert_eq!(
+        http_get(home.router_port, "/index", "api.localhost").unwrap(),
+        (200, "0".into())
+    );
+    let after = home.json(&["status", "tcp"]);
+    assert_eq!(guids(&after), guids(&status), "no instance restarted");
+
+    home.ltc(&["update", "tcp", "--no-routes"]).ok();
+    assert_eq!(
+        http_get(home.router_port, "/index", "api.localhost")
+            .unwrap()
+            .0,
+        404
+    );
+    let run = home.ltc(&["update", "tcp"]).code(13);
+    assert!(
+        run.stderr.contains("followed by at least one of"),
+        "{run:#?}"
+    );
+
+    // A TCP route whose instances are gone closes connections at once.
+    home.ltc(&["update", "tcp", "-T", &format!("{second}:8080")])
+        .ok();
+    home.ltc(&["scale", "tcp", "0"]).ok();
+    let started = Instant::now();
+    let outcome = tcp_exchange(second);
+    assert!(
+        matches!(&outcome, Ok(s) if s.is_empty()) || outcome.is_err(),
+        "{outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn a_route_used_by_another_app_is_refused() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "one", "-R", "shared"]).ok();
+    let run = home.ltc(&["create", "two", "-R", "shared"]).code(14);
+    assert!(
+        run.stderr
+            .contains("route `shared.127.0.0.1.xip.io` is already used by app `one`"),
+        "{run:#?}"
+    );
+    assert_eq!(home.json(&["list"]).as_array().unwrap().len(), 1);
+}
