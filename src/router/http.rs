@@ -151,13 +151,13 @@ fn classify(error: &hyper_util::client::legacy::Error) -> Failure {
                 return Failure::Dial;
             }
         }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if matches!(
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && matches!(
                 io.kind(),
                 std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-            ) {
-                return Failure::Reset;
-            }
+            )
+        {
+            return Failure::Reset;
         }
         source = cause.source();
     }

@@ -5,6 +5,7 @@
 //! next request (no polling, no TTL). Only RUNNING instances that are not being stopped are in
 //! a pool. A pool keeps its round-robin position across rebuilds.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,9 +111,9 @@ impl RouteTable {
                 }
                 for name in names {
                     // The first app to claim a hostname keeps it (the node refuses duplicates).
-                    if !table.http.contains_key(&name) {
-                        let built = pool(*port, previous.http.get(&name));
-                        table.http.insert(name, built);
+                    if let Entry::Vacant(slot) = table.http.entry(name) {
+                        let built = pool(*port, previous.http.get(slot.key()));
+                        slot.insert(built);
                     }
                 }
             }
