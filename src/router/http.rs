@@ -17,7 +17,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, HOST, HeaderValue, TRANSFER_ENCODING};
+use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::convert::Infallible;
@@ -26,8 +29,53 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Accepts client connections until `cancel` fires.
+/// Serves client connections until `cancel` fires. Each router thread accepts on its own
+/// clone of the listening socket and serves what it accepts on its own event loop, so neither
+/// a connection nor a request ever changes threads (nginx's worker model).
 pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: CancellationToken) {
+    let listener = match listener.into_std() {
+        Ok(listener) => listener,
+        Err(e) => {
+            crate::node::log(format!("router: cannot share the listening socket: {e}"));
+            return;
+        }
+    };
+    let mut threads = Vec::new();
+    for n in 0..router.config.workers.max(1) {
+        let Ok(listener) = listener.try_clone() else {
+            break;
+        };
+        let (router, cancel) = (router.clone(), cancel.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("ltc-router-{n}"))
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(worker(router, listener, cancel)),
+                    Err(e) => crate::node::log(format!("router: cannot start thread {n}: {e}")),
+                }
+            });
+        if let Ok(thread) = spawned {
+            threads.push(thread);
+        }
+    }
+    cancel.cancelled().await;
+}
+
+/// One router thread: accepts and serves connections with its own backend pool.
+async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: CancellationToken) {
+    let listener = match listener
+        .set_nonblocking(true)
+        .and_then(|()| TcpListener::from_std(listener))
+    {
+        Ok(listener) => listener,
+        Err(e) => {
+            crate::node::log(format!("router: cannot listen: {e}"));
+            return;
+        }
+    };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -40,6 +88,7 @@ pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: Cancellat
         .timer(TokioTimer::new())
         .max_header_list_size(router.config.max_head_bytes as u32);
     let builder = Arc::new(builder);
+    let client = router.new_client();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -53,13 +102,16 @@ pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: Cancellat
             _ = cancel.cancelled() => return,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let builder = builder.clone();
-        let cancel = cancel.clone();
+        let (router, builder, client, cancel) = (
+            router.clone(),
+            builder.clone(),
+            client.clone(),
+            cancel.clone(),
+        );
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let router = router.clone();
-                async move { Ok::<_, Infallible>(handle(router, peer, request).await) }
+                let (router, client) = (router.clone(), client.clone());
+                async move { Ok::<_, Infallible>(handle(&router, &client, peer, request).await) }
             });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             tokio::select! {
@@ -172,7 +224,8 @@ fn now_millis() -> u128 {
 }
 
 pub async fn handle(
-    router: Arc<Router>,
+    router: &Router,
+    client: &Client<HttpConnector, ProxyBody>,
     peer: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
@@ -217,7 +270,7 @@ pub async fn handle(
         }
     };
     drop(table);
-    let candidates = pool.candidates(router.config.max_attempts, &router.failures);
+    let candidates = pool.candidates(router.config.max_attempts);
     if candidates.is_empty() {
         return error_response(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -271,11 +324,7 @@ pub async fn handle(
     } else {
         (None, Some(body.boxed()))
     };
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".to_string());
+    let path = parts.uri.path_and_query().cloned();
 
     for backend in &candidates {
         let body = match (&replay, stream_once.take()) {
@@ -284,10 +333,10 @@ pub async fn handle(
             (None, None) => break,
         };
         let upstream = build_upstream(&parts, backend, &path, body);
-        let guard = router.track(&backend.guid);
+        let guard = backend.track();
         let sent = tokio::time::timeout(
             router.config.response_header_timeout,
-            router.client.request(upstream),
+            client.request(upstream),
         )
         .await;
         let mut response = match sent {
@@ -303,7 +352,7 @@ pub async fn handle(
             Ok(Err(error)) => {
                 let failure = classify(&error);
                 if failure == Failure::Dial {
-                    router.failures.mark(&backend.guid);
+                    backend.mark_failed();
                 }
                 let retry = replay.is_some()
                     && match failure {
@@ -353,19 +402,23 @@ pub async fn handle(
 fn build_upstream(
     parts: &hyper::http::request::Parts,
     backend: &Backend,
-    path: &str,
+    path: &Option<PathAndQuery>,
     body: ProxyBody,
 ) -> Request<ProxyBody> {
-    let uri: Uri = format!("http://{}{path}", backend.addr)
-        .parse()
-        .unwrap_or_else(|_| Uri::from_static("/"));
+    let mut uri = hyper::http::uri::Parts::default();
+    uri.scheme = Some(hyper::http::uri::Scheme::HTTP);
+    uri.authority = Some(backend.authority.clone());
+    uri.path_and_query = Some(
+        path.clone()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
     let mut upstream = Request::new(body);
     *upstream.method_mut() = parts.method.clone();
-    *upstream.uri_mut() = uri;
+    *upstream.uri_mut() = Uri::from_parts(uri).expect("valid upstream URI");
     *upstream.version_mut() = Version::HTTP_11;
     *upstream.headers_mut() = parts.headers.clone();
-    if let Ok(value) = HeaderValue::from_str(&backend.guid) {
-        upstream.headers_mut().insert("x-cf-instanceid", value);
-    }
+    upstream
+        .headers_mut()
+        .insert("x-cf-instanceid", backend.instance_header.clone());
     upstream
 }

@@ -20,10 +20,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use table::{Failures, RouteTable};
+use table::{Backend, RouteTable};
 use tokio::sync::watch;
 
 /// Client header read timeout. hyper enforces none unless a timer is set. For HTTP/1 it is
@@ -42,6 +41,11 @@ pub const RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 pub const BACKEND_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Attempts per request, each on a different instance (gorouter's `max_attempts`).
 pub const MAX_ATTEMPTS: usize = 3;
+/// Router threads, each with its own event loop and backend connections (as nginx's workers):
+/// a request never changes threads, which keeps futex wake-ups off the hot path.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
 /// Request bodies up to this size (with a Content-Length) are kept so a failed dial can be
 /// retried; larger and chunked bodies stream through once and are not retried.
 pub const MAX_REPLAY_BODY: u64 = 64 * 1024;
@@ -58,6 +62,7 @@ pub struct RouterConfig {
     pub response_header_timeout: Duration,
     pub backend_idle_timeout: Duration,
     pub max_attempts: usize,
+    pub workers: usize,
 }
 
 impl Default for RouterConfig {
@@ -70,6 +75,7 @@ impl Default for RouterConfig {
             response_header_timeout: RESPONSE_HEADER_TIMEOUT,
             backend_idle_timeout: BACKEND_IDLE_TIMEOUT,
             max_attempts: MAX_ATTEMPTS,
+            workers: default_workers(),
         }
     }
 }
@@ -81,29 +87,31 @@ pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 pub struct Router {
     table: RwLock<Arc<RouteTable>>,
     table_changes: watch::Sender<u64>,
-    pub(crate) failures: Failures,
-    inflight: Mutex<HashMap<String, Arc<AtomicUsize>>>,
-    pub(crate) client: Client<HttpConnector, ProxyBody>,
+    /// Backends that are in the table or still have requests in flight, for draining.
+    known: Mutex<HashMap<String, Arc<Backend>>>,
     pub config: RouterConfig,
     /// The address TCP routes listen on (the router's IP).
     pub(crate) listen_ip: IpAddr,
 }
 
 impl Router {
-    pub fn new(config: RouterConfig, listen_ip: IpAddr) -> Arc<Router> {
+    /// A pooled HTTP/1.1 client to instances. Each router thread makes its own, so pooled
+    /// connections and their tasks stay on that thread.
+    pub(crate) fn new_client(&self) -> Client<HttpConnector, ProxyBody> {
         let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.dial_timeout));
+        connector.set_connect_timeout(Some(self.config.dial_timeout));
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(config.backend_idle_timeout)
+        Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(self.config.backend_idle_timeout)
             .pool_max_idle_per_host(256)
-            .build(connector);
+            .build(connector)
+    }
+
+    pub fn new(config: RouterConfig, listen_ip: IpAddr) -> Arc<Router> {
         Arc::new(Router {
             table: RwLock::new(Arc::new(RouteTable::default())),
             table_changes: watch::channel(0).0,
-            failures: Failures::default(),
-            inflight: Mutex::new(HashMap::new()),
-            client,
+            known: Mutex::new(HashMap::new()),
             config,
             listen_ip,
         })
@@ -115,6 +123,13 @@ impl Router {
 
     /// Replaces the table; the next request sees it.
     pub fn set_table(&self, table: RouteTable) {
+        {
+            let mut known = self.known.lock().expect("known lock");
+            known.retain(|_, backend| backend.inflight() > 0);
+            for backend in table.backends() {
+                known.insert(backend.guid.clone(), backend.clone());
+            }
+        }
         *self.table.write().expect("table lock") = Arc::new(table);
         self.table_changes.send_modify(|n| *n += 1);
     }
@@ -123,26 +138,13 @@ impl Router {
         self.table_changes.subscribe()
     }
 
-    /// Counts a request in flight to an instance until the guard is dropped.
-    pub(crate) fn track(&self, guid: &str) -> InflightGuard {
-        let counter = self
-            .inflight
-            .lock()
-            .expect("inflight lock")
-            .entry(guid.to_string())
-            .or_default()
-            .clone();
-        counter.fetch_add(1, Ordering::SeqCst);
-        InflightGuard { counter }
-    }
-
     /// Requests in flight to an instance.
     pub fn inflight(&self, guid: &str) -> usize {
-        self.inflight
+        self.known
             .lock()
-            .expect("inflight lock")
+            .expect("known lock")
             .get(guid)
-            .map_or(0, |c| c.load(Ordering::SeqCst))
+            .map_or(0, |b| b.inflight())
     }
 
     /// Waits until an instance (already out of the table) has no request in flight, at most
@@ -152,16 +154,5 @@ impl Router {
         while self.inflight(guid) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        self.inflight.lock().expect("inflight lock").remove(guid);
-    }
-}
-
-pub(crate) struct InflightGuard {
-    counter: Arc<AtomicUsize>,
-}
-
-impl Drop for InflightGuard {
-    fn drop(&mut self) {
-        self.counter.fetch_sub(1, Ordering::SeqCst);
     }
 }

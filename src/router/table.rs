@@ -9,46 +9,118 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// One routable instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One routable instance, with its failure mark and in-flight count as atomics, so the
+/// per-request path takes no lock. The same `Arc` survives table rebuilds while the instance
+/// stays routable.
+#[derive(Debug)]
 pub struct Backend {
     pub guid: String,
     pub index: u32,
     pub addr: SocketAddr,
+    /// `127.0.0.1:<port>`, ready for the upstream URI.
+    pub authority: hyper::http::uri::Authority,
+    /// The guid as `X-CF-InstanceID`.
+    pub instance_header: hyper::header::HeaderValue,
+    /// Milliseconds on [`clock`] until which the instance is skipped; 0 when healthy.
+    failed_until: AtomicU64,
+    inflight: AtomicUsize,
+}
+
+impl Backend {
+    pub fn new(guid: &str, index: u32, addr: SocketAddr) -> Backend {
+        Backend {
+            guid: guid.to_string(),
+            index,
+            addr,
+            authority: addr
+                .to_string()
+                .parse()
+                .expect("a socket address is an authority"),
+            instance_header: hyper::header::HeaderValue::from_str(guid)
+                .unwrap_or(hyper::header::HeaderValue::from_static("")),
+            failed_until: AtomicU64::new(0),
+            inflight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Skips this instance for [`FAILED_BACKEND_SKIP`] (gorouter's `RetryAfterFailure`).
+    pub fn mark_failed(&self) {
+        let until = clock() + FAILED_BACKEND_SKIP.as_millis() as u64;
+        self.failed_until.store(until, Ordering::Relaxed);
+    }
+
+    pub fn is_failed(&self) -> bool {
+        let until = self.failed_until.load(Ordering::Relaxed);
+        until != 0 && until > clock()
+    }
+
+    pub fn inflight(&self) -> usize {
+        self.inflight.load(Ordering::SeqCst)
+    }
+
+    /// Counts a request in flight until the guard is dropped.
+    pub fn track(self: &Arc<Self>) -> InflightGuard {
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+        InflightGuard {
+            backend: self.clone(),
+        }
+    }
+}
+
+pub struct InflightGuard {
+    backend: Arc<Backend>,
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.backend.inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Milliseconds since the router's clock started: a cheap monotonic clock for failure marks.
+fn clock() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
 }
 
 /// The instances behind one hostname or TCP port.
 #[derive(Debug)]
 pub struct Pool {
     pub app: String,
-    pub backends: Vec<Backend>,
+    /// The app as `X-CF-ApplicationID`.
+    pub app_header: hyper::header::HeaderValue,
+    pub backends: Vec<Arc<Backend>>,
     next: Arc<AtomicUsize>,
 }
 
 impl Pool {
     /// Up to `attempts` distinct backends in round-robin order, skipping those marked failed
     /// unless every one of them is (fail open, as gorouter does).
-    pub fn candidates(&self, attempts: usize, failures: &Failures) -> Vec<Backend> {
+    pub fn candidates(&self, attempts: usize) -> Vec<Arc<Backend>> {
         let n = self.backends.len();
+        let mut picked = Vec::with_capacity(attempts.min(n));
         if n == 0 {
-            return Vec::new();
+            return picked;
         }
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let ordered = (0..n).map(|i| &self.backends[(start + i) % n]);
-        let healthy: Vec<Backend> = ordered
-            .clone()
-            .filter(|b| !failures.is_failed(&b.guid))
-            .cloned()
-            .collect();
-        let pick = if healthy.is_empty() {
-            ordered.cloned().collect()
-        } else {
-            healthy
-        };
-        pick.into_iter().take(attempts).collect()
+        for i in 0..n {
+            let backend = &self.backends[(start + i) % n];
+            if !backend.is_failed() {
+                picked.push(backend.clone());
+                if picked.len() == attempts {
+                    return picked;
+                }
+            }
+        }
+        if picked.is_empty() {
+            for i in 0..n.min(attempts) {
+                picked.push(self.backends[(start + i) % n].clone());
+            }
+        }
+        picked
     }
 }
 
@@ -83,23 +155,28 @@ impl RouteTable {
         let mut table = RouteTable::default();
         for app in apps {
             let pool = |port: u16, previous: Option<&Arc<Pool>>| {
+                let previous = previous.filter(|p| p.app == app.app);
                 let backends = app
                     .instances
                     .iter()
                     .filter_map(|(guid, index, ports)| {
-                        Some(Backend {
-                            guid: guid.clone(),
-                            index: *index,
-                            addr: SocketAddr::from(([127, 0, 0, 1], *ports.get(&port)?)),
-                        })
+                        let addr = SocketAddr::from(([127, 0, 0, 1], *ports.get(&port)?));
+                        let kept = previous.and_then(|p| {
+                            p.backends
+                                .iter()
+                                .find(|b| b.guid == *guid && b.addr == addr)
+                                .cloned()
+                        });
+                        Some(kept.unwrap_or_else(|| Arc::new(Backend::new(guid, *index, addr))))
                     })
                     .collect();
                 let next = previous
-                    .filter(|p| p.app == app.app)
                     .map(|p| p.next.clone())
                     .unwrap_or_else(|| Arc::new(AtomicUsize::new(random_start())));
                 Arc::new(Pool {
                     app: app.app.clone(),
+                    app_header: hyper::header::HeaderValue::from_str(&app.app)
+                        .unwrap_or(hyper::header::HeaderValue::from_static("")),
                     backends,
                     next,
                 })
@@ -140,6 +217,14 @@ impl RouteTable {
 
     pub fn tcp_ports(&self) -> Vec<u16> {
         self.tcp.keys().copied().collect()
+    }
+
+    /// Every backend in the table, by guid.
+    pub fn backends(&self) -> impl Iterator<Item = &Arc<Backend>> {
+        self.http
+            .values()
+            .chain(self.tcp.values())
+            .flat_map(|pool| pool.backends.iter())
     }
 
     pub fn hostnames(&self) -> Vec<String> {
@@ -202,33 +287,6 @@ pub fn normalize_host(raw: &str) -> Result<String, HostError> {
 /// How long an instance that failed a dial is skipped (gorouter's `RetryAfterFailure`).
 pub const FAILED_BACKEND_SKIP: Duration = Duration::from_secs(30);
 
-/// Instances that recently failed a dial, by guid.
-#[derive(Debug, Default)]
-pub struct Failures {
-    until: std::sync::Mutex<HashMap<String, Instant>>,
-}
-
-impl Failures {
-    pub fn mark(&self, guid: &str) {
-        self.until
-            .lock()
-            .expect("failures lock")
-            .insert(guid.to_string(), Instant::now() + FAILED_BACKEND_SKIP);
-    }
-
-    pub fn is_failed(&self, guid: &str) -> bool {
-        let mut until = self.until.lock().expect("failures lock");
-        match until.get(guid) {
-            Some(at) if *at > Instant::now() => true,
-            Some(_) => {
-                until.remove(guid);
-                false
-            }
-            None => false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,10 +333,7 @@ mod tests {
             &RouteTable::default(),
         );
         let pool = found(&table, "web.d.io");
-        let failures = Failures::default();
-        let firsts: Vec<String> = (0..6)
-            .map(|_| pool.candidates(1, &failures)[0].guid.clone())
-            .collect();
+        let firsts: Vec<String> = (0..6).map(|_| pool.candidates(1)[0].guid.clone()).collect();
         assert_eq!(firsts[..3], firsts[3..], "strict order: {firsts:?}");
         let mut seen = firsts[..3].to_vec();
         seen.sort();
@@ -293,32 +348,40 @@ mod tests {
             &RouteTable::default(),
         );
         let pool = found(&table, "web.d.io");
-        let failures = Failures::default();
-        let both = pool.candidates(3, &failures);
+        let both = pool.candidates(3);
         assert_eq!(both.len(), 2);
         assert_ne!(both[0].guid, both[1].guid);
-        failures.mark("a");
+        let a = pool.backends.iter().find(|b| b.guid == "a").unwrap();
+        a.mark_failed();
         for _ in 0..4 {
-            let picked = pool.candidates(3, &failures);
+            let picked = pool.candidates(3);
             assert_eq!(picked.len(), 1);
             assert_eq!(picked[0].guid, "b");
         }
-        failures.mark("b");
-        assert_eq!(pool.candidates(3, &failures).len(), 2, "fail open");
+        pool.backends.iter().for_each(|b| b.mark_failed());
+        assert_eq!(pool.candidates(3).len(), 2, "fail open");
     }
 
     #[test]
-    fn a_rebuilt_table_keeps_the_round_robin_position() {
+    fn a_rebuilt_table_keeps_the_round_robin_position_and_failure_marks() {
         let apps = [app("web", &[("a", 1), ("b", 2)])];
         let first = RouteTable::build(&apps, "d.io", &RouteTable::default());
         let pool = found(&first, "web.d.io");
-        let failures = Failures::default();
-        let before = pool.candidates(1, &failures)[0].guid.clone();
+        let before = pool.candidates(1)[0].clone();
         let second = RouteTable::build(&apps, "d.io", &first);
-        let after = found(&second, "web.d.io").candidates(1, &failures)[0]
-            .guid
-            .clone();
-        assert_ne!(before, after, "the next request goes to the other instance");
+        let rebuilt = found(&second, "web.d.io");
+        let after = rebuilt.candidates(1)[0].guid.clone();
+        assert_ne!(
+            before.guid, after,
+            "the next request goes to the other instance"
+        );
+        before.mark_failed();
+        let same = rebuilt
+            .backends
+            .iter()
+            .find(|b| b.guid == before.guid)
+            .unwrap();
+        assert!(same.is_failed(), "the same backend survives a rebuild");
     }
 
     #[test]

@@ -61,7 +61,7 @@ async fn accept_loop(
         let router = router.clone();
         tokio::spawn(async move {
             let candidates = match router.table().tcp_pool(port) {
-                Some(pool) => pool.candidates(router.config.max_attempts, &router.failures),
+                Some(pool) => pool.candidates(router.config.max_attempts),
                 None => Vec::new(),
             };
             for backend in candidates {
@@ -72,12 +72,12 @@ async fn accept_loop(
                 match connect.await {
                     Ok(Ok(mut upstream)) => {
                         let _ = upstream.set_nodelay(true);
-                        let _guard = router.track(&backend.guid);
+                        let _guard = backend.track();
                         let mut client = client;
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
                         return;
                     }
-                    _ => router.failures.mark(&backend.guid),
+                    _ => backend.mark_failed(),
                 }
             }
             // No instance: dropping the connection closes it at once.

@@ -1,0 +1,589 @@
+//! ltc's benchmarks, side by side with what users would run instead. Not a test: it asserts
+//! nothing and prints a Markdown report for `docs/benchmarks.md`.
+//!
+//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,router,cli]
+//!
+//! - create: `ltc create` to the first 200 through the router, against `docker run` of the
+//!   same image to its first 200 on the published port;
+//! - scale: `ltc scale 0 → 20` against 20 concurrent `docker run`s, until all answer;
+//! - router: four demo-app instances behind the ltc router, nginx and haproxy (the same
+//!   published backends, interleaved rounds), with wrk, keep-alive and a new connection per
+//!   request (needs `wrk`, `nginx` and `haproxy`: `apt-get install wrk nginx-light haproxy`);
+//! - cli: wall time of `ltc list`, `ltc status` and `ltc --version`.
+//!
+//! Everything it starts is labelled or owned by a temporary LTC_HOME and removed at the end.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LTC: &str = env!("CARGO_BIN_EXE_ltc");
+const BENCH_LABEL: &str = "io.ltc.bench=1";
+
+struct Options {
+    rounds: usize,
+    seconds: u64,
+    only: Vec<String>,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        rounds: 5,
+        seconds: 8,
+        only: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--rounds" => options.rounds = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
+            "--seconds" => options.seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or(8),
+            "--only" => {
+                options.only = args
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(String::from)
+                    .collect()
+            }
+            _ => {}
+        }
+    }
+    options
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_status(port: u16, host: &str, path: &str) -> Option<u16> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Polls until `GET path` answers 200, every millisecond, at most 60 s.
+fn wait_200(port: u16, host: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if http_status(port, host, "/index") == Some(200) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values[values.len() / 2]
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().expect("command runs");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn tool(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A private LTC_HOME with a running node; removes everything on drop.
+struct Ltc {
+    home: tempfile::TempDir,
+    router_port: u16,
+}
+
+impl Ltc {
+    fn new() -> Ltc {
+        let ltc = Ltc {
+            home: tempfile::Builder::new()
+                .prefix("ltc-bench-")
+                .tempdir()
+                .unwrap(),
+            router_port: free_port(),
+        };
+        ltc.cmd(&["daemon", "start"]).output().unwrap();
+        ltc
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(LTC);
+        command
+            .args(args)
+            .env("LTC_HOME", self.home.path())
+            .env("LTC_ROUTER_ADDR", format!("127.0.0.1:{}", self.router_port))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        command
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.cmd(args).output().unwrap();
+        assert!(output.status.success(), "ltc {args:?} failed");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn install_id(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("install-id"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Ltc {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["daemon", "stop"]).output();
+        let ids = run(Command::new("docker").args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.ltc.install={}", self.install_id()),
+        ]));
+        if !ids.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rm", "-f"])
+                .args(ids.split_whitespace())
+                .output();
+        }
+    }
+}
+
+fn remove_bench_containers() {
+    let ids = run(Command::new("docker").args([
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label={BENCH_LABEL}"),
+    ]));
+    if !ids.is_empty() {
+        let _ = Command::new("docker")
+            .args(["rm", "-f"])
+            .args(ids.split_whitespace())
+            .output();
+    }
+}
+
+fn docker_run(image: &str, port: u16) -> String {
+    run(Command::new("docker").args([
+        "run",
+        "-d",
+        "--init",
+        "--label",
+        BENCH_LABEL,
+        "-p",
+        &format!("127.0.0.1:{port}:8080"),
+        image,
+    ]))
+}
+
+fn bench_create(ltc: &Ltc, image: &str, rounds: usize) -> Vec<String> {
+    let (mut raw, mut routed, mut command) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let port = free_port();
+        let started = Instant::now();
+        let id = docker_run(image, port);
+        assert!(wait_200(port, "x"), "docker run answered");
+        raw.push(started.elapsed().as_secs_f64());
+        let _ = Command::new("docker").args(["rm", "-f", &id]).output();
+
+        let name = format!("create{round}");
+        let host = format!("{name}.localhost");
+        let started = Instant::now();
+        let mut child = ltc.cmd(&["create", &name, "-q"]).spawn().unwrap();
+        assert!(
+            wait_200(ltc.router_port, &host),
+            "ltc create answered through the router"
+        );
+        routed.push(started.elapsed().as_secs_f64());
+        child.wait().unwrap();
+        command.push(started.elapsed().as_secs_f64());
+        ltc.ok(&["remove", &name]);
+    }
+    let (raw, routed, command) = (median(raw), median(routed), median(command));
+    vec![
+        format!(
+            "| `docker run -d --init -p 127.0.0.1:P:8080` → first 200 on P | {:.0} ms | 1.00 |",
+            raw * 1000.0
+        ),
+        format!(
+            "| `ltc create` → first 200 through the router | {:.0} ms | {:.2} |",
+            routed * 1000.0,
+            routed / raw
+        ),
+        format!(
+            "| `ltc create` → command returns (every instance RUNNING) | {:.0} ms | {:.2} |",
+            command * 1000.0,
+            command / raw
+        ),
+    ]
+}
+
+fn bench_scale(ltc: &Ltc, image: &str, rounds: usize) -> Vec<String> {
+    let (mut raw, mut scaled) = (Vec::new(), Vec::new());
+    for round in 0..rounds.min(3) {
+        let ports: Vec<u16> = (0..20).map(|_| free_port()).collect();
+        let started = Instant::now();
+        let threads: Vec<_> = ports
+            .iter()
+            .map(|port| {
+                let (image, port) = (image.to_string(), *port);
+                std::thread::spawn(move || {
+                    docker_run(&image, port);
+                    wait_200(port, "x")
+                })
+            })
+            .collect();
+        assert!(threads.into_iter().all(|t| t.join().unwrap()));
+        raw.push(started.elapsed().as_secs_f64());
+        remove_bench_containers();
+
+        let name = format!("scale{round}");
+        ltc.ok(&["create", &name, "-i", "0", "-m", "32", "-q"]);
+        let started = Instant::now();
+        ltc.ok(&["scale", &name, "20", "-q"]);
+        scaled.push(started.elapsed().as_secs_f64());
+        ltc.ok(&["remove", &name]);
+    }
+    let (raw, scaled) = (median(raw), median(scaled));
+    vec![
+        format!(
+            "| 20 concurrent `docker run`s → all answer 200 | {:.0} ms | 1.00 |",
+            raw * 1000.0
+        ),
+        format!(
+            "| `ltc scale 0 → 20` → every instance RUNNING | {:.0} ms | {:.2} |",
+            scaled * 1000.0,
+            scaled / raw
+        ),
+    ]
+}
+
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn parse_latency(text: &str) -> f64 {
+    let (number, unit) =
+        text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap_or(text.len()));
+    let value: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => value / 1000.0,
+        "ms" => value,
+        "s" => value * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn wrk(port: u16, host: &str, seconds: u64, close: bool) -> Wrk {
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t2",
+        "-c64",
+        &format!("-d{seconds}s"),
+        "--latency",
+        "-H",
+        &format!("Host: {host}"),
+    ]);
+    if close {
+        command.args(["-H", "Connection: close"]);
+    }
+    let out = run(command.arg(format!("http://127.0.0.1:{port}/index")));
+    let mut result = Wrk {
+        rps: 0.0,
+        p50_ms: f64::NAN,
+        p99_ms: f64::NAN,
+        errors: 0,
+    };
+    for line in out.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", value] => result.rps = value.parse().unwrap_or(0.0),
+            ["50%", value] => result.p50_ms = parse_latency(value),
+            ["99%", value] => result.p99_ms = parse_latency(value),
+            ["Non-2xx", "or", "3xx", "responses:", n] => {
+                result.errors += n.parse::<u64>().unwrap_or(0)
+            }
+            ["Socket", "errors:", rest @ ..] => {
+                // "connect 0, read 0, write 0, timeout 0": read errors are the server closing
+                // as asked with Connection: close, so only connect/write/timeout count.
+                let text = rest.join(" ");
+                for part in text.split(',') {
+                    let mut kv = part.split_whitespace();
+                    if let (Some(kind), Some(n)) = (kv.next(), kv.next())
+                        && kind != "read"
+                    {
+                        result.errors += n.parse::<u64>().unwrap_or(0);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    result
+}
+
+fn start_nginx(dir: &Path, port: u16, backends: &[u16]) -> Child {
+    let servers: String = backends
+        .iter()
+        .map(|p| format!("server 127.0.0.1:{p};\n"))
+        .collect();
+    let conf = format!(
+        "worker_processes auto;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
+         events {{ worker_connections 4096; }}\n\
+         http {{\n access_log off;\n upstream app {{\n {servers} keepalive 128;\n }}\n\
+         server {{\n listen 127.0.0.1:{port};\n location / {{\n proxy_pass http://app;\n\
+         proxy_http_version 1.1;\n proxy_set_header Connection \"\";\n proxy_set_header Host $host;\n }}\n }}\n}}\n",
+        dir = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    Command::new("nginx")
+        .args([
+            "-c",
+            path.to_str().unwrap(),
+            "-p",
+            dir.to_str().unwrap(),
+            "-g",
+            "daemon off;",
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("nginx.stderr")).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn start_haproxy(dir: &Path, port: u16, backends: &[u16]) -> Child {
+    let servers: String = backends
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("  server s{i} 127.0.0.1:{p}\n"))
+        .collect();
+    let conf = format!(
+        "global\n  nbthread 2\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 1s\n\
+         timeout client 60s\n  timeout server 60s\n  http-reuse always\n\
+         frontend f\n  bind 127.0.0.1:{port}\n  default_backend b\nbackend b\n  balance roundrobin\n{servers}"
+    );
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, conf).unwrap();
+    Command::new("haproxy")
+        .args(["-f", path.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("haproxy.stderr")).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn version_of(command: &str, args: &[&str]) -> String {
+    let output = Command::new(command).args(args).output();
+    output
+        .map(|o| {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            text.lines().next().unwrap_or("").trim().to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn bench_router(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
+    let missing: Vec<&str> = ["wrk", "nginx", "haproxy"]
+        .into_iter()
+        .filter(|t| !tool(t))
+        .collect();
+    if !missing.is_empty() {
+        return vec![format!(
+            "router: skipped, missing {}: `apt-get install wrk nginx-light haproxy`",
+            missing.join(", ")
+        )];
+    }
+    ltc.ok(&["create", "bench", "-i", "4", "-q"]);
+    let status: serde_json::Value =
+        serde_json::from_str(&ltc.ok(&["status", "bench", "--json"])).unwrap();
+    let backends: Vec<u16> = status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["ports"]["8080"].as_u64().unwrap() as u16)
+        .collect();
+    let dir = tempfile::Builder::new()
+        .prefix("ltc-bench-proxies-")
+        .tempdir()
+        .unwrap();
+    let (nginx_port, haproxy_port) = (free_port(), free_port());
+    let mut nginx = start_nginx(dir.path(), nginx_port, &backends);
+    let mut haproxy = start_haproxy(dir.path(), haproxy_port, &backends);
+    for (name, port) in [("nginx", nginx_port), ("haproxy", haproxy_port)] {
+        if !wait_200(port, "bench.localhost") {
+            let _ = nginx.kill();
+            let _ = haproxy.kill();
+            let log = std::fs::read_to_string(dir.path().join(format!("{name}.stderr")))
+                .unwrap_or_default();
+            panic!("{name} on port {port} does not answer: {log}");
+        }
+    }
+    let proxies = [
+        ("ltc router", ltc.router_port),
+        ("nginx", nginx_port),
+        ("haproxy", haproxy_port),
+    ];
+    let mut lines = Vec::new();
+    for (mode, close) in [("keep-alive", false), ("new connection per request", true)] {
+        let mut results: Vec<Vec<Wrk>> = proxies.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds.min(3) {
+            for (i, (_, port)) in proxies.iter().enumerate() {
+                results[i].push(wrk(*port, "bench.localhost", seconds, close));
+            }
+        }
+        let summary: Vec<(f64, f64, f64, u64)> = results
+            .iter()
+            .map(|runs| {
+                (
+                    median(runs.iter().map(|r| r.rps).collect()),
+                    median(runs.iter().map(|r| r.p50_ms).collect()),
+                    median(runs.iter().map(|r| r.p99_ms).collect()),
+                    runs.iter().map(|r| r.errors).sum(),
+                )
+            })
+            .collect();
+        let nginx_rps = summary[1].0;
+        for ((name, _), (rps, p50, p99, errors)) in proxies.iter().zip(&summary) {
+            lines.push(format!(
+                "| {mode} | {name} | {rps:.0} | {:.2} | {p50:.2} ms | {p99:.2} ms | {errors} |",
+                rps / nginx_rps
+            ));
+        }
+    }
+    let _ = nginx.kill();
+    let _ = haproxy.kill();
+    let _ = nginx.wait();
+    let _ = haproxy.wait();
+    ltc.ok(&["remove", "bench"]);
+    lines.push(String::new());
+    lines.push(format!(
+        "Versions: {}; {}; {}.",
+        version_of("nginx", &["-v"]),
+        version_of("haproxy", &["-v"]),
+        version_of("wrk", &["-v"])
+    ));
+    lines
+}
+
+fn bench_cli(ltc: &Ltc) -> Vec<String> {
+    ltc.ok(&["create", "cli", "-q"]);
+    let time = |args: &[&str]| {
+        let mut runs = Vec::new();
+        for _ in 0..30 {
+            let started = Instant::now();
+            ltc.cmd(args).output().unwrap();
+            runs.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        median(runs)
+    };
+    let lines = vec![
+        format!("| `ltc list` | {:.1} ms |", time(&["list"])),
+        format!("| `ltc status cli` | {:.1} ms |", time(&["status", "cli"])),
+        format!("| `ltc --version` | {:.1} ms |", time(&["--version"])),
+    ];
+    ltc.ok(&["remove", "cli"]);
+    lines
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let docker = run(Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]));
+    format!("{cores} cores ({cpu}), Docker {docker}")
+}
+
+fn main() {
+    let options = options();
+    let wanted = |part: &str| options.only.is_empty() || options.only.iter().any(|o| o == part);
+    let ltc = Ltc::new();
+    // Build the demo image once, outside any measurement.
+    ltc.ok(&["create", "warmup", "-q"]);
+    let image: String =
+        serde_json::from_str::<serde_json::Value>(&ltc.ok(&["status", "warmup", "--json"]))
+            .ok()
+            .and_then(|_| {
+                let out = run(Command::new("docker").args([
+                    "ps",
+                    "--filter",
+                    &format!("label=io.ltc.install={}", ltc.install_id()),
+                    "--format",
+                    "{{.Image}}",
+                ]));
+                out.lines().next().map(String::from)
+            })
+            .unwrap_or_default();
+    ltc.ok(&["remove", "warmup"]);
+
+    println!("Machine: {}. Rounds: {}.", machine(), options.rounds);
+    if wanted("create") {
+        println!("\n| create | median | vs docker run |\n|---|---|---|");
+        bench_create(&ltc, &image, options.rounds)
+            .iter()
+            .for_each(|l| println!("{l}"));
+    }
+    if wanted("scale") {
+        println!("\n| scale | median | vs docker run |\n|---|---|---|");
+        bench_scale(&ltc, &image, options.rounds)
+            .iter()
+            .for_each(|l| println!("{l}"));
+        remove_bench_containers();
+    }
+    if wanted("router") {
+        println!(
+            "\n| mode | proxy | req/s | vs nginx | p50 | p99 | errors |\n|---|---|---|---|---|---|---|"
+        );
+        bench_router(&ltc, options.rounds, options.seconds)
+            .iter()
+            .for_each(|l| println!("{l}"));
+    }
+    if wanted("cli") {
+        println!("\n| command | median wall time |\n|---|---|");
+        bench_cli(&ltc).iter().for_each(|l| println!("{l}"));
+        let size = std::fs::metadata(PathBuf::from(LTC))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        println!(
+            "\nBinary size: {:.1} MiB ({LTC}).",
+            size as f64 / (1024.0 * 1024.0)
+        );
+    }
+    remove_bench_containers();
+}
