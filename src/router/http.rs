@@ -11,6 +11,7 @@
 //! kept for replay. Upgrades (WebSocket) are spliced once the instance answers 101.
 
 use super::headers::{self, REQUEST_ID, ROUTER_ERROR};
+use super::pool::{Pool, PooledBody, Return, SendError};
 use super::table::{Backend, HostError, Lookup, normalize_host};
 use super::{MAX_REPLAY_BODY, ProxyBody, Router};
 use bytes::Bytes;
@@ -19,8 +20,6 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, HOST, HeaderValue, TRANSFER_ENCODING};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Request, Response, StatusCode, Uri, Version};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::convert::Infallible;
@@ -88,7 +87,10 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
         .timer(TokioTimer::new())
         .max_header_list_size(router.config.max_head_bytes as u32);
     let builder = Arc::new(builder);
-    let client = router.new_client();
+    let connections = Pool::new(
+        router.config.dial_timeout,
+        router.config.backend_idle_timeout,
+    );
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -102,16 +104,16 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
             _ = cancel.cancelled() => return,
         };
         let _ = stream.set_nodelay(true);
-        let (router, builder, client, cancel) = (
+        let (router, builder, connections, cancel) = (
             router.clone(),
             builder.clone(),
-            client.clone(),
+            connections.clone(),
             cancel.clone(),
         );
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let (router, client) = (router.clone(), client.clone());
-                async move { Ok::<_, Infallible>(handle(&router, &client, peer, request).await) }
+                let (router, connections) = (router.clone(), connections.clone());
+                async move { Ok::<_, Infallible>(handle(&router, &connections, peer, request).await) }
             });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             tokio::select! {
@@ -178,44 +180,6 @@ fn is_idempotent(request: &Request<Incoming>, has_body: bool) -> bool {
         || request.headers().contains_key("x-idempotency-key")
 }
 
-/// How an attempt failed, for the retry rules.
-#[derive(Debug, PartialEq, Eq)]
-enum Failure {
-    /// Nothing reached the app: connect refused or timed out, or closed before any byte.
-    Dial,
-    /// Reset before any response byte: the app may have seen the request.
-    Reset,
-    /// Anything else.
-    Other,
-}
-
-fn classify(error: &hyper_util::client::legacy::Error) -> Failure {
-    if error.is_connect() {
-        return Failure::Dial;
-    }
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(hyper_error) = cause.downcast_ref::<hyper::Error>() {
-            if hyper_error.is_incomplete_message() {
-                return Failure::Dial;
-            }
-            if hyper_error.is_canceled() {
-                return Failure::Dial;
-            }
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-            )
-        {
-            return Failure::Reset;
-        }
-        source = cause.source();
-    }
-    Failure::Other
-}
-
 fn now_millis() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -225,7 +189,7 @@ fn now_millis() -> u128 {
 
 pub async fn handle(
     router: &Router,
-    client: &Client<HttpConnector, ProxyBody>,
+    connections: &Arc<Pool>,
     peer: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
@@ -336,7 +300,7 @@ pub async fn handle(
         let guard = backend.track();
         let sent = tokio::time::timeout(
             router.config.response_header_timeout,
-            client.request(upstream),
+            connections.send(backend.addr, upstream, !idempotent),
         )
         .await;
         let mut response = match sent {
@@ -349,18 +313,18 @@ pub async fn handle(
                 );
             }
             Ok(Ok(response)) => response,
-            Ok(Err(error)) => {
-                let failure = classify(&error);
-                if failure == Failure::Dial {
+            Ok(Err(SendError::Dial(_))) => {
+                backend.mark_failed();
+                if replay.is_some() {
+                    continue;
+                }
+                break;
+            }
+            Ok(Err(SendError::AfterSend { fresh, .. })) => {
+                if fresh {
                     backend.mark_failed();
                 }
-                let retry = replay.is_some()
-                    && match failure {
-                        Failure::Dial => true,
-                        Failure::Reset => idempotent,
-                        Failure::Other => false,
-                    };
-                if retry {
+                if replay.is_some() && idempotent {
                     continue;
                 }
                 break;
@@ -382,13 +346,16 @@ pub async fn handle(
             });
             return response.map(|_| full(Bytes::new()));
         }
-        // The instance counts as busy until the response body has been passed on.
+        // The instance counts as busy until the response body has been passed on; then the
+        // connection goes back to the pool.
+        let on_end = response.extensions().get::<Return>().cloned();
         return response.map(|body| {
-            body.map_frame(move |frame| {
-                let _ = &guard;
-                frame
-            })
-            .boxed()
+            PooledBody::new(body, on_end)
+                .map_frame(move |frame| {
+                    let _ = &guard;
+                    frame
+                })
+                .boxed()
         });
     }
     error_response(
@@ -405,9 +372,8 @@ fn build_upstream(
     path: &Option<PathAndQuery>,
     body: ProxyBody,
 ) -> Request<ProxyBody> {
+    // Origin form (`/path?query`): hyper's connection API writes the URI as given.
     let mut uri = hyper::http::uri::Parts::default();
-    uri.scheme = Some(hyper::http::uri::Scheme::HTTP);
-    uri.authority = Some(backend.authority.clone());
     uri.path_and_query = Some(
         path.clone()
             .unwrap_or_else(|| PathAndQuery::from_static("/")),

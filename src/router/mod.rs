@@ -4,20 +4,19 @@
 //! - [`table`]: the route table, a plain value the node rebuilds on every change.
 //! - [`headers`]: hop-by-hop stripping and forwarding headers.
 //! - [`http`]: the HTTP proxy: Host rules, retries, errors, upgrades.
+//! - [`pool`]: keep-alive connections to instances, one pool per router thread.
 //! - [`tcp`]: TCP routes: one listener per external port.
 //!
 //! Every limit and timeout is a named constant in [`RouterConfig`]'s defaults, with a test.
 
 pub mod headers;
 pub mod http;
+pub mod pool;
 pub mod table;
 pub mod tcp;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -95,18 +94,6 @@ pub struct Router {
 }
 
 impl Router {
-    /// A pooled HTTP/1.1 client to instances. Each router thread makes its own, so pooled
-    /// connections and their tasks stay on that thread.
-    pub(crate) fn new_client(&self) -> Client<HttpConnector, ProxyBody> {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(self.config.dial_timeout));
-        connector.set_nodelay(true);
-        Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(self.config.backend_idle_timeout)
-            .pool_max_idle_per_host(256)
-            .build(connector)
-    }
-
     pub fn new(config: RouterConfig, listen_ip: IpAddr) -> Arc<Router> {
         Arc::new(Router {
             table: RwLock::new(Arc::new(RouteTable::default())),

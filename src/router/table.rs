@@ -20,8 +20,6 @@ pub struct Backend {
     pub guid: String,
     pub index: u32,
     pub addr: SocketAddr,
-    /// `127.0.0.1:<port>`, ready for the upstream URI.
-    pub authority: hyper::http::uri::Authority,
     /// The guid as `X-CF-InstanceID`.
     pub instance_header: hyper::header::HeaderValue,
     /// Milliseconds on [`clock`] until which the instance is skipped; 0 when healthy.
@@ -35,10 +33,6 @@ impl Backend {
             guid: guid.to_string(),
             index,
             addr,
-            authority: addr
-                .to_string()
-                .parse()
-                .expect("a socket address is an authority"),
             instance_header: hyper::header::HeaderValue::from_str(guid)
                 .unwrap_or(hyper::header::HeaderValue::from_static("")),
             failed_until: AtomicU64::new(0),
