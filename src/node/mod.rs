@@ -251,6 +251,15 @@ impl Node {
         }
     }
 
+    /// The machine's memory for placement: the engine's answer is kept once known (it does
+    /// not change), so create and scale add no engine call for it.
+    async fn machine_memory(&self) -> Result<u64> {
+        if let Some((_, info)) = self.engine_checked.lock().expect("engine check").as_ref() {
+            return Ok(info.memory_bytes);
+        }
+        Ok(self.check_engine().await?.memory_bytes)
+    }
+
     pub async fn info(&self) -> NodeInfo {
         let engine = match self.check_engine().await {
             Ok(info) => EngineStatus {
@@ -393,7 +402,7 @@ impl Node {
             }
             None => return Err(EngineError::ImageNotFound(reference).into()),
         };
-        let memory = self.check_engine().await?.memory_bytes;
+        let memory = self.machine_memory().await?;
 
         let (resolved, status) = {
             let mut inner = self.lock();
@@ -481,6 +490,7 @@ impl Node {
     pub async fn scale(&self, name: &str, instances: u32) -> Result<AppStatus> {
         let name = AppName::parse(name)?;
         model::validate_instances(instances)?;
+        // Scale needs the engine; a cached size would hide an engine that went away.
         let memory = self.check_engine().await?.memory_bytes;
         let status = {
             let mut inner = self.lock();
