@@ -195,6 +195,26 @@ pub struct CreateArgs {
     #[arg(long, conflicts_with_all = ["http_routes", "tcp_routes"])]
     pub no_routes: bool,
 
+    /// Check that this port listens [default: the lowest port]
+    #[arg(short = 'M', long, value_parser = parse_port, group = "monitor")]
+    pub monitor_port: Option<u16>,
+
+    /// Check that GET PORT:/PATH answers 200
+    #[arg(short = 'U', long, value_name = "PORT:/PATH", group = "monitor")]
+    pub monitor_url: Option<String>,
+
+    /// Check that `/bin/sh -c COMMAND` exits 0 inside the instance
+    #[arg(long, value_name = "COMMAND", group = "monitor")]
+    pub monitor_command: Option<String>,
+
+    /// No check: an instance is running as soon as its process runs
+    #[arg(long, group = "monitor")]
+    pub no_monitor: bool,
+
+    /// How long one check may take
+    #[arg(long, default_value = "1s", value_parser = parse_timeout)]
+    pub monitor_timeout: Duration,
+
     /// How long to wait for every instance to run (2m, 90s, ...)
     #[arg(short, long, default_value = "2m", value_parser = parse_timeout)]
     pub timeout: Duration,

@@ -7,7 +7,7 @@
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::node::api::VERSION_HEADER;
+use crate::node::api::{ENGINE_ERROR_HEADER, VERSION_HEADER};
 use crate::ui::Ui;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -84,6 +84,28 @@ impl Client {
         path: &str,
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> Result<(T, u64)> {
+        self.call_reporting(method, path, body)
+            .await
+            .map(|(value, version, _)| (value, version))
+    }
+
+    /// A `GET` the node answers from what it knows even when the engine is unreachable; the
+    /// engine's error comes with it.
+    pub async fn get_known<T: DeserializeOwned>(&self, path: &str) -> Result<(T, Option<Error>)> {
+        let (value, _, engine) = self.call_reporting(Method::GET, path, None::<&()>).await?;
+        let engine = engine.map(|message| {
+            Error::new(crate::error::Kind::Engine, message)
+                .with_hint("start Docker, or point DOCKER_HOST at its socket, then retry")
+        });
+        Ok((value, engine))
+    }
+
+    async fn call_reporting<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<(T, u64, Option<String>)> {
         let body = body.map(|b| serde_json::to_vec(b).expect("serialisable"));
         let response = match self.exchange(method, path, body).await {
             Ok(response) => response,
@@ -96,6 +118,11 @@ impl Client {
             .get(VERSION_HEADER)
             .and_then(|v| v.to_str().ok()?.parse().ok())
             .unwrap_or(0);
+        let engine_error = response
+            .headers()
+            .get(ENGINE_ERROR_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = response
             .into_body()
             .collect()
@@ -105,7 +132,7 @@ impl Client {
         if status.is_success() {
             let value = serde_json::from_slice(&bytes)
                 .map_err(|e| self.lost(&format!("unexpected answer: {e}")))?;
-            return Ok((value, version));
+            return Ok((value, version, engine_error));
         }
         Err(serde_json::from_slice::<Error>(&bytes).unwrap_or_else(|_| {
             self.lost(&format!(

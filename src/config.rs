@@ -1,7 +1,7 @@
 //! Resolved settings: the only place that reads ltc's environment variables.
 //!
 //! `LTC_HOME`, when set, holds everything one node owns: `config.json` (the target domain),
-//! `state.json` (desired state), `node.sock`, `node.log`, `node.lock` and `install-id`. When it
+//! `state.json` (desired state), `instances.json` (the containers it made), `node.sock`, `node.log`, `node.lock` and `install-id`. When it
 //! is unset, ltc uses the platform's data directory (`~/.local/share/ltc` on Linux).
 
 use crate::error::{Error, Result};
@@ -29,6 +29,9 @@ impl Paths {
     }
     pub fn state_file(&self) -> PathBuf {
         self.home.join("state.json")
+    }
+    pub fn instances_file(&self) -> PathBuf {
+        self.home.join("instances.json")
     }
     pub fn socket(&self) -> PathBuf {
         self.home.join("node.sock")

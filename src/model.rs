@@ -250,6 +250,47 @@ pub fn parse_tcp_route(text: &str, ports: &[u16]) -> Result<TcpRoute> {
     })
 }
 
+/// How the node decides that an instance is healthy (Lattice's `--monitor-*` flags).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Monitor {
+    /// Something listens on this container port (the default: the primary port).
+    Port { port: u16 },
+    /// `GET <path>` on this container port answers 200.
+    Url { port: u16, path: String },
+    /// `/bin/sh -c <command>` inside the instance exits 0.
+    Command { command: String },
+    /// Healthy as soon as the process runs.
+    None,
+}
+
+impl Monitor {
+    /// How `status` shows it, as Lattice did: `Port (8080)`, `URL (8080:/health)`, ...
+    pub fn describe(&self) -> String {
+        match self {
+            Monitor::Port { port } => format!("Port ({port})"),
+            Monitor::Url { port, path } => format!("URL ({port}:{path})"),
+            Monitor::Command { command } => format!("Command (/bin/sh -c {command})"),
+            Monitor::None => "None".to_string(),
+        }
+    }
+}
+
+/// Parses `--monitor-url PORT:/path`.
+pub fn parse_monitor_url(text: &str) -> Result<(u16, String)> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid --monitor-url `{text}`: use PORT:/PATH, e.g. 8080:/health"
+        ))
+    };
+    let (port, path) = text.split_once(':').ok_or_else(bad)?;
+    let port = parse_port(port).map_err(|_| bad())?;
+    if !path.starts_with('/') || path.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    Ok((port, path.to_string()))
+}
+
 /// Everything the node keeps about one app: the desired state, persisted in `state.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSpec {
@@ -284,6 +325,9 @@ pub struct AppSpec {
     pub privileged: bool,
     #[serde(default)]
     pub routes: Routes,
+    pub monitor: Monitor,
+    /// How long one check may take (`--monitor-timeout`).
+    pub monitor_timeout_ms: u64,
     /// Changes only when the containers must be replaced; every container carries it as a label.
     pub generation: u64,
     /// Changes on every accepted request (create, scale, ...), so waiters can see they were
@@ -323,6 +367,16 @@ pub struct CreateRequest {
     pub tcp_routes: Vec<String>,
     #[serde(default)]
     pub no_routes: bool,
+    #[serde(default)]
+    pub monitor_port: Option<u16>,
+    #[serde(default)]
+    pub monitor_url: Option<String>,
+    #[serde(default)]
+    pub monitor_command: Option<String>,
+    #[serde(default)]
+    pub no_monitor: bool,
+    #[serde(default)]
+    pub monitor_timeout_ms: Option<u64>,
 }
 
 /// What `ltc update` asks for: the app's new route set.
@@ -398,6 +452,14 @@ pub struct InstanceStatus {
     /// True while the instance is being stopped (scale-down or remove).
     #[serde(default)]
     pub stopping: bool,
+    /// False while a RUNNING instance fails its monitor: it is out of the routes until it
+    /// passes again, and crashes when it keeps failing.
+    #[serde(default = "healthy_default")]
+    pub healthy: bool,
+}
+
+fn healthy_default() -> bool {
+    true
 }
 
 /// A route as shown to users, with the URL that works on this machine.
@@ -435,6 +497,8 @@ pub struct AppStatus {
     pub env: BTreeMap<String, String>,
     pub routes: Vec<RouteStatus>,
     pub tcp_routes: Vec<TcpRouteStatus>,
+    pub monitor: Monitor,
+    pub monitor_timeout_ms: u64,
     pub instances: Vec<InstanceStatus>,
     /// True once `remove` was accepted and containers are still being stopped.
     pub removing: bool,
@@ -596,6 +660,17 @@ mod tests {
         let r = parse_tcp_route("50001:9090", &[8080, 9090]).unwrap();
         assert_eq!((r.external_port, r.port), (50001, 9090));
         assert!(parse_tcp_route("70000", &[8080]).is_err());
+    }
+
+    #[test]
+    fn monitor_urls_are_port_and_path() {
+        assert_eq!(
+            parse_monitor_url("8080:/health").unwrap(),
+            (8080, "/health".to_string())
+        );
+        for bad in ["8080", "x:/h", "8080:health", ":/h", "8080:/a b", "0:/h"] {
+            assert!(parse_monitor_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - `cli`: the built binary's usage errors and scripting contract (no Docker needed).
 //! - `docker`: the node and commands against the real Docker engine.
 //! - `engine`: one contract, run against both the fake and the Docker engine.
+//! - `health`: monitors and self-healing against real containers.
 //! - `router`: the router's HTTP and TCP rules against real sockets and in-process backends.
 //! - `routing`: the router inside the node, in front of real containers.
 //!
@@ -13,5 +14,6 @@ mod support;
 mod cli;
 mod docker;
 mod engine;
+mod health;
 mod router;
 mod routing;

@@ -1,11 +1,8 @@
 //! The router in the node, in front of real containers: round-robin, routes that follow the
 //! lifecycle, no failed request while instances die or are scaled away, TCP routes, `update`.
 
-use crate::support::{Home, free_port, http_get, require_docker};
+use crate::support::{Home, Load, free_port, http_get, require_docker};
 use std::io::{Read, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 fn guids(status: &serde_json::Value) -> Vec<String> {
@@ -22,74 +19,6 @@ fn running(status: &serde_json::Value, count: u64) -> bool {
     status["running_instances"] == count
         && instances.len() as u64 == count
         && instances.iter().all(|i| i["state"] == "RUNNING")
-}
-
-/// GET load through the router from a few threads, each request on a new connection, until
-/// stopped (and never longer than `limit`). Counts answers that are not 200.
-struct Load {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicUsize>,
-    failed: Arc<AtomicUsize>,
-    errors: Arc<std::sync::Mutex<Vec<String>>>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(port: u16, host: &str, limit: Duration) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let failed = Arc::new(AtomicUsize::new(0));
-        let errors = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let deadline = Instant::now() + limit;
-        let threads = (0..4)
-            .map(|_| {
-                let (stop, ok, failed, errors) =
-                    (stop.clone(), ok.clone(), failed.clone(), errors.clone());
-                let host = host.to_string();
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-                        match http_get(port, "/index", &host) {
-                            Ok((200, _)) => {
-                                ok.fetch_add(1, Ordering::SeqCst);
-                            }
-                            other => {
-                                failed.fetch_add(1, Ordering::SeqCst);
-                                errors.lock().unwrap().push(format!("{other:?}"));
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        Load {
-            stop,
-            ok,
-            failed,
-            errors,
-            threads,
-        }
-    }
-
-    /// Stops the load and returns (ok, failed, first errors).
-    fn finish(self) -> (usize, usize, Vec<String>) {
-        self.stop.store(true, Ordering::SeqCst);
-        for thread in self.threads {
-            thread.join().unwrap();
-        }
-        let errors = self
-            .errors
-            .lock()
-            .unwrap()
-            .iter()
-            .take(5)
-            .cloned()
-            .collect();
-        (
-            self.ok.load(Ordering::SeqCst),
-            self.failed.load(Ordering::SeqCst),
-            errors,
-        )
-    }
 }
 
 #[test]

@@ -32,7 +32,15 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         http_routes: args.http_routes.clone(),
         tcp_routes: args.tcp_routes.clone(),
         no_routes: args.no_routes,
+        monitor_port: args.monitor_port,
+        monitor_url: args.monitor_url.clone(),
+        monitor_command: args.monitor_command.clone(),
+        no_monitor: args.no_monitor,
+        monitor_timeout_ms: Some(args.monitor_timeout.as_millis() as u64),
     };
+    if let Some(url) = &args.monitor_url {
+        crate::model::parse_monitor_url(url)?;
+    }
     let client = client::connect(settings, ui).await?;
     // An existing app is reported before any image is pulled (the node checks again).
     match client.get::<AppStatus>(&app_path(name.as_str())).await {

@@ -19,14 +19,20 @@ pub fn instances_cell(app: &AppStatus) -> Cell {
 
 pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
     let client = client::connect(settings, ui).await?;
-    let apps: Vec<AppStatus> = client.get("/v1/apps").await?;
+    let (apps, engine): (Vec<AppStatus>, _) = client.get_known("/v1/apps").await?;
+    print_list(ui, &apps);
+    // What the node knows is shown; a script still learns that the engine is gone.
+    engine.map_or(Ok(()), Err)
+}
+
+fn print_list(ui: &Ui, apps: &[AppStatus]) {
     if ui.json {
         ui.json(&apps);
-        return Ok(());
+        return;
     }
     if apps.is_empty() {
         ui.out("No apps to display.");
-        return Ok(());
+        return;
     }
     let mut rows = vec![
         ["App Name", "Instances", "DiskMB", "MemoryMB", "Route"]
@@ -34,7 +40,7 @@ pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
             .map(|h| Cell::colored(h, Color::Bold))
             .collect::<Vec<_>>(),
     ];
-    for app in &apps {
+    for app in apps {
         let mut routes: Vec<String> = app
             .routes
             .iter()
@@ -61,5 +67,4 @@ pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
     for line in table(ui, &rows) {
         ui.out(line.trim_end());
     }
-    Ok(())
 }

@@ -30,6 +30,9 @@ fn instance_note(instance: &InstanceStatus) -> String {
         return "stopping".into();
     }
     let mut parts = Vec::new();
+    if !instance.healthy {
+        parts.push("unhealthy, out of the routes".to_string());
+    }
     if let Some(at) = instance.next_restart.as_deref() {
         let wait = humantime::parse_rfc3339(at)
             .ok()
@@ -48,13 +51,14 @@ fn instance_note(instance: &InstanceStatus) -> String {
 pub async fn run(args: StatusArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let name = AppName::parse(&args.name)?;
     let client = client::connect(settings, ui).await?;
-    let app: AppStatus = client.get(&app_path(name.as_str())).await?;
+    let (app, engine): (AppStatus, _) = client.get_known(&app_path(name.as_str())).await?;
     if ui.json {
         ui.json(&app);
-        return Ok(());
+    } else {
+        print_status(ui, &app);
     }
-    print_status(ui, &app);
-    Ok(())
+    // What the node knows is shown; a script still learns that the engine is gone.
+    engine.map_or(Ok(()), Err)
 }
 
 fn print_status(ui: &Ui, app: &AppStatus) {
@@ -92,6 +96,10 @@ fn print_status(ui: &Ui, app: &AppStatus) {
     } else {
         app.image.clone()
     };
+    rows.push(vec![
+        Cell::plain("Monitor"),
+        Cell::plain(app.monitor.describe()),
+    ]);
     rows.push(vec![Cell::plain("Docker Image"), Cell::plain(image)]);
     rows.push(vec![
         Cell::plain("Command"),

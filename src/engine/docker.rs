@@ -9,7 +9,7 @@
 
 use super::{
     ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo, EngineResult,
-    ImageConfig, InstanceSpec, Observed, PullProgress,
+    ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress,
 };
 use async_trait::async_trait;
 use bollard::Docker;
@@ -388,6 +388,57 @@ impl Engine for DockerEngine {
                 status_code: 409, ..
             }) => Ok(()),
             Err(e) => Err(self.map_error("container remove", e)),
+        }
+    }
+
+    async fn exec(
+        &self,
+        id: &ContainerId,
+        command: &[String],
+        timeout: Duration,
+    ) -> EngineResult<ExecOutcome> {
+        let docker = self.client().await?;
+        let run = async {
+            let config = bollard::models::ExecConfig {
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(command.to_vec()),
+                ..Default::default()
+            };
+            let created = docker
+                .create_exec(&id.0, config)
+                .await
+                .map_err(|e| self.map_error("exec create", e))?;
+            let mut output = String::new();
+            let started = docker
+                .start_exec(&created.id, None)
+                .await
+                .map_err(|e| self.map_error("exec start", e))?;
+            if let bollard::exec::StartExecResults::Attached {
+                output: mut stream, ..
+            } = started
+            {
+                while let Some(Ok(chunk)) = stream.next().await {
+                    if output.len() < 4096 {
+                        output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                    }
+                }
+            }
+            let inspect = docker
+                .inspect_exec(&created.id)
+                .await
+                .map_err(|e| self.map_error("exec inspect", e))?;
+            Ok(ExecOutcome {
+                exit_code: inspect.exit_code.unwrap_or(-1),
+                output,
+            })
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(EngineError::Timeout {
+                operation: "exec".into(),
+                seconds: timeout.as_secs(),
+            }),
         }
     }
 

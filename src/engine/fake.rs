@@ -7,7 +7,7 @@
 
 use super::{
     ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo, EngineResult,
-    ImageConfig, InstanceSpec, Observed, PullProgress,
+    ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -44,6 +44,8 @@ pub struct FakeEngine {
     next_id: AtomicU64,
     unreachable: AtomicBool,
     events: broadcast::Sender<EngineEvent>,
+    /// What `exec` answers: an exit code, as `/bin/sh -c` would.
+    exec_exit: std::sync::atomic::AtomicI64,
 }
 
 impl Default for FakeEngine {
@@ -55,6 +57,7 @@ impl Default for FakeEngine {
             next_id: AtomicU64::new(1),
             unreachable: AtomicBool::new(false),
             events: broadcast::channel(1024).0,
+            exec_exit: std::sync::atomic::AtomicI64::new(0),
         }
     }
 }
@@ -97,6 +100,18 @@ impl FakeEngine {
             container.stop_listening();
         }
         self.emit("destroy", id);
+    }
+
+    /// Every later `exec` exits with this code.
+    pub fn set_exec_exit(&self, code: i64) {
+        self.exec_exit.store(code, Ordering::SeqCst);
+    }
+
+    /// The app in a container stops listening while its process keeps running.
+    pub fn stop_listening(&self, id: &ContainerId) {
+        if let Some(container) = self.containers.lock().unwrap().get_mut(id) {
+            container.stop_listening();
+        }
     }
 
     /// Names of all containers, sorted.
@@ -287,6 +302,35 @@ impl Engine for FakeEngine {
             self.emit("destroy", id);
         }
         Ok(())
+    }
+
+    async fn exec(
+        &self,
+        id: &ContainerId,
+        command: &[String],
+        _timeout: Duration,
+    ) -> EngineResult<ExecOutcome> {
+        self.check_reachable()?;
+        let running = self
+            .containers
+            .lock()
+            .unwrap()
+            .get(id)
+            .map(|c| c.state == ContainerState::Running);
+        match running {
+            None => Err(EngineError::NotFound(id.0.clone())),
+            Some(false) => Err(EngineError::Conflict(format!(
+                "container {id} is not running"
+            ))),
+            Some(true) if command.is_empty() => Err(EngineError::Api {
+                operation: "exec create".into(),
+                message: "no command specified".into(),
+            }),
+            Some(true) => Ok(ExecOutcome {
+                exit_code: self.exec_exit.load(Ordering::SeqCst),
+                output: String::new(),
+            }),
+        }
     }
 
     async fn events(

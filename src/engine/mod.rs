@@ -120,6 +120,14 @@ pub enum PullProgress {
     },
 }
 
+/// What a command run inside an instance did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutcome {
+    pub exit_code: i64,
+    /// The start of its output (stdout and stderr).
+    pub output: String,
+}
+
 /// Something happened to a container: the node resyncs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineEvent {
@@ -200,6 +208,14 @@ pub trait Engine: Send + Sync + 'static {
     /// Stops a container (SIGTERM, then SIGKILL after `grace`) and removes it. A container that
     /// is already gone is not an error.
     async fn remove_instance(&self, id: &ContainerId, grace: Duration) -> EngineResult<()>;
+
+    /// Runs a command inside a running container and waits for it, at most `timeout`.
+    async fn exec(
+        &self,
+        id: &ContainerId,
+        command: &[String],
+        timeout: Duration,
+    ) -> EngineResult<ExecOutcome>;
 
     /// Lifecycle events of containers carrying all these labels. The stream ends when the
     /// connection to the engine is lost; the caller resubscribes.

@@ -43,6 +43,19 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 
 pub const VERSION_HEADER: &str = "ltc-version";
 
+/// Set when the engine cannot be reached: the answer is what the node last knew.
+pub const ENGINE_ERROR_HEADER: &str = "ltc-engine-error";
+
+/// Adds the engine's error to an answer the node could give from what it knows.
+fn with_engine_error(mut response: Response<Body>, error: Option<Error>) -> Response<Body> {
+    if let Some(error) = error
+        && let Ok(value) = hyper::header::HeaderValue::from_str(&error.message)
+    {
+        response.headers_mut().insert(ENGINE_ERROR_HEADER, value);
+    }
+    response
+}
+
 /// Accepts connections until `cancel` fires.
 pub async fn serve(node: Arc<Node>, listener: UnixListener, cancel: CancellationToken) {
     loop {
@@ -151,13 +164,11 @@ async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
             Ok(body) => Ok(prepare_image(node.clone(), body.image)),
             Err(e) => Err(e),
         },
-        (&Method::GET, ["v1", "apps"]) => match node.check_engine().await {
-            Ok(_) => {
-                let (apps, version) = node.list();
-                Ok(json(&apps, version))
-            }
-            Err(e) => Err(e),
-        },
+        (&Method::GET, ["v1", "apps"]) => {
+            let engine = node.check_engine().await.err();
+            let (apps, version) = node.list();
+            Ok(with_engine_error(json(&apps, version), engine))
+        }
         (&Method::POST, ["v1", "apps"]) => match read_json::<CreateRequest>(request).await {
             Ok(body) => node.create(body).await.map(|created| {
                 let version = node.version();
@@ -171,17 +182,13 @@ async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
                 .and_then(|v| v.parse().ok())
                 .map_or(Duration::ZERO, Duration::from_millis)
                 .min(MAX_WAIT);
-            let checked = if since.is_some() {
-                Ok(())
-            } else {
-                node.check_engine().await.map(|_| ())
+            let engine = match since {
+                Some(_) => None,
+                None => node.check_engine().await.err(),
             };
-            match checked {
-                Ok(()) => match node.watch_app(name, since, wait).await {
-                    (Some(app), version) => Ok(json(&app, version)),
-                    (None, _) => Err(Error::app_not_found(name)),
-                },
-                Err(e) => Err(e),
+            match node.watch_app(name, since, wait).await {
+                (Some(app), version) => Ok(with_engine_error(json(&app, version), engine)),
+                (None, _) => Err(engine.unwrap_or_else(|| Error::app_not_found(name))),
             }
         }
         (&Method::PUT, ["v1", "apps", name, "instances"]) => {

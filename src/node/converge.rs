@@ -83,6 +83,8 @@ pub struct Slot {
     pub ports: BTreeMap<u16, u16>,
     pub op: Op,
     pub last_error: Option<String>,
+    /// Monitor failures in a row while RUNNING; routed only at zero.
+    pub failures: u32,
 }
 
 impl Slot {
@@ -103,6 +105,7 @@ impl Slot {
             ports: BTreeMap::new(),
             op: Op::Idle,
             last_error: None,
+            failures: 0,
         }
     }
 
@@ -232,6 +235,8 @@ mod tests {
             user: None,
             privileged: false,
             routes: Routes::default(),
+            monitor: crate::model::Monitor::Port { port: 8080 },
+            monitor_timeout_ms: 1000,
             generation,
             revision: generation,
             created_at: 0,

@@ -11,7 +11,9 @@
 
 pub mod api;
 pub mod converge;
+pub mod health;
 pub mod probe;
+pub mod records;
 pub mod resolve;
 pub mod store;
 
@@ -65,6 +67,12 @@ struct Inner {
     version: u64,
     /// Host ports handed out recently, so concurrent starts never pick the same one.
     recent_ports: VecDeque<u16>,
+    /// The records as last written to `instances.json`.
+    records: records::Records,
+    /// The records found at start, until the first resync has adopted what they describe.
+    startup_records: Option<records::Records>,
+    /// Containers with this home's labels that this home did not create: never touched.
+    foreign: HashSet<ContainerId>,
 }
 
 pub struct Node {
@@ -81,6 +89,7 @@ pub struct Node {
     /// One build of the built-in image at a time.
     demo_build: tokio::sync::Mutex<()>,
     engine_checked: Mutex<Option<(Instant, EngineInfo)>>,
+    tuning: health::Tuning,
 }
 
 fn now_millis() -> u64 {
@@ -131,7 +140,10 @@ impl Node {
         install_id: String,
         config: NodeConfig,
         desired: DesiredState,
+        saved: records::Records,
+        tuning: health::Tuning,
     ) -> Arc<Node> {
+        let slots = restore_crashed(&desired, &saved);
         Arc::new(Node {
             engine,
             router: Router::new(RouterConfig::default(), settings.router_addr.ip()),
@@ -143,18 +155,22 @@ impl Node {
                 config,
                 desired,
                 removing: BTreeMap::new(),
-                slots: Vec::new(),
+                slots,
                 strays: HashSet::new(),
                 engine_error: None,
                 seq: 0,
                 version: 0,
                 recent_ports: VecDeque::new(),
+                records: saved.clone(),
+                startup_records: Some(saved),
+                foreign: HashSet::new(),
             }),
             changes: watch::channel(0).0,
             kick: Notify::new(),
             cancel: CancellationToken::new(),
             demo_build: tokio::sync::Mutex::new(()),
             engine_checked: Mutex::new(None),
+            tuning,
         })
     }
 
@@ -166,8 +182,46 @@ impl Node {
     /// for waiters.
     fn changed(&self, inner: &mut Inner) {
         self.router.set_table(self.route_table(inner));
+        self.save_records(inner);
         inner.version += 1;
         self.changes.send_replace(inner.version);
+    }
+
+    /// Writes `instances.json` when what it records changed. Called under the state lock, so
+    /// a new instance's guid is on disk before its container is created.
+    fn save_records(&self, inner: &mut Inner) {
+        let now = Instant::now();
+        let now_ms = now_millis();
+        let instances = inner
+            .slots
+            .iter()
+            .map(|s| records::InstanceRecord {
+                guid: s.guid.clone(),
+                app: s.app.clone(),
+                index: s.index,
+                generation: s.generation,
+                container: s.container.as_ref().map(|c| c.0.clone()),
+                crash_count: s.crash_count,
+                next_restart_ms: s
+                    .next_restart
+                    .map(|at| now_ms + at.saturating_duration_since(now).as_millis() as u64),
+                last_error: s.last_error.clone(),
+            })
+            .collect::<Vec<_>>();
+        let unchanged = instances.len() == inner.records.instances.len()
+            && instances
+                .iter()
+                .zip(&inner.records.instances)
+                .all(|(a, b)| {
+                    (&a.guid, &a.container, a.crash_count) == (&b.guid, &b.container, b.crash_count)
+                });
+        if unchanged {
+            return;
+        }
+        inner.records.instances = instances;
+        if let Err(e) = store::save(&self.paths.instances_file(), &inner.records) {
+            log(format!("cannot record instances: {e}"));
+        }
     }
 
     /// Routes of every desired app over its routable instances: RUNNING, of the current
@@ -200,6 +254,7 @@ impl Node {
                             && s.index < spec.instances
                             && s.state == InstanceState::Running
                             && s.op == Op::Idle
+                            && s.failures == 0
                     })
                     .map(|s| (s.guid.clone(), s.index, s.ports.clone()))
                     .collect(),
@@ -662,6 +717,7 @@ impl Node {
                 },
                 last_error: slot.last_error.clone(),
                 stopping: slot.op == Op::Stopping || !current(slot),
+                healthy: slot.failures == 0,
             })
             .collect();
         Some(AppStatus {
@@ -704,6 +760,8 @@ impl Node {
                     address: SocketAddr::new(self.router_addr.ip(), r.external_port).to_string(),
                 })
                 .collect(),
+            monitor: spec.monitor.clone(),
+            monitor_timeout_ms: spec.monitor_timeout_ms,
             instances,
             removing,
             generation: spec.generation,
@@ -824,9 +882,25 @@ impl Node {
             let known = inner.slots.iter().any(|s| {
                 s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid)
             });
-            if known || inner.strays.contains(&o.id) {
+            if known || inner.strays.contains(&o.id) || inner.foreign.contains(&o.id) {
                 continue;
             }
+            let record = inner
+                .startup_records
+                .as_ref()
+                .filter(|r| r.owns(&guid, &o.id.0))
+                .or(Some(&inner.records).filter(|r| r.owns(&guid, &o.id.0)))
+                .and_then(|r| r.get(&guid))
+                .cloned();
+            let Some(record) = record else {
+                log(format!(
+                    "ignoring container {}: it carries this home's labels but ltc did not create it",
+                    o.id.short()
+                ));
+                inner.foreign.insert(o.id.clone());
+                dirty = true;
+                continue;
+            };
             match adoptable(&inner, o) {
                 Some((app, generation, index)) => {
                     let mut slot = Slot::new(&app, generation, index, guid.clone());
@@ -835,6 +909,7 @@ impl Node {
                     slot.container = Some(o.id.clone());
                     slot.state = InstanceState::Claimed;
                     slot.ports = o.ports.clone();
+                    slot.crash_count = record.crash_count;
                     slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);
                     log(format!("adopted {app}/{index} ({})", o.id.short()));
                     inner.slots.push(slot);
@@ -847,6 +922,8 @@ impl Node {
             }
             dirty = true;
         }
+        // What the records of the previous node described has now been adopted or removed.
+        inner.startup_records = None;
         // Removed apps whose last instance is gone are forgotten.
         let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
         let before = inner.removing.len();
@@ -860,7 +937,7 @@ impl Node {
             tokio::spawn(self.clone().clean_crashed(guid));
         }
         for guid in to_probe {
-            tokio::spawn(self.clone().probe(guid));
+            tokio::spawn(self.clone().monitor(guid));
         }
         for id in strays {
             tokio::spawn(self.clone().remove_stray(id));
@@ -978,7 +1055,7 @@ impl Node {
             match self.engine.run_instance(&instance).await {
                 Ok(id) => {
                     self.finish_start(&guid, Ok((id, ports)));
-                    tokio::spawn(self.clone().probe(guid));
+                    tokio::spawn(self.clone().monitor(guid));
                     return;
                 }
                 Err(EngineError::PortInUse(_)) => continue,
@@ -1039,8 +1116,10 @@ impl Node {
         self.kick();
     }
 
-    /// Checks a starting instance until its primary port listens, then marks it RUNNING.
-    async fn probe(self: Arc<Self>, guid: String) {
+    /// Watches one instance with its app's monitor for as long as it lives: quickly while it
+    /// starts (CLAIMED → RUNNING on the first pass), then every liveness interval (out of the
+    /// routes on a failure, a crash after the threshold; see [`health`]).
+    async fn monitor(self: Arc<Self>, guid: String) {
         let mut attempt = 0;
         loop {
             let target = {
@@ -1049,31 +1128,101 @@ impl Node {
                     .slots
                     .iter()
                     .find(|s| {
-                        s.guid == guid && s.op == Op::Idle && s.state == InstanceState::Claimed
+                        s.guid == guid
+                            && s.op == Op::Idle
+                            && matches!(s.state, InstanceState::Claimed | InstanceState::Running)
                     })
                     .and_then(|slot| {
                         let spec = inner.desired.apps.get(&slot.app)?;
-                        let port = slot.ports.get(&spec.primary_port)?;
-                        Some(SocketAddr::from(([127, 0, 0, 1], *port)))
+                        Some((
+                            slot.state,
+                            slot.container.clone()?,
+                            slot.ports.clone(),
+                            spec.monitor.clone(),
+                            Duration::from_millis(spec.monitor_timeout_ms.max(1)),
+                        ))
                     })
             };
-            let Some(addr) = target else {
+            let Some((state, container, ports, monitor, timeout)) = target else {
                 return;
             };
-            if probe::port_listens(addr).await {
+            let result =
+                health::check(self.engine.as_ref(), &monitor, &container, &ports, timeout).await;
+            let crashed = {
                 let mut inner = self.lock();
-                if let Some(slot) = inner.slots.iter_mut().find(|s| {
-                    s.guid == guid && s.op == Op::Idle && s.state == InstanceState::Claimed
-                }) {
-                    slot.state = InstanceState::Running;
-                    slot.since = SystemTime::now();
-                    slot.running_since = Some(Instant::now());
+                let threshold = self.tuning.failure_threshold;
+                let Some(slot) = inner
+                    .slots
+                    .iter_mut()
+                    .find(|s| s.guid == guid && s.op == Op::Idle && s.state == state)
+                else {
+                    return;
+                };
+                // An image without a shell never passes a command monitor: no point waiting.
+                let hopeless = matches!(&result, Err(reason) if reason == health::NO_SHELL);
+                let (verdict, failures) = if hopeless {
+                    (health::Verdict::Crash, threshold)
+                } else {
+                    health::judge(state, slot.failures, result.is_ok(), threshold)
+                };
+                slot.failures = failures;
+                let reason = result.err();
+                let mut visible = false;
+                match verdict {
+                    health::Verdict::BecameRunning => {
+                        slot.state = InstanceState::Running;
+                        slot.since = SystemTime::now();
+                        slot.running_since = Some(Instant::now());
+                        slot.last_error = None;
+                        visible = true;
+                    }
+                    health::Verdict::StillStarting | health::Verdict::Healthy => {
+                        if slot.last_error != reason && state == InstanceState::Claimed {
+                            slot.last_error = reason;
+                            visible = true;
+                        }
+                    }
+                    health::Verdict::Recovered => {
+                        log(format!("{}/{} is healthy again", slot.app, slot.index));
+                        slot.last_error = None;
+                        visible = true;
+                    }
+                    health::Verdict::Unhealthy => {
+                        let reason = reason.unwrap_or_default();
+                        log(format!(
+                            "{}/{} failed its monitor ({failures}/{threshold}): {reason}; out of the routes",
+                            slot.app, slot.index
+                        ));
+                        slot.last_error = Some(reason);
+                        visible = true;
+                    }
+                    health::Verdict::Crash => {
+                        let reason = format!(
+                            "failed its monitor {failures} times: {}",
+                            reason.unwrap_or_default()
+                        );
+                        log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
+                        record_crash(slot, reason, Instant::now());
+                        slot.op = Op::Cleaning;
+                        visible = true;
+                    }
+                }
+                let crashed = verdict == health::Verdict::Crash;
+                if visible {
                     self.changed(&mut inner);
                 }
+                crashed
+            };
+            if crashed {
+                tokio::spawn(self.clone().clean_crashed(guid));
                 return;
             }
+            let delay = match state {
+                InstanceState::Claimed => probe::startup_delay(attempt),
+                _ => self.tuning.liveness_interval,
+            };
             tokio::select! {
-                _ = tokio::time::sleep(probe::startup_delay(attempt)) => {}
+                _ = tokio::time::sleep(delay) => {}
                 _ = self.cancel.cancelled() => return,
             }
             attempt += 1;
@@ -1202,6 +1351,7 @@ fn adoptable(inner: &Inner, observed: &Observed) -> Option<(String, u64, u32)> {
 }
 
 fn record_crash(slot: &mut Slot, reason: String, now: Instant) {
+    slot.failures = 0;
     let ran = slot
         .running_since
         .map(|since| now.saturating_duration_since(since));
@@ -1220,6 +1370,36 @@ fn record_crash(slot: &mut Slot, reason: String, now: Instant) {
             slot.next_restart_wall = None;
         }
     }
+}
+
+/// Crashed instances waiting for their restart, as the previous node recorded them, so their
+/// crash count and backoff survive a restart of the node.
+fn restore_crashed(desired: &DesiredState, saved: &records::Records) -> Vec<Slot> {
+    let now = Instant::now();
+    let now_ms = now_millis();
+    saved
+        .instances
+        .iter()
+        .filter(|r| r.container.is_none() && r.crash_count > 0)
+        .filter(|r| {
+            desired
+                .apps
+                .get(&r.app)
+                .is_some_and(|spec| spec.generation == r.generation && r.index < spec.instances)
+        })
+        .map(|r| {
+            let mut slot = Slot::new(&r.app, r.generation, r.index, r.guid.clone());
+            slot.state = InstanceState::Crashed;
+            slot.crash_count = r.crash_count;
+            slot.last_error = r.last_error.clone();
+            if let Some(due) = r.next_restart_ms {
+                let wait = Duration::from_millis(due.saturating_sub(now_ms));
+                slot.next_restart = Some(now + wait);
+                slot.next_restart_wall = Some(SystemTime::now() + wait);
+            }
+            slot
+        })
+        .collect()
 }
 
 /// Runs the node in this process until SIGTERM, SIGINT or `ltc daemon stop`.
@@ -1261,7 +1441,16 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
     let config: NodeConfig = store::load(&paths.config_file())?;
     let desired: DesiredState = store::load(&paths.state_file())?;
     let install_id = store::install_id(&paths.install_id_file())?;
-    let node = Node::new(engine, settings, install_id, config, desired);
+    let saved: records::Records = store::load(&paths.instances_file())?;
+    let node = Node::new(
+        engine,
+        settings,
+        install_id,
+        config,
+        desired,
+        saved,
+        health::Tuning::default(),
+    );
 
     let socket = paths.socket();
     match std::fs::remove_file(&socket) {

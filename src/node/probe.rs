@@ -15,9 +15,6 @@ use tokio::net::TcpStream;
 /// 50 ms is a wide margin; it is also the time `ltc create` waits beyond the app listening.
 pub const PORT_HOLD: Duration = Duration::from_millis(50);
 
-/// Lattice's `--monitor-timeout` default: the connect must finish within a second.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-
 /// First delay between checks of a starting instance; it doubles up to [`STARTUP_MAX_DELAY`].
 /// Starting fast matters: most apps listen within tens of milliseconds, and `ltc create` waits
 /// for this check.
@@ -26,6 +23,41 @@ pub const STARTUP_FIRST_DELAY: Duration = Duration::from_millis(20);
 /// Lattice checked a starting instance every 0.5 s.
 pub const STARTUP_MAX_DELAY: Duration = Duration::from_millis(500);
 
+/// Whether `GET path` on `addr` answers 200 within `timeout` (Lattice's URL monitor).
+pub async fn url_answers_200(
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: ltc-monitor\r\nConnection: close\r\n\r\n"
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n") && head.len() < 256 {
+            match stream.read(&mut byte).await {
+                Ok(0) => return Err("closed before answering".to_string()),
+                Ok(_) => head.push(byte[0]),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let line = String::from_utf8_lossy(&head);
+        match line.split_whitespace().nth(1) {
+            Some("200") => Ok(()),
+            Some(status) => Err(format!("{path} answered {status}")),
+            None => Err("not an HTTP answer".to_string()),
+        }
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
+}
+
 /// The delay before check number `attempt` (0-based) of a starting instance.
 pub fn startup_delay(attempt: u32) -> Duration {
     STARTUP_FIRST_DELAY
@@ -33,10 +65,9 @@ pub fn startup_delay(attempt: u32) -> Duration {
         .min(STARTUP_MAX_DELAY)
 }
 
-/// Whether something listens behind `addr`.
-pub async fn port_listens(addr: SocketAddr) -> bool {
-    let Ok(Ok(mut stream)) = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await
-    else {
+/// Whether something listens behind `addr`; the connect may take `timeout`.
+pub async fn port_listens(addr: SocketAddr, timeout: Duration) -> bool {
+    let Ok(Ok(mut stream)) = tokio::time::timeout(timeout, TcpStream::connect(addr)).await else {
         return false;
     };
     let mut byte = [0u8; 1];
@@ -71,7 +102,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(1)).await;
             drop(stream);
         });
-        assert!(port_listens(addr).await);
+        assert!(port_listens(addr, Duration::from_secs(1)).await);
         holder.abort();
     }
 
@@ -85,7 +116,7 @@ mod tests {
                 drop(stream);
             }
         });
-        assert!(!port_listens(addr).await);
+        assert!(!port_listens(addr, Duration::from_secs(1)).await);
         closer.abort();
     }
 
@@ -95,6 +126,6 @@ mod tests {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap()
         };
-        assert!(!port_listens(addr).await);
+        assert!(!port_listens(addr, Duration::from_secs(1)).await);
     }
 }

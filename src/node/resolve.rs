@@ -6,13 +6,67 @@
 use crate::engine::{ImageConfig, InstanceSpec, labels};
 use crate::error::{Error, Kind, Result};
 use crate::model::{
-    self, AppName, AppSpec, CreateRequest, EnvVar, RouteRequest, Routes, default_routes,
+    self, AppName, AppSpec, CreateRequest, EnvVar, Monitor, RouteRequest, Routes, default_routes,
     parse_http_route, parse_tcp_route, validate_env_name, validate_instances,
 };
 use std::collections::BTreeMap;
 
 /// The port Lattice used when neither `--ports` nor the image named one.
 pub const DEFAULT_PORT: u16 = 8080;
+
+/// Lattice's `--monitor-timeout` default.
+pub const DEFAULT_MONITOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The monitor, and the primary port: the monitored port when there is one (as Lattice chose
+/// it), else the lowest port.
+fn resolve_monitor(request: &CreateRequest, ports: &[u16]) -> Result<(Monitor, u16)> {
+    let given = [
+        request.monitor_port.is_some(),
+        request.monitor_url.is_some(),
+        request.monitor_command.is_some(),
+        request.no_monitor,
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(Error::usage(
+            "give at most one of --monitor-port, --monitor-url, --monitor-command and --no-monitor",
+        ));
+    }
+    if request.monitor_timeout_ms == Some(0) {
+        return Err(Error::usage("--monitor-timeout must be longer than zero"));
+    }
+    let exposed = |port: u16| {
+        if ports.contains(&port) {
+            Ok(port)
+        } else {
+            Err(Error::usage(format!(
+                "Must have an exposed port that matches the monitored port: {port} is not one of {}",
+                model::join_ports(ports)
+            )))
+        }
+    };
+    Ok(if let Some(port) = request.monitor_port {
+        let port = exposed(port)?;
+        (Monitor::Port { port }, port)
+    } else if let Some(url) = &request.monitor_url {
+        let (port, path) = model::parse_monitor_url(url)?;
+        let port = exposed(port)?;
+        (Monitor::Url { port, path }, port)
+    } else if let Some(command) = &request.monitor_command {
+        if command.trim().is_empty() {
+            return Err(Error::usage("--monitor-command must not be empty"));
+        }
+        (
+            Monitor::Command {
+                command: command.clone(),
+            },
+            ports[0],
+        )
+    } else if request.no_monitor {
+        (Monitor::None, ports[0])
+    } else {
+        (Monitor::Port { port: ports[0] }, ports[0])
+    })
+}
 
 /// The result of resolving a create request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +134,7 @@ pub fn resolve_create(
         ports.dedup();
         ports
     };
-    let primary_port = ports[0];
-
+    let (monitor, primary_port) = resolve_monitor(request, &ports)?;
     if request.privileged {
         warnings.push(
             "It is possible for a privileged app to break out of its container and access the host OS!"
@@ -108,7 +161,12 @@ pub fn resolve_create(
             config.working_dir.as_deref().unwrap_or("/")
         ));
     }
-    notes.push(format!("Monitoring the app on port {primary_port}..."));
+    notes.push(match &monitor {
+        Monitor::Port { port } => format!("Monitoring the app on port {port}..."),
+        Monitor::Url { port, path } => format!("Monitoring the app on url {port}:{path}..."),
+        Monitor::Command { command } => format!("Monitoring the app with command {command}"),
+        Monitor::None => "No ports will be monitored.".to_string(),
+    });
 
     let start_command = match &request.start_command {
         Some(command) if command.is_empty() || command[0].is_empty() => {
@@ -174,6 +232,10 @@ pub fn resolve_create(
         user: request.user.clone().or_else(|| config.user.clone()),
         privileged: request.privileged,
         routes,
+        monitor,
+        monitor_timeout_ms: request
+            .monitor_timeout_ms
+            .unwrap_or(DEFAULT_MONITOR_TIMEOUT.as_millis() as u64),
         generation,
         revision: generation,
         created_at: now_millis,
@@ -400,6 +462,50 @@ mod tests {
         with_command.start_command = Some(vec!["/bin/app".into(), "-x".into()]);
         let resolved = resolve_create(&with_command, image(&config), "d.io", 1, 0).unwrap();
         assert_eq!(resolved.spec.effective_command, ["/bin/app", "-x"]);
+    }
+
+    #[test]
+    fn the_monitored_port_is_primary_and_must_be_exposed() {
+        let config = ImageConfig {
+            exposed_ports: vec![80, 8080],
+            ..demo_config()
+        };
+        let mut req = request("web");
+        req.monitor_url = Some("8080:/health".into());
+        let spec = resolve_create(&req, image(&config), "d.io", 1, 0)
+            .unwrap()
+            .spec;
+        assert_eq!(
+            spec.monitor,
+            Monitor::Url {
+                port: 8080,
+                path: "/health".into()
+            }
+        );
+        assert_eq!(spec.primary_port, 8080);
+        assert_eq!(spec.monitor_timeout_ms, 1000);
+        let mut req = request("web");
+        req.monitor_port = Some(9090);
+        let error = resolve_create(&req, image(&config), "d.io", 1, 0).unwrap_err();
+        assert!(
+            error.message.contains("Must have an exposed port"),
+            "{}",
+            error.message
+        );
+        let mut req = request("web");
+        req.no_monitor = true;
+        req.monitor_port = Some(80);
+        assert!(resolve_create(&req, image(&config), "d.io", 1, 0).is_err());
+        let mut req = request("web");
+        req.no_monitor = true;
+        let resolved = resolve_create(&req, image(&config), "d.io", 1, 0).unwrap();
+        assert_eq!(resolved.spec.monitor, Monitor::None);
+        assert!(
+            resolved
+                .notes
+                .iter()
+                .any(|n| n == "No ports will be monitored.")
+        );
     }
 
     #[test]

@@ -44,15 +44,23 @@ impl Harness {
         }
     }
 
-    /// A node over the state on disk, as a restarted node would be.
+    /// A node over the state on disk, as a restarted node would be; health checks are
+    /// quick so liveness can be watched in milliseconds.
     fn start_node(settings: &Settings, engine: Arc<FakeEngine>) -> Arc<Node> {
         let desired = store::load(&settings.paths.state_file()).unwrap();
+        let saved = store::load(&settings.paths.instances_file()).unwrap();
+        let tuning = health::Tuning {
+            liveness_interval: Duration::from_millis(30),
+            failure_threshold: 3,
+        };
         let node = Node::new(
             engine,
             settings,
             "test-install".into(),
             NodeConfig::default(),
             desired,
+            saved,
+            tuning,
         );
         tokio::spawn(node.clone().converge_loop());
         tokio::spawn(node.clone().watch_events());
@@ -65,16 +73,34 @@ impl Harness {
     }
 
     async fn create(&self, name: &str, instances: u32) -> Result<CreateResponse> {
+        self.create_with(CreateRequest {
+            name: name.into(),
+            instances,
+            ..CreateRequest::default()
+        })
+        .await
+    }
+
+    async fn create_with(&self, request: CreateRequest) -> Result<CreateResponse> {
         self.node
             .create(CreateRequest {
-                name: name.into(),
                 image: Some("img".into()),
-                instances,
                 memory_mb: 128,
                 cpu_weight: 100,
-                ..CreateRequest::default()
+                ..request
             })
             .await
+    }
+
+    /// Backends the router would use for `<name>.<default domain>`.
+    fn routed(&self, name: &str) -> Vec<String> {
+        let table = self.node.router().table();
+        match table.lookup(&format!("{name}.{}", crate::model::DEFAULT_DOMAIN)) {
+            crate::router::table::Lookup::Found(pool) => {
+                pool.backends.iter().map(|b| b.guid.clone()).collect()
+            }
+            crate::router::table::Lookup::Unknown => Vec::new(),
+        }
     }
 
     /// Waits (real time, bounded) until the app satisfies `done`.
@@ -287,6 +313,14 @@ async fn a_duplicate_index_is_removed_on_adoption() {
     };
     let ports = BTreeMap::from([(8080, free_port())]);
     let twin = resolve::instance_spec(&spec, 0, "ffffffffffffffff", &ports, &owner);
+    // Recorded as ours with no id yet: a start the node was killed in the middle of.
+    let mut saved: records::Records = store::load(&h.settings.paths.instances_file()).unwrap();
+    let mut record = saved.instances[0].clone();
+    record.guid = "ffffffffffffffff".into();
+    record.container = None;
+    saved.instances.push(record);
+    h.node.shutdown();
+    store::save(&h.settings.paths.instances_file(), &saved).unwrap();
     h.engine.run_instance(&twin).await.unwrap();
     h.restart_node();
     let after = h
@@ -367,6 +401,173 @@ async fn an_app_created_again_after_removal_never_adopts_the_old_containers() {
     let new = h.converged("web", 1).await;
     assert_ne!(new.instances[0].guid, old.instances[0].guid);
     assert!(new.generation > old.generation);
+}
+
+#[tokio::test]
+async fn a_container_with_copied_labels_is_never_adopted_routed_or_removed() {
+    let mut h = Harness::new();
+    h.create("web", 1).await.unwrap();
+    let app = h.converged("web", 1).await;
+    let spec = h.node.lock().desired.apps["web"].clone();
+    // This home's install id and labels, but a guid the node never recorded.
+    let owner = resolve::Owner {
+        install_id: "test-install",
+        home: "/h",
+    };
+    let ports = BTreeMap::from([(8080, free_port())]);
+    let impostor = resolve::instance_spec(&spec, 0, "dddddddddddddddd", &ports, &owner);
+    let impostor_id = h.engine.run_instance(&impostor).await.unwrap();
+    h.restart_node();
+    let after = h.converged("web", 1).await;
+    assert_eq!(after.instances[0].guid, app.instances[0].guid);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(h.routed("web"), [app.instances[0].guid.clone()]);
+    assert_eq!(
+        h.engine.container_names().len(),
+        2,
+        "the impostor is left alone"
+    );
+    assert!(h.node.lock().foreign.contains(&impostor_id));
+}
+
+#[tokio::test]
+async fn crash_counts_and_backoff_survive_a_restart_of_the_node() {
+    let mut h = Harness::new();
+    h.create("web", 1).await.unwrap();
+    for crash in 1..=3u32 {
+        let app = h.converged("web", 1).await;
+        let id = ContainerId(app.instances[0].container_id.clone().unwrap());
+        h.engine.exit_container(&id, 1);
+        h.until("web", |app| app.instances[0].crash_count == crash)
+            .await;
+    }
+    let waiting = h
+        .until("web", |app| {
+            app.instances[0].state == InstanceState::Crashed
+                && app.instances[0].container_id.is_none()
+        })
+        .await;
+    h.restart_node();
+    let restored = h.until("web", |app| app.instances.len() == 1).await;
+    assert_eq!(restored.instances[0].crash_count, 3);
+    assert_eq!(restored.instances[0].state, InstanceState::Crashed);
+    let due = |app: &AppStatus| {
+        humantime::parse_rfc3339(app.instances[0].next_restart.as_deref().unwrap()).unwrap()
+    };
+    let drift = due(&restored)
+        .duration_since(due(&waiting))
+        .unwrap_or_else(|e| e.duration());
+    assert!(
+        drift < Duration::from_millis(50),
+        "the backoff deadline is kept: {drift:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(h.engine.container_names().is_empty(), "still backing off");
+}
+
+#[tokio::test]
+async fn an_instance_that_stops_answering_leaves_the_routes_then_crashes() {
+    let h = Harness::new();
+    h.create("web", 2).await.unwrap();
+    let app = h.converged("web", 2).await;
+    assert_eq!(h.routed("web").len(), 2);
+    let sick = &app.instances[1];
+    h.engine
+        .stop_listening(&ContainerId(sick.container_id.clone().unwrap()));
+    h.until("web", |app| !app.instances[1].healthy).await;
+    assert_eq!(
+        h.routed("web"),
+        [app.instances[0].guid.clone()],
+        "out of the routes at once"
+    );
+    let after = h
+        .until("web", |app| {
+            app.instances[1].crash_count == 1 && app.instances[1].state == InstanceState::Running
+        })
+        .await;
+    assert_ne!(
+        after.instances[1].guid, sick.guid,
+        "replaced after the threshold"
+    );
+    assert_eq!(h.routed("web").len(), 2);
+}
+
+#[tokio::test]
+async fn without_a_monitor_an_instance_runs_as_soon_as_it_starts() {
+    let h = Harness::new();
+    h.create_with(CreateRequest {
+        name: "worker".into(),
+        instances: 1,
+        no_monitor: true,
+        ..CreateRequest::default()
+    })
+    .await
+    .unwrap();
+    let app = h.converged("worker", 1).await;
+    h.engine
+        .stop_listening(&ContainerId(app.instances[0].container_id.clone().unwrap()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let still = h.node.app("worker").0.unwrap();
+    assert_eq!(still.instances[0].guid, app.instances[0].guid);
+    assert!(still.instances[0].healthy);
+}
+
+#[tokio::test]
+async fn a_command_monitor_in_an_image_without_a_shell_says_so() {
+    let h = Harness::new();
+    h.engine.set_exec_exit(127);
+    h.create_with(CreateRequest {
+        name: "web".into(),
+        instances: 1,
+        monitor_command: Some("true".into()),
+        ..CreateRequest::default()
+    })
+    .await
+    .unwrap();
+    let app = h
+        .until("web", |app| {
+            app.instances.first().is_some_and(|i| i.crash_count >= 1)
+        })
+        .await;
+    let error = app.instances[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("no /bin/sh"), "{error}");
+}
+
+#[tokio::test]
+async fn a_command_monitor_that_exits_zero_runs_the_instance() {
+    let h = Harness::new();
+    h.create_with(CreateRequest {
+        name: "web".into(),
+        instances: 1,
+        monitor_command: Some("true".into()),
+        ..CreateRequest::default()
+    })
+    .await
+    .unwrap();
+    h.converged("web", 1).await;
+}
+
+#[tokio::test]
+async fn while_the_engine_is_unreachable_the_routes_stay() {
+    let h = Harness::new();
+    h.create("web", 2).await.unwrap();
+    h.converged("web", 2).await;
+    h.engine.set_unreachable(true);
+    h.node.kick();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.node.engine_error().is_none() {
+        assert!(Instant::now() < deadline, "the node notices");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.routed("web").len(), 2, "known instances are still routed");
+    h.engine.set_unreachable(false);
+    h.node.kick();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.node.engine_error().is_some() {
+        assert!(Instant::now() < deadline, "and recovers");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    h.converged("web", 2).await;
 }
 
 #[test]

@@ -5,6 +5,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub const LTC: &str = env!("CARGO_BIN_EXE_ltc");
@@ -258,4 +261,72 @@ pub fn instance_ports(status: &serde_json::Value, container_port: u16) -> Vec<(u
 
 pub fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(name)
+}
+
+/// GET load through the router from a few threads, each request on a new connection, until
+/// stopped (and never longer than `limit`). Counts answers that are not 200.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+    errors: Arc<std::sync::Mutex<Vec<String>>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    pub fn start(port: u16, host: &str, limit: Duration) -> Load {
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let ok = std::sync::Arc::new(AtomicUsize::new(0));
+        let failed = std::sync::Arc::new(AtomicUsize::new(0));
+        let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let deadline = Instant::now() + limit;
+        let threads = (0..4)
+            .map(|_| {
+                let (stop, ok, failed, errors) =
+                    (stop.clone(), ok.clone(), failed.clone(), errors.clone());
+                let host = host.to_string();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                        match http_get(port, "/index", &host) {
+                            Ok((200, _)) => {
+                                ok.fetch_add(1, Ordering::SeqCst);
+                            }
+                            other => {
+                                failed.fetch_add(1, Ordering::SeqCst);
+                                errors.lock().unwrap().push(format!("{other:?}"));
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            ok,
+            failed,
+            errors,
+            threads,
+        }
+    }
+
+    /// Stops the load and returns (ok, failed, first errors).
+    pub fn finish(self) -> (usize, usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for thread in self.threads {
+            thread.join().unwrap();
+        }
+        let errors = self
+            .errors
+            .lock()
+            .unwrap()
+            .iter()
+            .take(5)
+            .cloned()
+            .collect();
+        (
+            self.ok.load(Ordering::SeqCst),
+            self.failed.load(Ordering::SeqCst),
+            errors,
+        )
+    }
 }

@@ -1,0 +1,316 @@
+//! Monitors and self-healing against real containers: what starts slowly is not routed early,
+//! what never becomes healthy is reported, what is killed or removed comes back, and what only
+//! looks like an ltc container is left alone.
+
+use crate::support::{Home, Load, http_get, require_docker};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn instances(status: &serde_json::Value) -> Vec<serde_json::Value> {
+    status["instances"].as_array().unwrap().clone()
+}
+
+fn guid(instance: &serde_json::Value) -> String {
+    instance["guid"].as_str().unwrap().to_string()
+}
+
+fn all_running(status: &serde_json::Value, count: usize) -> bool {
+    let list = instances(status);
+    list.len() == count
+        && list
+            .iter()
+            .all(|i| i["state"] == "RUNNING" && i["stopping"] == false)
+}
+
+#[test]
+fn a_slow_starter_is_never_routed_before_it_listens_and_create_waits_for_it() {
+    require_docker();
+    let home = Home::new();
+    let create = home
+        .command(&[
+            "create",
+            "slow",
+            "--",
+            "/lattice-app",
+            "--startup-delay",
+            "3s",
+        ])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut before_running = Vec::new();
+    loop {
+        let (status, _) =
+            http_get(home.router_port, "/index", "slow.localhost").unwrap_or((0, String::new()));
+        if status == 200 {
+            break;
+        }
+        before_running.push(status);
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never became routable"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let done = create.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        before_running
+            .iter()
+            .all(|s| *s == 503 || *s == 404 || *s == 0),
+        "no request reached it before it listened: {before_running:?}"
+    );
+    assert!(
+        before_running.contains(&503),
+        "it was known but not routed: {before_running:?}"
+    );
+}
+
+#[test]
+fn url_and_absent_monitors_decide_when_an_instance_runs() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "url", "-U", "8080:/index"]).ok();
+    let status = home.json(&["status", "url"]);
+    assert_eq!(
+        status["monitor"],
+        serde_json::json!({"type": "url", "port": 8080, "path": "/index"})
+    );
+    assert!(
+        home.ltc(&["status", "url"])
+            .ok()
+            .stdout
+            .contains("URL (8080:/index)")
+    );
+
+    // A worker that never listens runs at once without a monitor...
+    let run = home
+        .ltc(&[
+            "create",
+            "worker",
+            "--no-monitor",
+            "--",
+            "/lattice-app",
+            "--startup-delay",
+            "60s",
+        ])
+        .ok();
+    assert!(
+        run.stderr.contains("No ports will be monitored."),
+        "{run:#?}"
+    );
+    assert!(all_running(&home.json(&["status", "worker"]), 1));
+
+    // ...and a URL that never answers 200 keeps it CLAIMED, saying why.
+    let run = home
+        .ltc(&["create", "bad", "-U", "8080:/nope", "-t", "2s"])
+        .code(16);
+    assert!(
+        run.stderr.contains("timed out waiting for `bad`"),
+        "{run:#?}"
+    );
+    let status = home.json(&["status", "bad"]);
+    assert_eq!(status["instances"][0]["state"], "CLAIMED");
+    let reason = status["instances"][0]["last_error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("/nope answered 404"), "{status:#}");
+
+    let run = home.ltc(&["create", "nope", "-M", "9090"]).code(13);
+    assert!(
+        run.stderr
+            .contains("Must have an exposed port that matches the monitored port"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn a_command_monitor_in_an_image_without_a_shell_fails_clearly() {
+    require_docker();
+    let home = Home::new();
+    let run = home
+        .ltc(&["create", "cmd", "--monitor-command", "true"])
+        .code(14);
+    assert!(run.stderr.contains("no /bin/sh"), "{run:#?}");
+    assert!(
+        run.stderr.contains("--monitor-port or --monitor-url"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn removed_killed_and_stopped_instances_come_back() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "3"]).ok();
+    let before = instances(&home.json(&["status", "web"]));
+
+    let removed = before[0]["container_id"].as_str().unwrap();
+    Command::new("docker")
+        .args(["rm", "-f", removed])
+        .output()
+        .unwrap();
+    let after = home.wait_status("web", Duration::from_secs(20), |s| {
+        all_running(s, 3) && guid(&instances(s)[0]) != guid(&before[0])
+    });
+    assert_eq!(after["instances"][0]["index"], 0);
+    assert_eq!(
+        after["instances"][0]["crash_count"], 0,
+        "removal is not a crash"
+    );
+
+    let killed = before[1]["container_id"].as_str().unwrap();
+    Command::new("docker")
+        .args(["kill", killed])
+        .output()
+        .unwrap();
+    let after = home.wait_status("web", Duration::from_secs(20), |s| {
+        all_running(s, 3) && instances(s)[1]["crash_count"] == 1
+    });
+    assert_ne!(guid(&instances(&after)[1]), guid(&before[1]));
+
+    let ids: Vec<String> = home.containers().into_iter().map(|c| c.id).collect();
+    Command::new("docker")
+        .arg("stop")
+        .args(&ids)
+        .output()
+        .unwrap();
+    let after = home.wait_status("web", Duration::from_secs(30), |s| {
+        all_running(s, 3)
+            && instances(s)
+                .iter()
+                .all(|i| i["crash_count"].as_u64().unwrap() >= 1)
+    });
+    let indices: Vec<u64> = instances(&after)
+        .iter()
+        .map(|i| i["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, [0, 1, 2]);
+    assert_eq!(home.containers().len(), 3);
+}
+
+#[test]
+fn a_container_with_copied_labels_is_never_adopted_or_routed() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "2"]).ok();
+    let before = home.json(&["status", "web"]);
+    let real = before["instances"][0]["container_id"].as_str().unwrap();
+    let inspect = Command::new("docker")
+        .args([
+            "inspect",
+            "--format",
+            "{{json .Config.Labels}} {{.Config.Image}}",
+            real,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&inspect.stdout).to_string();
+    let (labels, image) = text.trim().rsplit_once(' ').unwrap();
+    let labels: std::collections::BTreeMap<String, String> = serde_json::from_str(labels).unwrap();
+    let mut run = Command::new("docker");
+    run.args(["run", "-d", "--init", "-p", "127.0.0.1::8080"]);
+    for (key, value) in &labels {
+        run.args(["--label", &format!("{key}={value}")]);
+    }
+    let impostor = String::from_utf8_lossy(&run.arg(image).output().unwrap().stdout)
+        .trim()
+        .to_string();
+    assert!(!impostor.is_empty());
+    // A restart of the node makes it look again at everything carrying its labels.
+    home.ltc(&["daemon", "stop"]).ok();
+    let after = home.wait_status("web", Duration::from_secs(10), |s| all_running(s, 2));
+    let guids = |s: &serde_json::Value| instances(s).iter().map(guid).collect::<Vec<_>>();
+    assert_eq!(guids(&after), guids(&before));
+    // The impostor has no INSTANCE_INDEX and would answer -1: it is never routed.
+    for _ in 0..20 {
+        let (status, body) = http_get(home.router_port, "/index", "web.localhost").unwrap();
+        assert_eq!(status, 200);
+        assert_ne!(body, "-1");
+    }
+    let still_there = Command::new("docker")
+        .args(["inspect", "--format", "{{.State.Running}}", &impostor])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&still_there.stdout).trim(),
+        "true",
+        "never removed"
+    );
+    let log = std::fs::read_to_string(home.path().join("node.log")).unwrap();
+    assert!(log.contains("ltc did not create it"), "{log}");
+}
+
+#[test]
+fn a_node_killed_under_load_adopts_everything_and_routes_again() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "2"]).ok();
+    let before = home.json(&["status", "web"]);
+    let load = Load::start(home.router_port, "web.localhost", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = home.node_pid().unwrap();
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    // Apps keep running while the node is gone.
+    assert_eq!(
+        home.containers()
+            .iter()
+            .filter(|c| c.state == "running")
+            .count(),
+        2
+    );
+    let restarted = Instant::now();
+    home.ltc(&["daemon", "start"]).ok();
+    let mut first_200 = None;
+    while restarted.elapsed() < Duration::from_secs(10) {
+        if let Ok((200, _)) = http_get(home.router_port, "/index", "web.localhost") {
+            first_200 = Some(restarted.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let first_200 = first_200.expect("routes again after the restart");
+    // While the node (and so the router) was down, requests failed; none fail once it is back.
+    let (_, failed_during_outage, _) = load.finish();
+    let load = Load::start(home.router_port, "web.localhost", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(1000));
+    let (ok, failed, errors) = load.finish();
+    assert_eq!(failed, 0, "after the restart: {errors:?}");
+    assert!(ok > 20);
+    let after = home.wait_status("web", Duration::from_secs(10), |s| all_running(s, 2));
+    let guids = |s: &serde_json::Value| instances(s).iter().map(guid).collect::<Vec<_>>();
+    assert_eq!(guids(&after), guids(&before), "adopted, not replaced");
+    assert_eq!(home.containers().len(), 2);
+    eprintln!(
+        "routing again {first_200:?} after `ltc daemon start`; {failed_during_outage} requests failed while the node was down"
+    );
+}
+
+#[test]
+fn with_the_engine_gone_status_shows_what_the_node_knows_and_exits_15() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    // The node is restarted against a dead socket: it knows the app, not the engine.
+    home.ltc(&["daemon", "stop"]).ok();
+    let mut command = home.command(&["status", "web"]);
+    command.env("DOCKER_HOST", "unix:///nonexistent");
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(15));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unix:///nonexistent"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("web"),
+        "what the node knows is shown: {stdout}"
+    );
+    home.ltc(&["daemon", "stop"]).ok();
+}
