@@ -79,7 +79,7 @@ fn an_instance_killed_under_load_loses_no_get_and_comes_back() {
     assert_eq!(failed, 0, "failed GETs: {errors:?}");
     assert!(ok > 50, "the load ran: {ok}");
     assert_eq!(after["instances"][1]["index"], 1);
-    assert_eq!(after["instances"][1]["crash_count"], 1);
+    assert_eq!(after["instances"][1]["crash_count"], 1, "{after:#}");
     eprintln!("instance back RUNNING {back_after:?} after SIGKILL; {ok} GETs, none failed");
 }
 

@@ -466,9 +466,14 @@ impl Engine for DockerEngine {
                 match item {
                     Ok(message) => {
                         let actor = message.actor?;
+                        let exit_code = actor
+                            .attributes
+                            .as_ref()
+                            .and_then(|a| a.get("exitCode")?.parse().ok());
                         Some(Ok(EngineEvent {
                             action: message.action.unwrap_or_default(),
                             id: ContainerId(actor.id?),
+                            exit_code,
                         }))
                     }
                     Err(e) => Some(Err(EngineError::Unreachable {

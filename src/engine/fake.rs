@@ -91,7 +91,11 @@ impl FakeEngine {
             container.stop_listening();
             container.state = ContainerState::Exited(Some(code));
         }
-        self.emit("die", id);
+        let _ = self.events.send(EngineEvent {
+            action: "die".into(),
+            id: id.clone(),
+            exit_code: Some(code),
+        });
     }
 
     /// Removes a container behind the node's back, as `docker rm -f` would.
@@ -131,6 +135,7 @@ impl FakeEngine {
         let _ = self.events.send(EngineEvent {
             action: action.to_string(),
             id: id.clone(),
+            exit_code: None,
         });
     }
 

@@ -128,11 +128,14 @@ pub struct ExecOutcome {
     pub output: String,
 }
 
-/// Something happened to a container: the node resyncs.
+/// Something happened to a container. Docker 20.10 sends `die` before its container list
+/// shows the exit (measured here), so the node acts on `die` and `destroy` themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineEvent {
     pub action: String,
     pub id: ContainerId,
+    /// With `die`: the process's exit code.
+    pub exit_code: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

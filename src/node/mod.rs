@@ -1298,25 +1298,74 @@ impl Node {
         self.lock().strays.remove(&id);
     }
 
+    /// Acts on what an event says by itself: a `die` of a watched instance is a crash, a
+    /// `destroy` of one the node did not remove is an instance to replace. Docker's container
+    /// list can still show a dead container as running when `die` arrives.
+    fn on_event(self: &Arc<Self>, event: &crate::engine::EngineEvent) {
+        let mut inner = self.lock();
+        let Some(slot) = inner
+            .slots
+            .iter_mut()
+            .find(|s| s.container.as_ref() == Some(&event.id) && s.op == Op::Idle)
+        else {
+            return;
+        };
+        match event.action.as_str() {
+            "die" if slot.state != InstanceState::Crashed => {
+                let reason = match event.exit_code {
+                    Some(code) => format!("exited with status {code}"),
+                    None => "exited".to_string(),
+                };
+                log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
+                record_crash(slot, reason, Instant::now());
+                slot.op = Op::Cleaning;
+                let guid = slot.guid.clone();
+                self.changed(&mut inner);
+                drop(inner);
+                tokio::spawn(self.clone().clean_crashed(guid));
+            }
+            "destroy" => {
+                let guid = slot.guid.clone();
+                log(format!(
+                    "{}/{}: container removed outside ltc; replacing it",
+                    slot.app, slot.index
+                ));
+                inner.slots.retain(|s| s.guid != guid);
+                self.changed(&mut inner);
+            }
+            _ => {}
+        }
+    }
+
     /// Follows the engine's events and wakes the converger on each; resubscribes with backoff
     /// when the stream ends (the converger also resyncs then, as events may have been lost).
     pub async fn watch_events(self: Arc<Self>) {
         use futures_util::StreamExt;
         let mut delay = Duration::from_millis(500);
         loop {
-            if let Ok(mut stream) = self.engine.events(&self.owner_labels()).await {
-                delay = Duration::from_millis(500);
-                self.kick();
-                loop {
-                    tokio::select! {
-                        item = stream.next() => match item {
-                            Some(Ok(_event)) => self.kick(),
-                            Some(Err(_)) | None => break,
-                        },
-                        _ = self.cancel.cancelled() => return,
+            match self.engine.events(&self.owner_labels()).await {
+                Ok(mut stream) => {
+                    delay = Duration::from_millis(500);
+                    self.kick();
+                    loop {
+                        tokio::select! {
+                            item = stream.next() => match item {
+                                Some(Ok(event)) => {
+                                    self.on_event(&event);
+                                    self.kick();
+                                }
+                                Some(Err(e)) => {
+                                    log(format!("engine events: {e}; resubscribing"));
+                                    break;
+                                }
+                                None => break,
+                            },
+                            _ = self.cancel.cancelled() => return,
+                        }
                     }
+                    self.kick();
                 }
-                self.kick();
+                Err(e) => log(format!("engine events: {e}")),
             }
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}

@@ -1,7 +1,7 @@
 //! ltc's benchmarks, side by side with what users would run instead. Not a test: it asserts
 //! nothing and prints a Markdown report for `docs/benchmarks.md`.
 //!
-//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,router,cli]
+//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,router,cli]
 //!
 //! - create: `ltc create` to the first 200 through the router, against `docker run` of the
 //!   same image to its first 200 on the published port;
@@ -9,6 +9,7 @@
 //! - router: four demo-app instances behind the ltc router, nginx and haproxy (the same
 //!   published backends, interleaved rounds), with wrk, keep-alive and a new connection per
 //!   request (needs `wrk`, `nginx` and `haproxy`: `apt-get install wrk nginx-light haproxy`);
+//! - recovery: SIGKILL of one instance under GET load, until its replacement is RUNNING;
 //! - cli: wall time of `ltc list`, `ltc status` and `ltc --version`.
 //!
 //! Everything it starts is labelled or owned by a temporary LTC_HOME and removed at the end.
@@ -494,6 +495,73 @@ fn bench_router(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
     lines
 }
 
+/// SIGKILL of one instance of three: time until its replacement is RUNNING (and so routed),
+/// and GETs through the router during it.
+fn bench_recovery(ltc: &Ltc, rounds: usize) -> Vec<String> {
+    ltc.ok(&["create", "heal", "-i", "3", "-q"]);
+    let mut times = Vec::new();
+    let (mut ok, mut failed) = (0u64, 0u64);
+    for _ in 0..rounds {
+        let status: serde_json::Value =
+            serde_json::from_str(&ltc.ok(&["status", "heal", "--json"])).unwrap();
+        let victim = status["instances"][1]["container_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let old_guid = status["instances"][1]["guid"].as_str().unwrap().to_string();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let load = {
+            let (stop, port) = (stop.clone(), ltc.router_port);
+            std::thread::spawn(move || {
+                let (mut ok, mut failed) = (0u64, 0u64);
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    match http_status(port, "heal.localhost", "/index") {
+                        Some(200) => ok += 1,
+                        _ => failed += 1,
+                    }
+                }
+                (ok, failed)
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        run(Command::new("docker").args(["kill", "-s", "KILL", &victim]));
+        loop {
+            let status: serde_json::Value =
+                serde_json::from_str(&ltc.ok(&["status", "heal", "--json"])).unwrap();
+            let instance = &status["instances"][1];
+            if instance["state"] == "RUNNING" && instance["guid"] != old_guid.as_str() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "instance came back"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        times.push(started.elapsed().as_secs_f64());
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (o, f) = load.join().unwrap();
+        ok += o;
+        failed += f;
+        // Crash counts reset only after 5 minutes; a fresh app per round keeps the restart
+        // immediate (the 3rd crash would wait 30 s by design).
+        ltc.ok(&["remove", "heal"]);
+        ltc.ok(&["create", "heal", "-i", "3", "-q"]);
+    }
+    ltc.ok(&["remove", "heal"]);
+    let max = times.iter().cloned().fold(0.0, f64::max);
+    vec![
+        format!(
+            "| SIGKILL of 1 of 3 instances → replacement RUNNING and routed | {:.0} ms | {:.0} ms |",
+            median(times) * 1000.0,
+            max * 1000.0
+        ),
+        String::new(),
+        format!("GETs through the router meanwhile: {ok} answered 200, {failed} failed."),
+    ]
+}
+
 fn bench_cli(ltc: &Ltc) -> Vec<String> {
     ltc.ok(&["create", "cli", "-q"]);
     let time = |args: &[&str]| {
@@ -565,6 +633,12 @@ fn main() {
             .iter()
             .for_each(|l| println!("{l}"));
         remove_bench_containers();
+    }
+    if wanted("recovery") {
+        println!("\n| recovery | median | max |\n|---|---|---|");
+        bench_recovery(&ltc, options.rounds)
+            .iter()
+            .for_each(|l| println!("{l}"));
     }
     if wanted("router") {
         println!(
