@@ -104,6 +104,29 @@ fn scaling_ten_to_one_under_load_fails_no_request_and_zero_is_503() {
     assert!(started.elapsed() < Duration::from_secs(2), "not a hang");
 }
 
+#[test]
+fn a_request_in_flight_finishes_before_its_instance_is_stopped() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "2"]).ok();
+    let port = home.router_port;
+    let slow = std::thread::spawn(move || http_get(port, "/sleep/1500", "web.localhost"));
+    std::thread::sleep(Duration::from_millis(300));
+    let scaled = Instant::now();
+    home.ltc(&["scale", "web", "0"]).ok();
+    let (status, body) = slow.join().unwrap().unwrap();
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "slept 1500ms"),
+        "drained, not cut off"
+    );
+    assert!(
+        scaled.elapsed() >= Duration::from_millis(900),
+        "scale waited for the drain"
+    );
+    assert!(home.containers().is_empty());
+}
+
 fn tcp_exchange(port: u16) -> std::io::Result<String> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;

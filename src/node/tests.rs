@@ -570,6 +570,33 @@ async fn while_the_engine_is_unreachable_the_routes_stay() {
     h.converged("web", 2).await;
 }
 
+#[tokio::test]
+async fn a_missing_image_is_pulled_with_progress_per_layer() {
+    let h = Harness::new();
+    h.engine.add_pullable_image("team/app:1", image());
+    let seen = std::sync::Mutex::new(Vec::new());
+    let pulled = h
+        .node
+        .prepare_image(Some("team/app:1"), &|p| seen.lock().unwrap().push(p))
+        .await
+        .unwrap();
+    assert_eq!(pulled, "team/app:1");
+    let seen = seen.into_inner().unwrap();
+    assert!(matches!(&seen[0], ImageProgress::Status { message } if message.contains("Pulling")));
+    assert!(
+        seen.iter()
+            .any(|p| matches!(p, ImageProgress::Layer { .. })),
+        "{seen:?}"
+    );
+    let error = h
+        .node
+        .prepare_image(Some("team/none:1"), &|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(error.exit_code(), 15);
+    assert!(error.message.contains("team/none:1"), "{}", error.message);
+}
+
 #[test]
 fn placement_counts_memory_of_every_app() {
     let mut apps = BTreeMap::new();

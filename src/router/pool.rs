@@ -244,11 +244,21 @@ mod tests {
     use http_body_util::{BodyExt, Full};
 
     async fn server(requests: usize) -> SocketAddr {
+        server_counting(requests).await.0
+    }
+
+    /// A server for `connections` connections, counting those it accepted.
+    async fn server_counting(
+        connections: usize,
+    ) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
         tokio::spawn(async move {
-            for _ in 0..requests {
+            for _ in 0..connections {
                 let (stream, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(|_req| async {
                         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(
@@ -261,7 +271,7 @@ mod tests {
                 });
             }
         });
-        addr
+        (addr, accepted)
     }
 
     fn get() -> Request<ProxyBody> {
@@ -286,6 +296,47 @@ mod tests {
             let body = PooledBody::new(response.into_body(), on_end);
             assert_eq!(body.collect().await.unwrap().to_bytes(), "ok");
         }
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_not_reused_after_the_idle_timeout() {
+        let (addr, accepted) = server_counting(2).await;
+        let pool = Pool::new(Duration::from_secs(1), Duration::from_millis(50));
+        for pause in [Duration::ZERO, Duration::from_millis(120)] {
+            tokio::time::sleep(pause).await;
+            let response = pool.send(addr, get(), false).await.unwrap();
+            let on_end = response.extensions().get::<Return>().cloned();
+            PooledBody::new(response.into_body(), on_end)
+                .collect()
+                .await
+                .unwrap();
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(super::super::BACKEND_IDLE_TIMEOUT, Duration::from_secs(90));
+    }
+
+    #[tokio::test]
+    async fn a_connect_that_hangs_is_a_failed_dial_after_the_dial_timeout() {
+        // A listener that never accepts, with a full backlog: further connects hang.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(1).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            if let Ok(Ok(stream)) =
+                tokio::time::timeout(Duration::from_millis(100), TcpStream::connect(addr)).await
+            {
+                held.push(stream);
+            }
+        }
+        let pool = Pool::new(Duration::from_millis(200), Duration::from_secs(90));
+        let started = Instant::now();
+        let outcome = pool.send(addr, get(), false).await;
+        assert!(matches!(outcome, Err(SendError::Dial(_))), "{outcome:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(super::super::DIAL_TIMEOUT, Duration::from_secs(1));
+        drop(listener);
     }
 
     #[tokio::test]

@@ -147,21 +147,25 @@ impl RouteTable {
     pub fn build(apps: &[AppRoutes], domain: &str, previous: &RouteTable) -> RouteTable {
         let suffix = format!(".{domain}");
         let mut table = RouteTable::default();
+        // One `Backend` per instance address, shared by every pool that routes to it (an app's
+        // hostnames and their `.localhost` aliases) and kept from the previous table, so its
+        // failure mark and in-flight count are one and survive rebuilds.
+        let mut shared: HashMap<(String, SocketAddr), Arc<Backend>> = previous
+            .backends()
+            .map(|b| ((b.guid.clone(), b.addr), b.clone()))
+            .collect();
         for app in apps {
-            let pool = |port: u16, previous: Option<&Arc<Pool>>| {
+            let mut pool = |port: u16, previous: Option<&Arc<Pool>>| {
                 let previous = previous.filter(|p| p.app == app.app);
                 let backends = app
                     .instances
                     .iter()
                     .filter_map(|(guid, index, ports)| {
                         let addr = SocketAddr::from(([127, 0, 0, 1], *ports.get(&port)?));
-                        let kept = previous.and_then(|p| {
-                            p.backends
-                                .iter()
-                                .find(|b| b.guid == *guid && b.addr == addr)
-                                .cloned()
-                        });
-                        Some(kept.unwrap_or_else(|| Arc::new(Backend::new(guid, *index, addr))))
+                        let backend = shared
+                            .entry((guid.clone(), addr))
+                            .or_insert_with(|| Arc::new(Backend::new(guid, *index, addr)));
+                        Some(backend.clone())
                     })
                     .collect();
                 let next = previous
@@ -376,6 +380,19 @@ mod tests {
             .find(|b| b.guid == before.guid)
             .unwrap();
         assert!(same.is_failed(), "the same backend survives a rebuild");
+    }
+
+    #[test]
+    fn every_hostname_of_an_instance_shares_one_backend() {
+        let table = RouteTable::build(&[app("web", &[("a", 1)])], "d.io", &RouteTable::default());
+        let main = found(&table, "web.d.io").backends[0].clone();
+        let alias = found(&table, "web.localhost").backends[0].clone();
+        assert!(
+            Arc::ptr_eq(&main, &alias),
+            "one failure mark and in-flight count per instance"
+        );
+        let _guard = main.track();
+        assert_eq!(alias.inflight(), 1);
     }
 
     #[test]
