@@ -20,7 +20,13 @@ Exit codes:
 /// from an image, scale it, and reach its instances in turn through the built-in router at
 /// http://<app>.localhost:8080.
 #[derive(Debug, Parser)]
-#[command(name = "ltc", version, propagate_version = true, after_help = EXIT_CODES)]
+#[command(
+    name = "ltc",
+    version,
+    propagate_version = true,
+    after_help = EXIT_CODES,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// Print results as JSON on stdout, and errors as one JSON object on stderr
     #[arg(long, global = true)]
@@ -70,6 +76,70 @@ pub enum Command {
 
     /// Run, start, stop or check the node that keeps apps converged
     Daemon(DaemonArgs),
+
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish)
+    Completions(CompletionsArgs),
+
+    /// Show the commands by topic, or one command's help
+    #[command(visible_alias = "h")]
+    Help(HelpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HelpArgs {
+    /// The command to explain
+    pub command: Option<String>,
+}
+
+/// The commands by topic, as Lattice's `ltc help` grouped them.
+pub const GROUPS: [(&str, &[&str]); 5] = [
+    ("TARGET", &["target"]),
+    ("MANAGE APPS", &["create", "scale", "update", "remove"]),
+    ("SEE WHAT'S RUNNING", &["list", "status"]),
+    ("ADVANCED", &["daemon", "completions"]),
+    ("HELP AND DEBUG", &["help", "version"]),
+];
+
+/// `ltc help`: the commands under their topics, then the global options and exit codes.
+pub fn grouped_help() -> String {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let mut text = format!(
+        "ltc {}\n{}\n\nUsage: ltc [--json] [--quiet] <COMMAND> [ARGS]...\n",
+        env!("CARGO_PKG_VERSION"),
+        command
+            .get_about()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
+    for (topic, names) in GROUPS {
+        text.push_str(&format!("\n{topic}\n"));
+        for name in names {
+            let Some(sub) = command.find_subcommand(name) else {
+                continue;
+            };
+            let aliases: Vec<&str> = sub.get_visible_aliases().collect();
+            let label = match aliases.as_slice() {
+                [] => name.to_string(),
+                aliases => format!("{name}, {}", aliases.join(", ")),
+            };
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            text.push_str(&format!("  {label:<18}{about}\n"));
+        }
+    }
+    text.push_str(
+        "\nGLOBAL OPTIONS\n  --json            results as JSON on stdout, errors as JSON on stderr\n  \
+         -q, --quiet       only results and errors\n\nRun `ltc help COMMAND` or `ltc COMMAND --help` for a command's options.\n\n",
+    );
+    text.push_str(EXIT_CODES);
+    text.push('\n');
+    text
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +183,23 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(text)
         .map_err(|_| format!("`{text}` is not a duration like 2m, 90s or 500ms"))
+}
+
+/// `--wait` (the default, as in Lattice) or `--no-wait`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct WaitArgs {
+    /// Wait until the change is done (the default)
+    #[arg(long, overrides_with = "no_wait")]
+    pub wait: bool,
+    /// Return as soon as the node has accepted the change
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+impl WaitArgs {
+    pub fn waits(&self) -> bool {
+        !self.no_wait
+    }
 }
 
 /// `-e NAME=VALUE`, or a bare `-e NAME` whose value comes from the caller's environment.
@@ -218,6 +305,9 @@ pub struct CreateArgs {
     /// How long to wait for every instance to run (2m, 90s, ...)
     #[arg(short, long, default_value = "2m", value_parser = parse_timeout)]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +322,9 @@ pub struct ScaleArgs {
     /// How long to wait for the app to reach that number
     #[arg(short, long, default_value = "2m", value_parser = parse_timeout)]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +343,10 @@ pub struct UpdateArgs {
     /// Remove every route
     #[arg(long, conflicts_with_all = ["http_routes", "tcp_routes"])]
     pub no_routes: bool,
+
+    /// Accepted for symmetry: a route change is live on the next request, nothing to wait for
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +358,9 @@ pub struct RemoveArgs {
     /// How long to wait for each app's instances to stop
     #[arg(short, long, default_value = "1m", value_parser = parse_timeout)]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +395,27 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_a_topic_in_help() {
+        let command = Cli::command();
+        let grouped: Vec<&str> = GROUPS
+            .iter()
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect();
+        for sub in command.get_subcommands() {
+            assert!(
+                grouped.contains(&sub.get_name()),
+                "{} has no topic",
+                sub.get_name()
+            );
+        }
+        let help = grouped_help();
+        assert!(
+            help.contains("MANAGE APPS") && help.contains("  scale, sc"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`engine`]: the container engine in ltc's words; Docker over bollard, and a fake.
 //! - [`demo`]: the built-in lattice-app image. [`model`]: names, specs and wire types.
 //! - [`ui`]: everything that prints. [`error`]: errors and the exit-code table.
-//! - [`config`]: the one place environment variables are read.
+//! - [`config`]: the one place environment variables are read. [`generate`]: completions and
+//!   man pages from the command-line definition.
 
 pub mod cli;
 pub mod client;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod generate;
 pub mod model;
 pub mod node;
 pub mod router;
@@ -32,6 +34,11 @@ use std::ffi::OsString;
 /// Runs ltc with these arguments and returns the process exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
     let wants_json = args.iter().any(|a| a == "--json");
+    if args.len() <= 1 {
+        // A bare `ltc`: the topics, as a usage error for scripts.
+        eprint!("{}", cli::grouped_help());
+        return Kind::Usage.exit_code();
+    }
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, &args, wants_json),

@@ -176,3 +176,66 @@ fn with_docker_unreachable_every_command_exits_15_quickly_naming_the_socket() {
     let state = std::fs::read_to_string(home.path().join("state.json")).unwrap_or_default();
     assert!(!state.contains("\"web\""), "nothing was created: {state}");
 }
+
+#[test]
+fn every_subcommand_refuses_missing_extra_and_unknown_arguments_with_13() {
+    let home = Home::new();
+    let missing: &[&[&str]] = &[
+        &["create"],
+        &["scale"],
+        &["scale", "web"],
+        &["remove"],
+        &["status"],
+        &["update"],
+        &["daemon"],
+        &["completions"],
+    ];
+    let extra: &[&[&str]] = &[
+        &["target", "a.io", "b.io"],
+        &["scale", "web", "2", "3"],
+        &["status", "web", "more"],
+        &["list", "more"],
+        &["version", "more"],
+        &["update", "web", "more"],
+        &["daemon", "stop", "more"],
+        &["completions", "bash", "more"],
+    ];
+    let unknown: &[&[&str]] = &[
+        &["create", "web", "--bogus"],
+        &["scale", "web", "2", "--bogus"],
+        &["remove", "web", "--bogus"],
+        &["list", "--bogus"],
+        &["status", "web", "--bogus"],
+        &["target", "--bogus"],
+        &["version", "--bogus"],
+        &["update", "web", "--bogus"],
+        &["daemon", "status", "--bogus"],
+        &["completions", "zsh", "--bogus"],
+    ];
+    for args in missing.iter().chain(extra).chain(unknown) {
+        let run = home.ltc(args).code(13);
+        assert!(run.stdout.is_empty(), "{args:?}: {run:#?}");
+        assert!(
+            run.stderr.contains("Usage:") || run.stderr.starts_with("ltc: "),
+            "{args:?}: {run:#?}"
+        );
+        let mut json = args.to_vec();
+        json.push("--json");
+        let run = home.ltc(&json).code(13);
+        let error: serde_json::Value = serde_json::from_str(run.stderr.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {run:#?}"));
+        assert_eq!(error["exit_code"], 13, "{args:?}");
+    }
+    assert_untouched(&home);
+}
+
+#[test]
+fn completions_are_printed_for_every_shell() {
+    let home = Home::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = home.ltc(&["completions", shell]).ok();
+        assert!(run.stdout.contains("scale"), "{shell}");
+    }
+    home.ltc(&["completions", "tcsh"]).code(13);
+    assert_untouched(&home);
+}

@@ -420,3 +420,62 @@ fn list_status_target_and_version_have_their_documented_json() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn no_wait_returns_once_the_node_accepted_the_change() {
+    require_docker();
+    let home = Home::new();
+    let run = home
+        .ltc(&[
+            "create",
+            "slow",
+            "--no-wait",
+            "--json",
+            "--",
+            "/lattice-app",
+            "--startup-delay",
+            "60s",
+        ])
+        .ok();
+    assert_eq!(run.json()["name"], "slow");
+    let status = home.json(&["status", "slow"]);
+    assert_ne!(status["running_instances"], 1, "create did not wait for it");
+    home.ltc(&["scale", "slow", "2", "--no-wait"]).ok();
+    assert_eq!(home.json(&["status", "slow"])["desired_instances"], 2);
+    home.ltc(&["remove", "slow", "--no-wait"]).ok();
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "3"]).ok();
+    let ltc = crate::support::LTC;
+    // `head -1` as users write it, and a reader that closes the pipe before ltc writes, so
+    // the broken pipe is certain rather than a race with the pipe's buffer.
+    let script = format!(
+        "set -o pipefail; {ltc} status web | head -1; \
+         {ltc} status web | (exec 0<&-; sleep 0.3); {ltc} list | (exec 0<&-; sleep 0.3)"
+    );
+    let command = home.command(&[]);
+    let envs: Vec<_> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .envs(envs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -67,6 +67,14 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         ui.note(note);
     }
     ui.note(format!("Creating App: {name}"));
+    if !args.wait.waits() {
+        if ui.json {
+            ui.json(&created.app);
+        } else if !ui.quiet {
+            print_reachable(ui, &created.app, "App will be reachable at:");
+        }
+        return Ok(());
+    }
     let waited = wait::until_converged(
         &client,
         name.as_str(),

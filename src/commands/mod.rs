@@ -28,10 +28,38 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::Status(args) => status::run(args, settings, ui).await,
         Command::Version => version::run(settings, ui).await,
         Command::Daemon(args) => daemon::run(args.command, settings, ui).await,
+        Command::Help(args) => help(args.command.as_deref(), ui),
+        Command::Completions(args) => {
+            ui.out_bytes(&crate::generate::completions(args.shell));
+            Ok(())
+        }
     }
 }
 
 /// The path of an app in the node API.
 fn app_path(name: &str) -> String {
     format!("/v1/apps/{name}")
+}
+
+/// `ltc help [COMMAND]`.
+fn help(command: Option<&str>, ui: &Ui) -> Result<()> {
+    use clap::CommandFactory;
+    let Some(name) = command else {
+        ui.out(crate::cli::grouped_help().trim_end());
+        return Ok(());
+    };
+    let mut cli = crate::cli::Cli::command();
+    let found = cli
+        .get_subcommands_mut()
+        .find(|sub| sub.get_name() == name || sub.get_all_aliases().any(|a| a == name));
+    match found {
+        Some(sub) => {
+            let mut sub = sub.clone().bin_name(format!("ltc {}", sub.get_name()));
+            ui.out(sub.render_long_help().to_string().trim_end());
+            Ok(())
+        }
+        None => Err(crate::error::Error::usage(format!(
+            "'{name}' is not a registered command. See 'ltc help'"
+        ))),
+    }
 }

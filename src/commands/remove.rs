@@ -22,6 +22,10 @@ pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         let (_, mut version): (AppStatus, u64) =
             client.call(Method::DELETE, &path, None::<&()>).await?;
         ui.note(format!("Removing {name}..."));
+        removed.push(name.to_string());
+        if !args.wait.waits() {
+            continue;
+        }
         let deadline = Instant::now() + args.timeout;
         loop {
             let watch = format!("{path}?since={version}&wait_ms=1000");
@@ -46,7 +50,6 @@ pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
                 Err(e) => return Err(e),
             }
         }
-        removed.push(name.to_string());
     }
     if ui.json {
         ui.json(&serde_json::json!({ "removed": removed }));

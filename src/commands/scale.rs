@@ -16,6 +16,12 @@ pub async fn run(args: ScaleArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let path = format!("{}/instances", app_path(name.as_str()));
     let (app, version): (AppStatus, u64) = client.call(Method::PUT, &path, Some(&request)).await?;
     ui.note(format!("Scaling {name} to {} instances", args.instances));
+    if !args.wait.waits() {
+        if ui.json {
+            ui.json(&app);
+        }
+        return Ok(());
+    }
     let app = wait::until_converged(
         &client,
         name.as_str(),

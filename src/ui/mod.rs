@@ -91,6 +91,16 @@ impl Ui {
         }
     }
 
+    /// Raw bytes on stdout (a generated script).
+    pub fn out_bytes(&self, bytes: &[u8]) {
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush())
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }
+
     /// A JSON document on stdout.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) {
         self.out(serde_json::to_string_pretty(value).expect("serialisable"));
