@@ -42,6 +42,16 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the apps')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show an app''s settings and its instances')
             [CompletionResult]::new('st', 'st', [CompletionResultType]::ParameterValue, 'Show an app''s settings and its instances')
+            [CompletionResult]::new('cells', 'cells', [CompletionResultType]::ParameterValue, 'Show this machine as Lattice showed a cell: memory, CPUs, instances')
+            [CompletionResult]::new('ce', 'ce', [CompletionResultType]::ParameterValue, 'Show this machine as Lattice showed a cell: memory, CPUs, instances')
+            [CompletionResult]::new('visualize', 'visualize', [CompletionResultType]::ParameterValue, 'Show where instances run: a dot per instance, green running, yellow starting')
+            [CompletionResult]::new('vz', 'vz', [CompletionResultType]::ParameterValue, 'Show where instances run: a dot per instance, green running, yellow starting')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Stream an app''s logs: every instance, its lifecycle, health checks and router lines')
+            [CompletionResult]::new('lg', 'lg', [CompletionResultType]::ParameterValue, 'Stream an app''s logs: every instance, its lifecycle, health checks and router lines')
+            [CompletionResult]::new('debug-logs', 'debug-logs', [CompletionResultType]::ParameterValue, 'Stream the node''s own log')
+            [CompletionResult]::new('dl', 'dl', [CompletionResultType]::ParameterValue, 'Stream the node''s own log')
+            [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Stream lifecycle events (app created, instance crashed, route added, ...)')
+            [CompletionResult]::new('ev', 'ev', [CompletionResultType]::ParameterValue, 'Stream lifecycle events (app created, instance crashed, route added, ...)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the versions of ltc, its node and the Docker engine')
             [CompletionResult]::new('vr', 'vr', [CompletionResultType]::ParameterValue, 'Show the versions of ltc, its node and the Docker engine')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or check the node that keeps apps converged')
@@ -267,6 +277,10 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             break
         }
         'ltc;status' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory')
+            [CompletionResult]::new('--detailed', '--detailed', [CompletionResultType]::ParameterName, 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
@@ -277,6 +291,122 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             break
         }
         'ltc;st' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory')
+            [CompletionResult]::new('--detailed', '--detailed', [CompletionResultType]::ParameterName, 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;cells' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;ce' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;visualize' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;vz' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;logs' {
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Start with the last N lines kept so far')
+            [CompletionResult]::new('--index', '--index', [CompletionResultType]::ParameterName, 'Only the lines of this instance')
+            [CompletionResult]::new('--recent', '--recent', [CompletionResultType]::ParameterName, 'Print the lines kept so far and exit, instead of following')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;lg' {
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Start with the last N lines kept so far')
+            [CompletionResult]::new('--index', '--index', [CompletionResultType]::ParameterName, 'Only the lines of this instance')
+            [CompletionResult]::new('--recent', '--recent', [CompletionResultType]::ParameterName, 'Print the lines kept so far and exit, instead of following')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;debug-logs' {
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Plain lines, without colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;dl' {
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Plain lines, without colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;events' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;ev' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')

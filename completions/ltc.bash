@@ -16,6 +16,12 @@ _ltc() {
             ",$1")
                 cmd="ltc"
                 ;;
+            ltc,ce)
+                cmd="ltc__subcmd__cells"
+                ;;
+            ltc,cells)
+                cmd="ltc__subcmd__cells"
+                ;;
             ltc,completions)
                 cmd="ltc__subcmd__completions"
                 ;;
@@ -28,14 +34,32 @@ _ltc() {
             ltc,daemon)
                 cmd="ltc__subcmd__daemon"
                 ;;
+            ltc,debug-logs)
+                cmd="ltc__subcmd__debug__subcmd__logs"
+                ;;
+            ltc,dl)
+                cmd="ltc__subcmd__debug__subcmd__logs"
+                ;;
+            ltc,ev)
+                cmd="ltc__subcmd__events"
+                ;;
+            ltc,events)
+                cmd="ltc__subcmd__events"
+                ;;
             ltc,h)
                 cmd="ltc__subcmd__help"
                 ;;
             ltc,help)
                 cmd="ltc__subcmd__help"
                 ;;
+            ltc,lg)
+                cmd="ltc__subcmd__logs"
+                ;;
             ltc,list)
                 cmd="ltc__subcmd__list"
+                ;;
+            ltc,logs)
+                cmd="ltc__subcmd__logs"
                 ;;
             ltc,ls)
                 cmd="ltc__subcmd__list"
@@ -73,8 +97,14 @@ _ltc() {
             ltc,version)
                 cmd="ltc__subcmd__version"
                 ;;
+            ltc,visualize)
+                cmd="ltc__subcmd__visualize"
+                ;;
             ltc,vr)
                 cmd="ltc__subcmd__version"
+                ;;
+            ltc,vz)
+                cmd="ltc__subcmd__visualize"
                 ;;
             ltc__subcmd__daemon,run)
                 cmd="ltc__subcmd__daemon__subcmd__run"
@@ -95,8 +125,22 @@ _ltc() {
 
     case "${cmd}" in
         ltc)
-            opts="-q -h -V --json --quiet --help --version target ta create cr scale sc update up remove rm list ls status st version vr daemon completions help h"
+            opts="-q -h -V --json --quiet --help --version target ta create cr scale sc update up remove rm list ls status st cells ce visualize vz logs lg debug-logs dl events ev version vr daemon completions help h"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__cells)
+            opts="-q -h -V --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -318,6 +362,34 @@ _ltc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ltc__subcmd__debug__subcmd__logs)
+            opts="-q -h -V --raw --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__events)
+            opts="-q -h -V --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ltc__subcmd__help)
             opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -339,6 +411,28 @@ _ltc() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__logs)
+            opts="-q -h -V --recent --tail --index --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -391,12 +485,20 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__status)
-            opts="-q -h -V --json --quiet --help --version"
+            opts="-d -r -q -h -V --detailed --rate --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -455,6 +557,28 @@ _ltc() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__visualize)
+            opts="-r -q -h -V --rate --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -70,6 +70,26 @@ pub enum Command {
     #[command(visible_alias = "st")]
     Status(StatusArgs),
 
+    /// Show this machine as Lattice showed a cell: memory, CPUs, instances
+    #[command(visible_alias = "ce")]
+    Cells,
+
+    /// Show where instances run: a dot per instance, green running, yellow starting
+    #[command(visible_alias = "vz")]
+    Visualize(VisualizeArgs),
+
+    /// Stream an app's logs: every instance, its lifecycle, health checks and router lines
+    #[command(visible_alias = "lg")]
+    Logs(LogsArgs),
+
+    /// Stream the node's own log
+    #[command(visible_alias = "dl")]
+    DebugLogs(DebugLogsArgs),
+
+    /// Stream lifecycle events (app created, instance crashed, route added, ...)
+    #[command(visible_alias = "ev")]
+    Events(EventsArgs),
+
     /// Show the versions of ltc, its node and the Docker engine
     #[command(visible_alias = "vr")]
     Version,
@@ -86,16 +106,51 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The app
+    pub name: String,
+
+    /// Print the lines kept so far and exit, instead of following
+    #[arg(long)]
+    pub recent: bool,
+
+    /// Start with the last N lines kept so far
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+
+    /// Only the lines of this instance
+    #[arg(long, value_name = "N")]
+    pub index: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugLogsArgs {
+    /// Plain lines, without colour
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only this app's events
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct HelpArgs {
     /// The command to explain
     pub command: Option<String>,
 }
 
 /// The commands by topic, as Lattice's `ltc help` grouped them.
-pub const GROUPS: [(&str, &[&str]); 5] = [
+pub const GROUPS: [(&str, &[&str]); 6] = [
     ("TARGET", &["target"]),
     ("MANAGE APPS", &["create", "scale", "update", "remove"]),
-    ("SEE WHAT'S RUNNING", &["list", "status"]),
+    (
+        "SEE WHAT'S RUNNING",
+        &["list", "status", "visualize", "cells", "events"],
+    ),
+    ("STREAM LOGS", &["logs", "debug-logs"]),
     ("ADVANCED", &["daemon", "completions"]),
     ("HELP AND DEBUG", &["help", "version"]),
 ];
@@ -367,6 +422,21 @@ pub struct RemoveArgs {
 pub struct StatusArgs {
     /// The app
     pub name: String,
+
+    /// One block per instance: guid, container, ports, crashes, next restart, CPU, memory
+    #[arg(short, long, conflicts_with = "rate")]
+    pub detailed: bool,
+
+    /// Redraw every DURATION until Ctrl-C (needs a terminal)
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub rate: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct VisualizeArgs {
+    /// Redraw every DURATION until Ctrl-C (needs a terminal)
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub rate: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -74,11 +74,21 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return error.exit_code();
         }
     };
+    // Following a stream ends with Ctrl-C, and that is success.
+    let streaming = matches!(
+        &cli.command,
+        cli::Command::Logs(_) | cli::Command::DebugLogs(_) | cli::Command::Events(_)
+    ) || matches!(&cli.command, cli::Command::Status(a) if a.rate.is_some())
+        || matches!(&cli.command, cli::Command::Visualize(a) if a.rate.is_some());
     let result = runtime.block_on(async {
         tokio::select! {
             result = commands::dispatch(cli.command, &settings, &ui) => result,
             _ = tokio::signal::ctrl_c(), if !is_node => {
-                Err(Error::new(Kind::Interrupted, "interrupted"))
+                if streaming {
+                    Ok(())
+                } else {
+                    Err(Error::new(Kind::Interrupted, "interrupted"))
+                }
             }
         }
     });

@@ -431,7 +431,7 @@ impl InstanceState {
 }
 
 /// One instance as `status --json` and the API show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceStatus {
     pub index: u32,
     pub guid: String,
@@ -456,6 +456,12 @@ pub struct InstanceStatus {
     /// passes again, and crashes when it keeps failing.
     #[serde(default = "healthy_default")]
     pub healthy: bool,
+    /// CPU use in percent of one core, from the engine's last two samples.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+    /// Memory in use, from the engine's last sample.
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
 }
 
 fn healthy_default() -> bool {
@@ -478,7 +484,7 @@ pub struct TcpRouteStatus {
 }
 
 /// An app as `list --json`, `status --json` and the API show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppStatus {
     pub name: String,
     pub image: String,
@@ -539,6 +545,12 @@ pub struct NodeInfo {
     pub ltc_home: String,
     pub started_at: String,
     pub engine: EngineStatus,
+    /// Tasks following containers' output.
+    #[serde(default)]
+    pub log_followers: usize,
+    /// Clients following logs or events.
+    #[serde(default)]
+    pub stream_subscribers: usize,
 }
 
 /// One line of the image preparation stream (`POST /v1/images`).
@@ -567,7 +579,7 @@ pub struct ImageRequest {
 }
 
 /// The reply to create: the app and the notes the node made while resolving it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateResponse {
     pub app: AppStatus,
     pub notes: Vec<String>,

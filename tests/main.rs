@@ -4,6 +4,7 @@
 //! - `docker`: the node and commands against the real Docker engine.
 //! - `engine`: one contract, run against both the fake and the Docker engine.
 //! - `health`: monitors and self-healing against real containers.
+//! - `observe`: logs, events, debug-logs, cells, visualize and status against real containers.
 //! - `router`: the router's HTTP and TCP rules against real sockets and in-process backends.
 //! - `routing`: the router inside the node, in front of real containers.
 //!
@@ -15,5 +16,6 @@ mod cli;
 mod docker;
 mod engine;
 mod health;
+mod observe;
 mod router;
 mod routing;

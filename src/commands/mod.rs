@@ -4,12 +4,14 @@
 mod create;
 mod daemon;
 mod list;
+mod logs;
 mod remove;
 mod scale;
 mod status;
 mod target;
 mod update;
 mod version;
+mod visualize;
 mod wait;
 
 use crate::cli::Command;
@@ -27,6 +29,11 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::List => list::run(settings, ui).await,
         Command::Status(args) => status::run(args, settings, ui).await,
         Command::Version => version::run(settings, ui).await,
+        Command::Cells => visualize::cells(settings, ui).await,
+        Command::Visualize(args) => visualize::run(args, settings, ui).await,
+        Command::Logs(args) => logs::logs(args, settings, ui).await,
+        Command::DebugLogs(args) => logs::debug_logs(args, settings, ui).await,
+        Command::Events(args) => logs::events(args, settings, ui).await,
         Command::Daemon(args) => daemon::run(args.command, settings, ui).await,
         Command::Help(args) => help(args.command.as_deref(), ui),
         Command::Completions(args) => {
@@ -62,4 +69,19 @@ fn help(command: Option<&str>, ui: &Ui) -> Result<()> {
             "'{name}' is not a registered command. See 'ltc help'"
         ))),
     }
+}
+
+/// `--rate` redraws in place, which only a terminal can show.
+fn require_terminal(ui: &Ui) -> Result<()> {
+    if ui.out_is_terminal && !ui.json {
+        return Ok(());
+    }
+    Err(crate::error::Error::usage(
+        "--rate redraws in place and needs a terminal (and no --json); run the command repeatedly instead",
+    ))
+}
+
+/// Clears the terminal and moves to its top left, for a redraw.
+fn clear_screen(ui: &Ui) {
+    ui.out_raw("\x1b[2J\x1b[H");
 }

@@ -5,7 +5,7 @@ use crate::client;
 use crate::config::Settings;
 use crate::error::Result;
 use crate::model::{AppName, AppStatus, InstanceState, InstanceStatus};
-use crate::ui::{Cell, Color, Ui, format_duration, table};
+use crate::ui::{Cell, Color, Ui, format_bytes, format_duration, table};
 use std::time::SystemTime;
 
 const RULE_WIDTH: usize = 90;
@@ -50,18 +50,95 @@ fn instance_note(instance: &InstanceStatus) -> String {
 
 pub async fn run(args: StatusArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let name = AppName::parse(&args.name)?;
-    let client = client::connect(settings, ui).await?;
-    let (app, engine): (AppStatus, _) = client.get_known(&app_path(name.as_str())).await?;
-    if ui.json {
-        ui.json(&app);
-    } else {
-        print_status(ui, &app);
+    if args.rate.is_some() {
+        super::require_terminal(ui)?;
     }
-    // What the node knows is shown; a script still learns that the engine is gone.
-    engine.map_or(Ok(()), Err)
+    let client = client::connect(settings, ui).await?;
+    loop {
+        let (app, engine): (AppStatus, _) = client.get_known(&app_path(name.as_str())).await?;
+        let Some(rate) = args.rate else {
+            if ui.json {
+                ui.json(&app);
+            } else if args.detailed {
+                print_status(ui, &app, false);
+                print_detailed(ui, &app);
+            } else {
+                print_status(ui, &app, true);
+            }
+            // What the node knows is shown; a script still learns that the engine is gone.
+            return engine.map_or(Ok(()), Err);
+        };
+        super::clear_screen(ui);
+        print_status(ui, &app, true);
+        tokio::time::sleep(rate).await;
+    }
 }
 
-fn print_status(ui: &Ui, app: &AppStatus) {
+fn cpu(instance: &InstanceStatus) -> String {
+    instance
+        .cpu_percent
+        .map(|c| format!("{c:.2}%"))
+        .unwrap_or_else(|| "N/A".into())
+}
+
+fn memory(instance: &InstanceStatus) -> String {
+    instance
+        .memory_bytes
+        .map(format_bytes)
+        .unwrap_or_else(|| "N/A".into())
+}
+
+fn print_detailed(ui: &Ui, app: &AppStatus) {
+    for instance in &app.instances {
+        ui.out(ui.paint(
+            Color::Bold,
+            format!(
+                "      Instance {}  [{}]",
+                instance.index,
+                instance.state.as_str()
+            ),
+        ));
+        ui.out("-".repeat(RULE_WIDTH));
+        let ports = instance
+            .ports
+            .iter()
+            .map(|(c, h)| format!("{h}:{c}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        let mut rows = vec![
+            vec![Cell::plain("InstanceGuid"), Cell::plain(&instance.guid)],
+            vec![
+                Cell::plain("Container"),
+                Cell::plain(
+                    instance
+                        .container_id
+                        .as_deref()
+                        .map_or("-", |c| &c[..c.len().min(12)]),
+                ),
+            ],
+            vec![
+                Cell::plain("Port Mapping"),
+                Cell::plain(if ports.is_empty() { "-".into() } else { ports }),
+            ],
+            vec![
+                Cell::plain("Crash Count"),
+                Cell::plain(instance.crash_count),
+            ],
+            vec![Cell::plain("CPU"), Cell::plain(cpu(instance))],
+            vec![Cell::plain("Memory"), Cell::plain(memory(instance))],
+        ];
+        let note = instance_note(instance);
+        if !note.is_empty() {
+            rows.push(vec![Cell::plain("Info"), Cell::plain(note)]);
+        }
+        for line in table(ui, &rows) {
+            ui.out(line.trim_end());
+        }
+        ui.out("");
+    }
+}
+
+fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool) {
     let heavy = "=".repeat(RULE_WIDTH);
     let light = "-".repeat(RULE_WIDTH);
     ui.out(&heavy);
@@ -126,15 +203,20 @@ fn print_status(ui: &Ui, app: &AppStatus) {
         }
     }
     ui.out(&heavy);
+    if !with_instances {
+        return;
+    }
     if app.instances.is_empty() {
         ui.out("No instances.");
         return;
     }
     let mut rows = vec![
-        ["Instance", "State", "Crashes", "Uptime", "Ports", ""]
-            .iter()
-            .map(|h| Cell::colored(h, Color::Bold))
-            .collect::<Vec<_>>(),
+        [
+            "Instance", "State", "Crashes", "CPU", "Memory", "Uptime", "Ports", "",
+        ]
+        .iter()
+        .map(|h| Cell::colored(h, Color::Bold))
+        .collect::<Vec<_>>(),
     ];
     for instance in &app.instances {
         let uptime = match instance.state {
@@ -153,6 +235,8 @@ fn print_status(ui: &Ui, app: &AppStatus) {
             Cell::plain(instance.index),
             Cell::colored(instance.state.as_str(), state_color(instance.state)),
             Cell::plain(instance.crash_count),
+            Cell::plain(cpu(instance)),
+            Cell::plain(memory(instance)),
             Cell::plain(uptime),
             Cell::plain(if ports.is_empty() { "-".into() } else { ports }),
             Cell::plain(instance_note(instance)),

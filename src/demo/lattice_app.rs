@@ -9,7 +9,8 @@
 //! same handlers); `/` shows the index and uptime, `/env` the environment (`?json=true` as a JSON
 //! array of `[name, value]` pairs), `/index` the index as plain text, `/port` the port the request
 //! came in on, `/exit` exits with status 1; logs `Lattice-app. Says Hello. on index: N` every
-//! second. Added for testing a PaaS: `/sleep/<millis>` answers after that delay and
+//! second. Added for testing a PaaS: `/sleep/<millis>` answers after that delay, `/log/<bytes>`
+//! writes that much output at once, and
 //! `--startup-delay <duration>` waits before listening. SIGTERM stops it at once because ltc runs
 //! it under Docker's init (`Init: true`), where it is not PID 1 and keeps the default action.
 
@@ -256,6 +257,21 @@ impl App {
                 );
                 (200, html, self.page("Shutting Down", &body), true)
             }
+            path if path.starts_with("/log/") => match path["/log/".len()..].parse::<usize>() {
+                Ok(bytes) => {
+                    // Writes about `bytes` of output at once: a flood for tests of log handling.
+                    let line = format!("{}\n", "x".repeat(99));
+                    let mut out = std::io::stdout().lock();
+                    for _ in 0..bytes.div_ceil(line.len()) {
+                        if out.write_all(line.as_bytes()).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = out.flush();
+                    (200, text, format!("wrote {bytes} bytes"), false)
+                }
+                Err(_) => (400, text, "log takes a whole number of bytes".to_string(), false),
+            },
             path if path.starts_with("/sleep/") => match path["/sleep/".len()..].parse::<u64>() {
                 Ok(millis) => {
                     thread::sleep(Duration::from_millis(millis));

@@ -9,7 +9,7 @@
 
 use super::{
     ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo, EngineResult,
-    ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress,
+    ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
 };
 use async_trait::async_trait;
 use bollard::Docker;
@@ -440,6 +440,55 @@ impl Engine for DockerEngine {
                 seconds: timeout.as_secs(),
             }),
         }
+    }
+
+    async fn stats(&self, id: &ContainerId) -> EngineResult<StatsSample> {
+        let docker = self.client().await?;
+        // One shot: Docker answers at once instead of waiting a second for a second sample.
+        let options = bollard::query_parameters::StatsOptionsBuilder::default()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let mut stream = docker.stats(&id.0, Some(options));
+        let stats = match stream.next().await {
+            Some(Ok(stats)) => stats,
+            Some(Err(e)) => return Err(self.map_error("container stats", e)),
+            None => return Err(EngineError::NotFound(id.0.clone())),
+        };
+        let cpu = stats.cpu_stats.unwrap_or_default();
+        let memory = stats.memory_stats.unwrap_or_default();
+        Ok(StatsSample {
+            cpu_total_ns: cpu.cpu_usage.and_then(|u| u.total_usage).unwrap_or(0),
+            system_total_ns: cpu.system_cpu_usage.unwrap_or(0),
+            online_cpus: cpu.online_cpus.unwrap_or(1),
+            memory_bytes: memory.usage.unwrap_or(0),
+            memory_limit_bytes: memory.limit.unwrap_or(0),
+        })
+    }
+
+    async fn logs(
+        &self,
+        id: &ContainerId,
+        since: i64,
+    ) -> EngineResult<BoxStream<'static, EngineResult<bytes::Bytes>>> {
+        let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
+        let options = bollard::query_parameters::LogsOptionsBuilder::default()
+            .follow(true)
+            .stdout(true)
+            .stderr(true)
+            .since(since.clamp(0, i64::from(i32::MAX)) as i32)
+            .build();
+        let host = self.host.clone();
+        let stream = docker
+            .logs(&id.0, Some(options))
+            .map(move |item| match item {
+                Ok(output) => Ok(output.into_bytes()),
+                Err(e) => Err(EngineError::Unreachable {
+                    endpoint: host.clone(),
+                    reason: describe(&e),
+                }),
+            });
+        Ok(stream.boxed())
     }
 
     async fn events(

@@ -7,7 +7,7 @@
 
 use super::{
     ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo, EngineResult,
-    ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress,
+    ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -20,6 +20,8 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 struct FakeContainer {
+    /// Output of the container's process, for `logs`.
+    output: broadcast::Sender<bytes::Bytes>,
     name: String,
     labels: BTreeMap<String, String>,
     state: ContainerState,
@@ -89,6 +91,8 @@ impl FakeEngine {
     pub fn exit_container(&self, id: &ContainerId, code: i64) {
         if let Some(container) = self.containers.lock().unwrap().get_mut(id) {
             container.stop_listening();
+            // As Docker does, a followed output stream ends when the process exits.
+            container.output = broadcast::channel(1).0;
             container.state = ContainerState::Exited(Some(code));
         }
         let _ = self.events.send(EngineEvent {
@@ -104,6 +108,13 @@ impl FakeEngine {
             container.stop_listening();
         }
         self.emit("destroy", id);
+    }
+
+    /// The process in a container writes `text` to its stdout.
+    pub fn write_output(&self, id: &ContainerId, text: &str) {
+        if let Some(container) = self.containers.lock().unwrap().get(id) {
+            let _ = container.output.send(bytes::Bytes::from(text.to_string()));
+        }
     }
 
     /// Every later `exec` exits with this code.
@@ -283,6 +294,7 @@ impl Engine for FakeEngine {
         containers.insert(
             id.clone(),
             FakeContainer {
+                output: broadcast::channel(4096).0,
                 name: spec.name.clone(),
                 labels: spec.labels.clone(),
                 state: ContainerState::Running,
@@ -336,6 +348,47 @@ impl Engine for FakeEngine {
                 output: String::new(),
             }),
         }
+    }
+
+    async fn stats(&self, id: &ContainerId) -> EngineResult<StatsSample> {
+        self.check_reachable()?;
+        if !self.containers.lock().unwrap().contains_key(id) {
+            return Err(EngineError::NotFound(id.0.clone()));
+        }
+        // A steady 10 % of one CPU and 4 MiB, ticking with the clock.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Ok(StatsSample {
+            cpu_total_ns: now / 10,
+            system_total_ns: now,
+            online_cpus: 1,
+            memory_bytes: 4 << 20,
+            memory_limit_bytes: 128 << 20,
+        })
+    }
+
+    async fn logs(
+        &self,
+        id: &ContainerId,
+        _since: i64,
+    ) -> EngineResult<BoxStream<'static, EngineResult<bytes::Bytes>>> {
+        self.check_reachable()?;
+        let receiver = match self.containers.lock().unwrap().get(id) {
+            Some(container) => container.output.subscribe(),
+            None => return Err(EngineError::NotFound(id.0.clone())),
+        };
+        let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(bytes) => return Some((Ok(bytes), receiver)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        Ok(stream.boxed())
     }
 
     async fn events(

@@ -120,6 +120,28 @@ pub enum PullProgress {
     },
 }
 
+/// One sample of a container's resource use. CPU is cumulative: a rate needs two samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSample {
+    /// Nanoseconds of CPU the container used, in total.
+    pub cpu_total_ns: u64,
+    /// Nanoseconds of CPU the whole machine used, in total.
+    pub system_total_ns: u64,
+    pub online_cpus: u32,
+    pub memory_bytes: u64,
+    pub memory_limit_bytes: u64,
+}
+
+impl StatsSample {
+    /// CPU use between two samples in percent of one CPU (100 % = one core busy), as
+    /// `docker stats` computes it.
+    pub fn cpu_percent_since(&self, earlier: &StatsSample) -> Option<f64> {
+        let cpu = self.cpu_total_ns.checked_sub(earlier.cpu_total_ns)? as f64;
+        let system = self.system_total_ns.checked_sub(earlier.system_total_ns)? as f64;
+        (system > 0.0).then(|| cpu / system * f64::from(self.online_cpus.max(1)) * 100.0)
+    }
+}
+
 /// What a command run inside an instance did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutcome {
@@ -136,6 +158,29 @@ pub struct EngineEvent {
     pub id: ContainerId,
     /// With `die`: the process's exit code.
     pub exit_code: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_percent_is_the_share_of_machine_time_times_cpus() {
+        let earlier = StatsSample {
+            cpu_total_ns: 1_000,
+            system_total_ns: 10_000,
+            online_cpus: 2,
+            ..Default::default()
+        };
+        let later = StatsSample {
+            cpu_total_ns: 2_000,
+            system_total_ns: 20_000,
+            online_cpus: 2,
+            ..Default::default()
+        };
+        assert_eq!(later.cpu_percent_since(&earlier), Some(20.0));
+        assert_eq!(earlier.cpu_percent_since(&later), None);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -219,6 +264,17 @@ pub trait Engine: Send + Sync + 'static {
         command: &[String],
         timeout: Duration,
     ) -> EngineResult<ExecOutcome>;
+
+    /// One sample of a running container's resource use.
+    async fn stats(&self, id: &ContainerId) -> EngineResult<StatsSample>;
+
+    /// The output of a container (stdout and stderr), following it until the container
+    /// stops. Only output written at or after `since` (Unix seconds; 0 for all) is sent.
+    async fn logs(
+        &self,
+        id: &ContainerId,
+        since: i64,
+    ) -> EngineResult<BoxStream<'static, EngineResult<bytes::Bytes>>>;
 
     /// Lifecycle events of containers carrying all these labels. The stream ends when the
     /// connection to the engine is lost; the caller resubscribes.

@@ -11,6 +11,9 @@
 //! | `PUT /v1/apps/{name}/instances` | scale |
 //! | `PUT /v1/apps/{name}/routes` | replace the routes |
 //! | `DELETE /v1/apps/{name}` | remove |
+//! | `GET /v1/apps/{name}/logs?tail=N&index=I&recent=true` | an app's log lines, NDJSON |
+//! | `GET /v1/events?app=NAME` | lifecycle events as they happen, NDJSON |
+//! | `GET /v1/debug-logs` | the node's own log as it is written, NDJSON |
 //! | `POST /v1/shutdown` | stop the node (apps keep running) |
 //!
 //! Errors are `{"error": ..., "kind": ..., "hint": ...}` (see [`crate::error::Error`]). Every
@@ -164,7 +167,11 @@ async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
             Ok(body) => Ok(prepare_image(node.clone(), body.image)),
             Err(e) => Err(e),
         },
+        (&Method::GET, ["v1", "cells"]) => {
+            node.cell().await.map(|cell| json(&cell, node.version()))
+        }
         (&Method::GET, ["v1", "apps"]) => {
+            node.refresh_stats();
             let engine = node.check_engine().await.err();
             let (apps, version) = node.list();
             Ok(with_engine_error(json(&apps, version), engine))
@@ -184,7 +191,10 @@ async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
                 .min(MAX_WAIT);
             let engine = match since {
                 Some(_) => None,
-                None => node.check_engine().await.err(),
+                None => {
+                    node.refresh_stats();
+                    node.check_engine().await.err()
+                }
             };
             match node.watch_app(name, since, wait).await {
                 (Some(app), version) => Ok(with_engine_error(json(&app, version), engine)),
@@ -213,6 +223,17 @@ async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
             let version = node.version();
             json(&app, version)
         }),
+        (&Method::GET, ["v1", "apps", name, "logs"]) => {
+            let tail = query_param(&query, "tail").and_then(|v| v.parse().ok());
+            let index = query_param(&query, "index").and_then(|v| v.parse().ok());
+            let recent = query_param(&query, "recent") == Some("true");
+            Ok(app_logs(node.clone(), name, tail, index, recent))
+        }
+        (&Method::GET, ["v1", "events"]) => {
+            let app = query_param(&query, "app").map(str::to_string);
+            Ok(events(node.clone(), app))
+        }
+        (&Method::GET, ["v1", "debug-logs"]) => Ok(debug_logs()),
         (&Method::POST, ["v1", "shutdown"]) => {
             node.shutdown();
             Ok(json(&serde_json::json!({"stopping": true}), 0))
@@ -222,6 +243,126 @@ async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
         ))),
     };
     result.unwrap_or_else(|error| error_response(&error, node.version()))
+}
+
+fn ndjson<T: Serialize>(value: &T) -> Bytes {
+    let mut bytes = serde_json::to_vec(value).expect("serialisable");
+    bytes.push(b'\n');
+    Bytes::from(bytes)
+}
+
+/// A streamed NDJSON response fed by `receiver`; it ends when the sender is dropped.
+fn stream_response(receiver: tokio::sync::mpsc::Receiver<Bytes>) -> Response<Body> {
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let bytes = receiver.recv().await?;
+        Some((Ok::<_, Infallible>(Frame::data(bytes)), receiver))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/x-ndjson")
+        .body(BodyExt::boxed_unsync(StreamBody::new(stream)))
+        .expect("valid response")
+}
+
+/// Forwards a broadcast to a streamed response until the client goes away (noticed even when
+/// nothing is sent), telling a client that fell behind how many items it missed.
+async fn forward<T: Clone + Serialize>(
+    mut live: tokio::sync::broadcast::Receiver<T>,
+    sender: tokio::sync::mpsc::Sender<Bytes>,
+    keep: impl Fn(&T) -> bool,
+    missed: impl Fn(u64) -> T,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let item = tokio::select! {
+            item = live.recv() => item,
+            _ = sender.closed() => return,
+        };
+        let bytes = match item {
+            Ok(item) if keep(&item) => ndjson(&item),
+            Ok(_) => continue,
+            Err(RecvError::Lagged(n)) => ndjson(&missed(n)),
+            Err(RecvError::Closed) => return,
+        };
+        if sender.send(bytes).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `GET /v1/apps/{name}/logs`: the last `tail` lines (all kept lines with `recent`), then,
+/// unless `recent`, every new line.
+fn app_logs(
+    node: Arc<Node>,
+    app: &str,
+    tail: Option<usize>,
+    index: Option<u32>,
+    recent: bool,
+) -> Response<Body> {
+    use super::logs::LogLine;
+    let (sender, receiver) = tokio::sync::mpsc::channel(256);
+    let (kept, live) = node.logs().subscribe(app);
+    let app = app.to_string();
+    tokio::spawn(async move {
+        let wanted = move |line: &LogLine| index.is_none_or(|i| line.index == Some(i));
+        let mut backlog: Vec<LogLine> = kept.into_iter().filter(|l| wanted(l)).collect();
+        let keep = match (tail, recent) {
+            (Some(n), _) => n,
+            (None, true) => backlog.len(),
+            (None, false) => 0,
+        };
+        backlog.drain(..backlog.len().saturating_sub(keep));
+        for line in &backlog {
+            if sender.send(ndjson(line)).await.is_err() {
+                return;
+            }
+        }
+        if recent {
+            return;
+        }
+        let missed = move |n: u64| LogLine {
+            time: String::new(),
+            app: app.clone(),
+            source: "LTC".into(),
+            index: None,
+            message: format!("{n} lines dropped: this reader fell behind"),
+        };
+        forward(live, sender, wanted, missed).await;
+    });
+    stream_response(receiver)
+}
+
+/// `GET /v1/events`: every event (of one app with `app`), as it happens.
+fn events(node: Arc<Node>, app: Option<String>) -> Response<Body> {
+    use super::logs::Event;
+    let (sender, receiver) = tokio::sync::mpsc::channel(256);
+    let live = node.logs().subscribe_events();
+    tokio::spawn(async move {
+        let wanted = move |event: &Event| app.as_ref().is_none_or(|a| *a == event.app);
+        let missed = |n: u64| Event {
+            time: String::new(),
+            kind: "events_dropped".into(),
+            app: String::new(),
+            index: None,
+            guid: None,
+            message: format!("{n} events dropped: this reader fell behind"),
+        };
+        forward(live, sender, wanted, missed).await;
+    });
+    stream_response(receiver)
+}
+
+/// `GET /v1/debug-logs`: the node's own log lines as they are written.
+fn debug_logs() -> Response<Body> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(256);
+    let live = super::logs::node_log().subscribe();
+    tokio::spawn(forward(
+        live,
+        sender,
+        |_| true,
+        |n| format!("{n} lines dropped: this reader fell behind"),
+    ));
+    stream_response(receiver)
 }
 
 /// Streams image preparation as NDJSON lines of [`ImageProgress`].

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod converge;
 pub mod health;
+pub mod logs;
 pub mod probe;
 pub mod records;
 pub mod resolve;
@@ -44,6 +45,9 @@ pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 
 /// SIGTERM, then SIGKILL after this long (Diego's and Docker's 10 s).
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Resource samples are taken at most this often.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// An engine check younger than this is not repeated (keeps `ltc list` fast).
 const ENGINE_CHECK_TTL: Duration = Duration::from_millis(1000);
@@ -78,6 +82,12 @@ struct Inner {
 pub struct Node {
     engine: Arc<dyn Engine>,
     router: Arc<Router>,
+    logs: Arc<logs::LogHub>,
+    /// Tasks following each container's output into the log hub.
+    followers: Mutex<HashMap<ContainerId, tokio::task::AbortHandle>>,
+    /// The last two resource samples of each container, and when they were taken.
+    stats: Mutex<HashMap<ContainerId, (crate::engine::StatsSample, Option<f64>)>>,
+    stats_taken: Mutex<Option<Instant>>,
     paths: Paths,
     install_id: String,
     router_addr: SocketAddr,
@@ -130,7 +140,9 @@ pub fn check_placement(apps: &BTreeMap<String, AppSpec>, memory_bytes: u64) -> R
 
 /// Logs one line to the node's log (its stderr).
 pub fn log(message: impl std::fmt::Display) {
-    eprintln!("{} {message}", rfc3339(SystemTime::now()));
+    let line = format!("{} {message}", rfc3339(SystemTime::now()));
+    eprintln!("{line}");
+    let _ = logs::node_log().send(line);
 }
 
 impl Node {
@@ -144,9 +156,19 @@ impl Node {
         tuning: health::Tuning,
     ) -> Arc<Node> {
         let slots = restore_crashed(&desired, &saved);
+        let hub = Arc::new(logs::LogHub::default());
+        let access_log: Arc<dyn crate::router::AccessLog> = hub.clone();
         Arc::new(Node {
             engine,
-            router: Router::new(RouterConfig::default(), settings.router_addr.ip()),
+            router: Router::with_access_log(
+                RouterConfig::default(),
+                settings.router_addr.ip(),
+                Some(access_log),
+            ),
+            logs: hub,
+            followers: Mutex::new(HashMap::new()),
+            stats: Mutex::new(HashMap::new()),
+            stats_taken: Mutex::new(None),
             paths: settings.paths.clone(),
             install_id,
             router_addr: settings.router_addr,
@@ -338,6 +360,8 @@ impl Node {
             ltc_home: self.paths.home.display().to_string(),
             started_at: rfc3339(self.started_at),
             engine,
+            log_followers: self.stream_counts().0,
+            stream_subscribers: self.stream_counts().1,
         }
     }
 
@@ -492,6 +516,21 @@ impl Node {
             "created {name} ({} instances of {})",
             resolved.spec.instances, resolved.spec.image
         ));
+        self.logs.event(
+            "app_created",
+            name.as_str(),
+            None,
+            None,
+            format!(
+                "{} instances of {}",
+                resolved.spec.instances, resolved.spec.image
+            ),
+        );
+        self.route_events(
+            name.as_str(),
+            &model::Routes::default(),
+            &resolved.spec.routes,
+        );
         self.kick();
         Ok(CreateResponse {
             app: status,
@@ -568,6 +607,13 @@ impl Node {
             self.status_of(&inner, name.as_str()).expect("app exists")
         };
         log(format!("scaled {name} to {instances}"));
+        self.logs.event(
+            "app_scaled",
+            name.as_str(),
+            None,
+            None,
+            format!("{instances} instances"),
+        );
         self.kick();
         Ok(status)
     }
@@ -585,6 +631,7 @@ impl Node {
                  '--http-route' or '--tcp-route' flag."
             )));
         }
+        let (before, after);
         let status = {
             let mut inner = self.lock();
             let Some(spec) = inner.desired.apps.get(name.as_str()).cloned() else {
@@ -597,6 +644,8 @@ impl Node {
                 spec.primary_port,
                 &request,
             )?;
+            before = spec.routes.clone();
+            after = routes.clone();
             let mut next = inner.desired.clone();
             let revision = next.next_generation;
             next.next_generation += 1;
@@ -611,12 +660,21 @@ impl Node {
             self.status_of(&inner, name.as_str()).expect("app exists")
         };
         log(format!("updated the routes of {name}"));
+        self.logs.event(
+            "app_updated",
+            name.as_str(),
+            None,
+            None,
+            "routes replaced".into(),
+        );
+        self.route_events(name.as_str(), &before, &after);
         Ok(status)
     }
 
     pub async fn remove(&self, name: &str) -> Result<AppStatus> {
         let name = AppName::parse(name)?;
         self.check_engine().await?;
+        let status_routes;
         let status = {
             let mut inner = self.lock();
             let Some(spec) = inner.desired.apps.get(name.as_str()).cloned() else {
@@ -626,14 +684,44 @@ impl Node {
             next.apps.remove(name.as_str());
             store::save(&self.paths.state_file(), &next)?;
             inner.desired = next;
+            status_routes = spec.routes.clone();
             inner.removing.insert(name.to_string(), spec);
             self.changed(&mut inner);
             self.status_of(&inner, name.as_str())
                 .expect("still removing")
         };
         log(format!("removing {name}"));
+        self.logs
+            .event("app_removed", name.as_str(), None, None, "removing".into());
+        self.route_events(name.as_str(), &status_routes, &model::Routes::default());
         self.kick();
         Ok(status)
+    }
+
+    /// `route_added` and `route_removed` events for a change of an app's routes.
+    fn route_events(&self, app: &str, before: &model::Routes, after: &model::Routes) {
+        let names = |routes: &model::Routes| -> Vec<String> {
+            routes
+                .http
+                .iter()
+                .map(|r| format!("{} => {}", r.hostname, r.port))
+                .chain(
+                    routes
+                        .tcp
+                        .iter()
+                        .map(|r| format!("tcp {} => {}", r.external_port, r.port)),
+                )
+                .collect()
+        };
+        let (old, new) = (names(before), names(after));
+        for route in new.iter().filter(|r| !old.contains(r)) {
+            self.logs
+                .event("route_added", app, None, None, route.clone());
+        }
+        for route in old.iter().filter(|r| !new.contains(r)) {
+            self.logs
+                .event("route_removed", app, None, None, route.clone());
+        }
     }
 
     pub fn list(&self) -> (Vec<AppStatus>, u64) {
@@ -696,6 +784,7 @@ impl Node {
                 && s.index < desired
                 && s.op != Op::Stopping
         };
+        let stats = self.stats.lock().expect("stats lock");
         let running = slots
             .iter()
             .filter(|s| current(s))
@@ -718,6 +807,11 @@ impl Node {
                 last_error: slot.last_error.clone(),
                 stopping: slot.op == Op::Stopping || !current(slot),
                 healthy: slot.failures == 0,
+                cpu_percent: slot.container.as_ref().and_then(|id| stats.get(id)?.1),
+                memory_bytes: slot
+                    .container
+                    .as_ref()
+                    .and_then(|id| stats.get(id).map(|(sample, _)| sample.memory_bytes)),
             })
             .collect();
         Some(AppStatus {
@@ -848,13 +942,13 @@ impl Node {
                         None => "exited".to_string(),
                     };
                     log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
-                    record_crash(slot, reason, now);
+                    record_crash(slot, reason, now, &self.logs);
                     slot.op = Op::Cleaning;
                     to_clean.push(slot.guid.clone());
                     dirty = true;
                 }
                 Some(ContainerState::Created) => {
-                    record_crash(slot, "its container never started".into(), now);
+                    record_crash(slot, "its container never started".into(), now, &self.logs);
                     slot.op = Op::Cleaning;
                     to_clean.push(slot.guid.clone());
                     dirty = true;
@@ -876,6 +970,7 @@ impl Node {
         }
 
         let mut to_probe = Vec::new();
+        let mut to_follow = Vec::new();
         let mut strays = Vec::new();
         for o in &observed {
             let guid = o.labels.get(labels::GUID).cloned().unwrap_or_default();
@@ -914,6 +1009,7 @@ impl Node {
                     log(format!("adopted {app}/{index} ({})", o.id.short()));
                     inner.slots.push(slot);
                     to_probe.push(guid);
+                    to_follow.push((app.clone(), index, o.id.clone()));
                 }
                 None => {
                     inner.strays.insert(o.id.clone());
@@ -938,6 +1034,10 @@ impl Node {
         }
         for guid in to_probe {
             tokio::spawn(self.clone().monitor(guid));
+        }
+        let now_secs = now_millis() as i64 / 1000;
+        for (app, index, id) in to_follow {
+            self.follow_output(app, index, id, now_secs);
         }
         for id in strays {
             tokio::spawn(self.clone().remove_stray(id));
@@ -980,6 +1080,8 @@ impl Node {
                             inner.slots.push(slot);
                         }
                     }
+                    self.logs
+                        .publish(&app, "CELL", Some(index), "Creating container");
                     starts.push(guid);
                 }
                 Action::Stop { guid } => {
@@ -1082,7 +1184,7 @@ impl Node {
     /// Records the outcome of a start. `Err(None)`: nothing happened (the slot goes back to
     /// UNCLAIMED and is retried); `Err(Some(reason))`: the start failed and counts as a crash.
     fn finish_start(
-        &self,
+        self: &Arc<Self>,
         guid: &str,
         outcome: std::result::Result<(ContainerId, BTreeMap<u16, u16>), Option<String>>,
     ) {
@@ -1092,10 +1194,25 @@ impl Node {
         let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) else {
             return;
         };
+        let mut follow = None;
         slot.op = Op::Idle;
         slot.since = SystemTime::now();
         match outcome {
             Ok((id, ports)) => {
+                self.logs.publish(
+                    &slot.app,
+                    "CELL",
+                    Some(slot.index),
+                    "Successfully created container",
+                );
+                self.logs.event(
+                    "instance_claimed",
+                    &slot.app,
+                    Some(slot.index),
+                    Some(&slot.guid),
+                    format!("container {} started", id.short()),
+                );
+                follow = Some((slot.app.clone(), slot.index, id.clone()));
                 slot.container = Some(id);
                 slot.container_seq = seq;
                 slot.ports = ports;
@@ -1108,12 +1225,125 @@ impl Node {
                     "{}/{}: start failed: {reason}",
                     slot.app, slot.index
                 ));
-                record_crash(slot, reason, Instant::now());
+                record_crash(slot, reason, Instant::now(), &self.logs);
             }
+        }
+        // Registered before the lock is released, so a `die` handled right after waits for
+        // this follower to read the crash output before the container is removed.
+        if let Some((app, index, id)) = follow {
+            self.follow_output(app, index, id, 0);
         }
         self.changed(&mut inner);
         drop(inner);
         self.kick();
+    }
+
+    /// Follows a container's output into the app's log stream until the container stops.
+    /// `since` (Unix seconds) skips what an adopted container wrote before this node.
+    fn follow_output(self: &Arc<Self>, app: String, index: u32, id: ContainerId, since: i64) {
+        let node = self.clone();
+        let key = id.clone();
+        let task = tokio::spawn(async move {
+            use futures_util::StreamExt;
+            if let Ok(mut stream) = node.engine.logs(&id, since).await {
+                let mut pending = String::new();
+                while let Some(Ok(chunk)) = stream.next().await {
+                    pending.push_str(&String::from_utf8_lossy(&chunk));
+                    while let Some(end) = pending.find('\n') {
+                        let line: String = pending.drain(..=end).collect();
+                        node.logs.publish(&app, "APP", Some(index), line.trim_end());
+                    }
+                    if pending.len() > logs::MAX_LINE {
+                        node.logs.publish(&app, "APP", Some(index), &pending);
+                        pending.clear();
+                    }
+                }
+                if !pending.is_empty() {
+                    node.logs
+                        .publish(&app, "APP", Some(index), pending.trim_end());
+                }
+            }
+            node.followers.lock().expect("followers lock").remove(&id);
+        });
+        self.followers
+            .lock()
+            .expect("followers lock")
+            .insert(key, task.abort_handle());
+    }
+
+    fn unfollow(&self, id: &ContainerId) {
+        if let Some(task) = self.followers.lock().expect("followers lock").remove(id) {
+            task.abort();
+        }
+    }
+
+    /// Output followers and live log or event subscribers, for leak checks.
+    pub fn stream_counts(&self) -> (usize, usize) {
+        (
+            self.followers.lock().expect("followers lock").len(),
+            self.logs.followers(),
+        )
+    }
+
+    pub fn logs(&self) -> &Arc<logs::LogHub> {
+        &self.logs
+    }
+
+    /// Samples every running container's CPU and memory in the background, at most once a
+    /// second. `status` shows the latest samples; CPU needs two, so it appears from the second.
+    pub fn refresh_stats(self: &Arc<Self>) {
+        {
+            let mut taken = self.stats_taken.lock().expect("stats lock");
+            if taken.is_some_and(|at| at.elapsed() < STATS_INTERVAL) {
+                return;
+            }
+            *taken = Some(Instant::now());
+        }
+        let containers: Vec<ContainerId> = self
+            .lock()
+            .slots
+            .iter()
+            .filter_map(|s| s.container.clone())
+            .collect();
+        let node = self.clone();
+        tokio::spawn(async move {
+            let samples =
+                futures_util::future::join_all(containers.iter().map(|id| node.engine.stats(id)))
+                    .await;
+            let mut stats = node.stats.lock().expect("stats lock");
+            let mut next = HashMap::new();
+            for (id, sample) in containers.into_iter().zip(samples) {
+                let Ok(sample) = sample else { continue };
+                let cpu = stats
+                    .get(&id)
+                    .and_then(|(earlier, _)| sample.cpu_percent_since(earlier));
+                next.insert(id, (sample, cpu));
+            }
+            *stats = next;
+        });
+    }
+
+    /// A cell's view of this machine, for `ltc cells` (Lattice's one line per cell).
+    pub async fn cell(&self) -> Result<serde_json::Value> {
+        let info = self.check_engine().await?;
+        let inner = self.lock();
+        let count = |state: InstanceState| {
+            inner
+                .slots
+                .iter()
+                .filter(|s| s.state == state && s.op != Op::Stopping)
+                .count()
+        };
+        Ok(serde_json::json!({
+            "cell_id": "cell-01",
+            "engine": { "endpoint": self.engine.endpoint(), "version": info.version },
+            "memory_mb": info.memory_bytes / (1024 * 1024),
+            "cpus": info.cpus,
+            "running_instances": count(InstanceState::Running),
+            "claimed_instances": count(InstanceState::Claimed),
+            "crashed_instances": count(InstanceState::Crashed),
+            "reserved_memory_mb": inner.desired.apps.values().map(|a| a.memory_mb * u64::from(a.instances)).sum::<u64>(),
+        }))
     }
 
     /// Watches one instance with its app's monitor for as long as it lives: quickly while it
@@ -1170,6 +1400,19 @@ impl Node {
                 let mut visible = false;
                 match verdict {
                     health::Verdict::BecameRunning => {
+                        self.logs.publish(
+                            &slot.app,
+                            "HEALTH",
+                            Some(slot.index),
+                            "healthcheck passed",
+                        );
+                        self.logs.event(
+                            "instance_running",
+                            &slot.app,
+                            Some(slot.index),
+                            Some(&slot.guid),
+                            "healthy and routed".into(),
+                        );
                         slot.state = InstanceState::Running;
                         slot.since = SystemTime::now();
                         slot.running_since = Some(Instant::now());
@@ -1178,12 +1421,26 @@ impl Node {
                     }
                     health::Verdict::StillStarting | health::Verdict::Healthy => {
                         if slot.last_error != reason && state == InstanceState::Claimed {
+                            if let Some(reason) = &reason {
+                                self.logs.publish(
+                                    &slot.app,
+                                    "HEALTH",
+                                    Some(slot.index),
+                                    &format!("healthcheck failed: {reason}"),
+                                );
+                            }
                             slot.last_error = reason;
                             visible = true;
                         }
                     }
                     health::Verdict::Recovered => {
                         log(format!("{}/{} is healthy again", slot.app, slot.index));
+                        self.logs.publish(
+                            &slot.app,
+                            "HEALTH",
+                            Some(slot.index),
+                            "healthcheck passed",
+                        );
                         slot.last_error = None;
                         visible = true;
                     }
@@ -1193,6 +1450,12 @@ impl Node {
                             "{}/{} failed its monitor ({failures}/{threshold}): {reason}; out of the routes",
                             slot.app, slot.index
                         ));
+                        self.logs.publish(
+                            &slot.app,
+                            "HEALTH",
+                            Some(slot.index),
+                            &format!("healthcheck failed ({failures}/{threshold}): {reason}"),
+                        );
                         slot.last_error = Some(reason);
                         visible = true;
                     }
@@ -1202,7 +1465,7 @@ impl Node {
                             reason.unwrap_or_default()
                         );
                         log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
-                        record_crash(slot, reason, Instant::now());
+                        record_crash(slot, reason, Instant::now(), &self.logs);
                         slot.op = Op::Cleaning;
                         visible = true;
                     }
@@ -1241,6 +1504,9 @@ impl Node {
                 .and_then(|s| s.container.clone())
         };
         self.router.drain(&guid, DRAIN_TIMEOUT).await;
+        if let Some(id) = &container {
+            self.unfollow(id);
+        }
         if let Some(id) = container
             && let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await
         {
@@ -1252,6 +1518,17 @@ impl Node {
             return;
         }
         let mut inner = self.lock();
+        if let Some(slot) = inner.slots.iter().find(|s| s.guid == guid) {
+            self.logs
+                .publish(&slot.app, "CELL", Some(slot.index), "Stopped");
+            self.logs.event(
+                "instance_stopped",
+                &slot.app,
+                Some(slot.index),
+                Some(&guid),
+                "stopped".into(),
+            );
+        }
         inner.slots.retain(|s| s.guid != guid);
         let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
         inner.removing.retain(|name, _| with_slots.contains(name));
@@ -1268,6 +1545,20 @@ impl Node {
                 .find(|s| s.guid == guid)
                 .and_then(|s| s.container.clone())
         };
+        // Its last lines (usually why it crashed) are read before the container goes.
+        if let Some(id) = &container {
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while self
+                .followers
+                .lock()
+                .expect("followers lock")
+                .contains_key(id)
+                && Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            self.unfollow(id);
+        }
         if let Some(id) = container
             && let Err(e) = self.engine.remove_instance(&id, Duration::ZERO).await
         {
@@ -1317,7 +1608,7 @@ impl Node {
                     None => "exited".to_string(),
                 };
                 log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
-                record_crash(slot, reason, Instant::now());
+                record_crash(slot, reason, Instant::now(), &self.logs);
                 slot.op = Op::Cleaning;
                 let guid = slot.guid.clone();
                 self.changed(&mut inner);
@@ -1399,7 +1690,7 @@ fn adoptable(inner: &Inner, observed: &Observed) -> Option<(String, u64, u32)> {
         .then(|| (app.clone(), generation, index))
 }
 
-fn record_crash(slot: &mut Slot, reason: String, now: Instant) {
+fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &logs::LogHub) {
     slot.failures = 0;
     let ran = slot
         .running_since
@@ -1409,16 +1700,36 @@ fn record_crash(slot: &mut Slot, reason: String, now: Instant) {
     slot.since = SystemTime::now();
     slot.running_since = None;
     slot.last_error = Some(reason);
-    match converge::restart_delay(slot.crash_count) {
+    let then = match converge::restart_delay(slot.crash_count) {
         Some(delay) => {
             slot.next_restart = Some(now + delay);
             slot.next_restart_wall = Some(SystemTime::now() + delay);
+            if delay.is_zero() {
+                "restarting now".to_string()
+            } else {
+                format!("restarting in {}", crate::ui::format_duration(delay))
+            }
         }
         None => {
             slot.next_restart = None;
             slot.next_restart_wall = None;
+            format!("not restarted again after {} crashes", slot.crash_count)
         }
-    }
+    };
+    let reason = slot.last_error.clone().unwrap_or_default();
+    hub.publish(
+        &slot.app,
+        "CELL",
+        Some(slot.index),
+        &format!("Crashed ({}): {reason}; {then}", slot.crash_count),
+    );
+    hub.event(
+        "instance_crashed",
+        &slot.app,
+        Some(slot.index),
+        Some(&slot.guid),
+        format!("crash {}: {reason}; {then}", slot.crash_count),
+    );
 }
 
 /// Crashed instances waiting for their restart, as the previous node recorded them, so their

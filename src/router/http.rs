@@ -194,6 +194,7 @@ pub async fn handle(
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let request_id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let started = std::time::Instant::now();
     let (host, raw_host) = match request_host(&request) {
         Ok(found) => found,
         Err(HostError::Missing) => {
@@ -330,6 +331,27 @@ pub async fn handle(
                 break;
             }
         };
+        if let Some(log) = &router.access_log
+            && log.wants(&pool.app)
+        {
+            let length = response
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            let target = path.as_ref().map_or("/", |p| p.as_str());
+            log.record(
+                &pool.app,
+                backend.index,
+                &format!(
+                    "{raw_host} - \"{} {target} {:?}\" {} {length} {:.1}ms",
+                    parts.method,
+                    parts.version,
+                    response.status().as_u16(),
+                    started.elapsed().as_secs_f64() * 1000.0
+                ),
+            );
+        }
         let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
         headers::prepare_response(response.headers_mut(), &request_id, switching);
         if let (true, Some(client_upgrade)) = (switching, client_upgrade) {

@@ -81,6 +81,13 @@ impl Default for RouterConfig {
 
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
+/// Where the router writes one access line per routed request (`[RTR]` in `ltc logs`). Lines
+/// are made only for apps someone is watching, so an unwatched app costs nothing.
+pub trait AccessLog: Send + Sync {
+    fn wants(&self, app: &str) -> bool;
+    fn record(&self, app: &str, index: u32, line: &str);
+}
+
 /// The router's shared state: the current table, failure marks, in-flight counts, and the
 /// pooled client to instances.
 pub struct Router {
@@ -91,16 +98,26 @@ pub struct Router {
     pub config: RouterConfig,
     /// The address TCP routes listen on (the router's IP).
     pub(crate) listen_ip: IpAddr,
+    pub(crate) access_log: Option<Arc<dyn AccessLog>>,
 }
 
 impl Router {
     pub fn new(config: RouterConfig, listen_ip: IpAddr) -> Arc<Router> {
+        Router::with_access_log(config, listen_ip, None)
+    }
+
+    pub fn with_access_log(
+        config: RouterConfig,
+        listen_ip: IpAddr,
+        access_log: Option<Arc<dyn AccessLog>>,
+    ) -> Arc<Router> {
         Arc::new(Router {
             table: RwLock::new(Arc::new(RouteTable::default())),
             table_changes: watch::channel(0).0,
             known: Mutex::new(HashMap::new()),
             config,
             listen_ip,
+            access_log,
         })
     }
 

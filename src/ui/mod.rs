@@ -91,6 +91,11 @@ impl Ui {
         }
     }
 
+    /// Text on stdout without a newline (terminal control).
+    pub fn out_raw(&self, text: &str) {
+        self.out_bytes(text.as_bytes());
+    }
+
     /// Raw bytes on stdout (a generated script).
     pub fn out_bytes(&self, bytes: &[u8]) {
         let mut stdout = std::io::stdout().lock();
@@ -204,6 +209,17 @@ pub fn table(ui: &Ui, rows: &[Vec<Cell>]) -> Vec<String> {
             line
         })
         .collect()
+}
+
+/// Bytes as Lattice showed memory: `4.2M`, `1.1G`.
+pub fn format_bytes(bytes: u64) -> String {
+    let units = [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    for (unit, size) in units {
+        if bytes >= size {
+            return format!("{:.1}{unit}", bytes as f64 / size as f64);
+        }
+    }
+    format!("{bytes}B")
 }
 
 /// Uptime as Go printed durations, which Lattice showed: `1h2m3s`.

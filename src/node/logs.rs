@@ -1,0 +1,234 @@
+//! What the node says as things happen: per-app log lines (`ltc logs`), lifecycle events
+//! (`ltc events`) and the node's own log (`ltc debug-logs`).
+//!
+//! Everything is bounded so a process that floods its output cannot grow the node: each app
+//! keeps its last [`RECENT_LINES`] lines, live followers read from a broadcast of
+//! [`LIVE_BUFFER`] lines (a follower that falls behind is told how many lines it missed), and a
+//! line is cut at [`MAX_LINE`] bytes.
+
+use crate::model::rfc3339_millis;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, OnceLock};
+use tokio::sync::broadcast;
+
+/// Lines kept per app for `--recent` and `--tail`.
+pub const RECENT_LINES: usize = 1000;
+/// Lines a live follower may fall behind before it misses some.
+pub const LIVE_BUFFER: usize = 1024;
+/// Longest line kept; the rest is cut.
+pub const MAX_LINE: usize = 4096;
+
+/// One line of an app's log stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    pub app: String,
+    /// `APP` (the process), `CELL` (lifecycle), `HEALTH` (monitor), `RTR` (router), `LTC`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    pub message: String,
+}
+
+/// One lifecycle event (`ltc events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub time: String,
+    /// `app_created`, `app_scaled`, `app_updated`, `app_removed`, `instance_claimed`,
+    /// `instance_running`, `instance_crashed`, `instance_stopped`, `route_added`,
+    /// `route_removed`.
+    pub kind: String,
+    pub app: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    pub message: String,
+}
+
+fn now() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    rfc3339_millis(millis)
+}
+
+fn cut(message: &str) -> String {
+    if message.len() <= MAX_LINE {
+        return message.to_string();
+    }
+    let mut end = MAX_LINE;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
+}
+
+struct AppLog {
+    recent: VecDeque<LogLine>,
+    live: broadcast::Sender<LogLine>,
+}
+
+/// Log lines of every app, and the event stream.
+pub struct LogHub {
+    apps: Mutex<HashMap<String, AppLog>>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Default for LogHub {
+    fn default() -> Self {
+        LogHub {
+            apps: Mutex::new(HashMap::new()),
+            events: broadcast::channel(LIVE_BUFFER).0,
+        }
+    }
+}
+
+impl LogHub {
+    pub fn publish(&self, app: &str, source: &str, index: Option<u32>, message: &str) {
+        let line = LogLine {
+            time: now(),
+            app: app.to_string(),
+            source: source.to_string(),
+            index,
+            message: cut(message),
+        };
+        let mut apps = self.apps.lock().expect("log hub lock");
+        let log = apps.entry(app.to_string()).or_insert_with(|| AppLog {
+            recent: VecDeque::with_capacity(64),
+            live: broadcast::channel(LIVE_BUFFER).0,
+        });
+        if log.recent.len() == RECENT_LINES {
+            log.recent.pop_front();
+        }
+        log.recent.push_back(line.clone());
+        let _ = log.live.send(line);
+    }
+
+    /// The recent lines of an app and a live feed of what follows.
+    pub fn subscribe(&self, app: &str) -> (Vec<LogLine>, broadcast::Receiver<LogLine>) {
+        let mut apps = self.apps.lock().expect("log hub lock");
+        let log = apps.entry(app.to_string()).or_insert_with(|| AppLog {
+            recent: VecDeque::new(),
+            live: broadcast::channel(LIVE_BUFFER).0,
+        });
+        (log.recent.iter().cloned().collect(), log.live.subscribe())
+    }
+
+    /// Whether anyone follows an app's stream (the router's access lines are made only then).
+    pub fn watched(&self, app: &str) -> bool {
+        self.apps
+            .lock()
+            .expect("log hub lock")
+            .get(app)
+            .is_some_and(|log| log.live.receiver_count() > 0)
+    }
+
+    /// Live followers of every app, for `ltc daemon status` and leak checks.
+    pub fn followers(&self) -> usize {
+        self.apps
+            .lock()
+            .expect("log hub lock")
+            .values()
+            .map(|log| log.live.receiver_count())
+            .sum::<usize>()
+            + self.events.receiver_count()
+    }
+
+    /// Forgets a removed app's lines (unless someone still follows it).
+    pub fn forget(&self, app: &str) {
+        let mut apps = self.apps.lock().expect("log hub lock");
+        if apps
+            .get(app)
+            .is_some_and(|log| log.live.receiver_count() == 0)
+        {
+            apps.remove(app);
+        }
+    }
+
+    pub fn event(
+        &self,
+        kind: &str,
+        app: &str,
+        index: Option<u32>,
+        guid: Option<&str>,
+        message: String,
+    ) {
+        let _ = self.events.send(Event {
+            time: now(),
+            kind: kind.to_string(),
+            app: app.to_string(),
+            index,
+            guid: guid.map(str::to_string),
+            message,
+        });
+    }
+
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+}
+
+/// The node's own log, for `ltc debug-logs`.
+pub fn node_log() -> &'static broadcast::Sender<String> {
+    static LOG: OnceLock<broadcast::Sender<String>> = OnceLock::new();
+    LOG.get_or_init(|| broadcast::channel(LIVE_BUFFER).0)
+}
+
+impl crate::router::AccessLog for LogHub {
+    fn wants(&self, app: &str) -> bool {
+        self.watched(app)
+    }
+
+    fn record(&self, app: &str, index: u32, line: &str) {
+        self.publish(app, "RTR", Some(index), line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_lines_are_bounded_and_followers_see_new_ones() {
+        let hub = LogHub::default();
+        for i in 0..RECENT_LINES + 10 {
+            hub.publish("web", "APP", Some(0), &format!("line {i}"));
+        }
+        let (recent, mut live) = hub.subscribe("web");
+        assert_eq!(recent.len(), RECENT_LINES);
+        assert_eq!(recent[0].message, "line 10");
+        assert!(hub.watched("web"));
+        hub.publish("web", "CELL", Some(1), "Successfully created container");
+        let line = live.try_recv().unwrap();
+        assert_eq!((line.source.as_str(), line.index), ("CELL", Some(1)));
+        drop(live);
+        assert!(!hub.watched("web"));
+        assert_eq!(hub.followers(), 0);
+    }
+
+    #[test]
+    fn long_lines_are_cut() {
+        let hub = LogHub::default();
+        hub.publish("web", "APP", None, &"é".repeat(MAX_LINE));
+        let (recent, _) = hub.subscribe("web");
+        assert!(recent[0].message.len() <= MAX_LINE + 3);
+        assert!(recent[0].message.ends_with('…'));
+    }
+
+    #[test]
+    fn a_slow_follower_learns_how_many_lines_it_missed() {
+        let hub = LogHub::default();
+        let (_, mut live) = hub.subscribe("web");
+        for i in 0..LIVE_BUFFER + 5 {
+            hub.publish("web", "APP", Some(0), &format!("{i}"));
+        }
+        assert!(matches!(
+            live.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(5))
+        ));
+    }
+}
