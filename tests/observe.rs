@@ -320,6 +320,7 @@ fn debug_logs_cells_visualize_and_status_show_the_machine() {
     assert_eq!(cell["running_instances"], 2);
     assert!(cell["memory_mb"].as_u64().unwrap() > 0);
     assert!(cell["cpus"].as_u64().unwrap() > 0);
+    assert!(cell["disk_mb"].as_u64().unwrap() > 0, "{cell:#}");
     let run = home.ltc(&["visualize"]).ok();
     assert!(run.stdout.contains("cell-01: ••"), "{}", run.stdout);
     assert!(run.stdout.contains("  web: ••"), "{}", run.stdout);

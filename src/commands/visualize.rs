@@ -83,13 +83,17 @@ pub async fn cells(settings: &Settings, ui: &Ui) -> Result<()> {
         return Ok(());
     }
     let rows = vec![
-        ["Cells", "Memory", "CPUs", "Apps"]
+        ["Cells", "Memory", "Disk", "CPUs", "Apps"]
             .iter()
             .map(|h| Cell::colored(h, Color::Bold))
             .collect(),
         vec![
             Cell::plain(cell["cell_id"].as_str().unwrap_or(CELL)),
             Cell::plain(format!("{}M", cell["memory_mb"])),
+            Cell::plain(match cell["disk_mb"].as_u64() {
+                Some(mb) => format!("{mb}M"),
+                None => "N/A".to_string(),
+            }),
             Cell::plain(&cell["cpus"]),
             Cell::plain(format!(
                 "{}/{}",

@@ -184,6 +184,7 @@ impl Engine for DockerEngine {
             api_version: version.api_version.unwrap_or_default(),
             memory_bytes: info.mem_total.unwrap_or(0).max(0) as u64,
             cpus: info.ncpu.unwrap_or(0).max(0) as u64,
+            root_dir: info.docker_root_dir.filter(|d| !d.is_empty()),
         })
     }
 

@@ -178,6 +178,7 @@ impl Engine for FakeEngine {
             api_version: "1.41".into(),
             memory_bytes: 8 << 30,
             cpus: 2,
+            root_dir: None,
         })
     }
 

@@ -61,6 +61,8 @@ pub struct EngineInfo {
     pub api_version: String,
     pub memory_bytes: u64,
     pub cpus: u64,
+    /// Where the engine keeps images and containers (`/var/lib/docker`).
+    pub root_dir: Option<String>,
 }
 
 /// One instance to run.

@@ -1326,6 +1326,12 @@ impl Node {
     /// A cell's view of this machine, for `ltc cells` (Lattice's one line per cell).
     pub async fn cell(&self) -> Result<serde_json::Value> {
         let info = self.check_engine().await?;
+        // The node runs beside the engine: the filesystem of its root directory is the cell's
+        // disk (unknown when the engine is elsewhere, e.g. in a VM).
+        let disk = info
+            .root_dir
+            .as_deref()
+            .and_then(|dir| fs4::statvfs(dir).ok());
         let inner = self.lock();
         let count = |state: InstanceState| {
             inner
@@ -1339,6 +1345,8 @@ impl Node {
             "engine": { "endpoint": self.engine.endpoint(), "version": info.version },
             "memory_mb": info.memory_bytes / (1024 * 1024),
             "cpus": info.cpus,
+            "disk_mb": disk.as_ref().map(|d| d.total_space() / (1024 * 1024)),
+            "disk_free_mb": disk.as_ref().map(|d| d.available_space() / (1024 * 1024)),
             "running_instances": count(InstanceState::Running),
             "claimed_instances": count(InstanceState::Claimed),
             "crashed_instances": count(InstanceState::Crashed),
