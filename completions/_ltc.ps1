@@ -52,6 +52,8 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('dl', 'dl', [CompletionResultType]::ParameterValue, 'Stream the node''s own log')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Stream lifecycle events (app created, instance crashed, route added, ...)')
             [CompletionResult]::new('ev', 'ev', [CompletionResultType]::ParameterValue, 'Stream lifecycle events (app created, instance crashed, route added, ...)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run Lattice''s integration test against this machine: create, route, logs, scale, TCP, remove')
+            [CompletionResult]::new('te', 'te', [CompletionResultType]::ParameterValue, 'Run Lattice''s integration test against this machine: create, route, logs, scale, TCP, remove')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the versions of ltc, its node and the Docker engine')
             [CompletionResult]::new('vr', 'vr', [CompletionResultType]::ParameterValue, 'Show the versions of ltc, its node and the Docker engine')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or check the node that keeps apps converged')
@@ -407,6 +409,34 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             break
         }
         'ltc;ev' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;test' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long the whole test may take')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the whole test may take')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what each step is waiting for')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what each step is waiting for')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;te' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long the whole test may take')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the whole test may take')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what each step is waiting for')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what each step is waiting for')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')

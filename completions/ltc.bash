@@ -88,6 +88,12 @@ _ltc() {
             ltc,target)
                 cmd="ltc__subcmd__target"
                 ;;
+            ltc,te)
+                cmd="ltc__subcmd__test"
+                ;;
+            ltc,test)
+                cmd="ltc__subcmd__test"
+                ;;
             ltc,up)
                 cmd="ltc__subcmd__update"
                 ;;
@@ -125,7 +131,7 @@ _ltc() {
 
     case "${cmd}" in
         ltc)
-            opts="-q -h -V --json --quiet --help --version target ta create cr scale sc update up remove rm list ls status st cells ce visualize vz logs lg debug-logs dl events ev version vr daemon completions help h"
+            opts="-q -h -V --json --quiet --help --version target ta create cr scale sc update up remove rm list ls status st cells ce visualize vz logs lg debug-logs dl events ev test te version vr daemon completions help h"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -513,6 +519,28 @@ _ltc() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__test)
+            opts="-t -v -q -h -V --timeout --verbose --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -49,6 +49,8 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand dl 'Stream the node''s own log'
             cand events 'Stream lifecycle events (app created, instance crashed, route added, ...)'
             cand ev 'Stream lifecycle events (app created, instance crashed, route added, ...)'
+            cand test 'Run Lattice''s integration test against this machine: create, route, logs, scale, TCP, remove'
+            cand te 'Run Lattice''s integration test against this machine: create, route, logs, scale, TCP, remove'
             cand version 'Show the versions of ltc, its node and the Docker engine'
             cand vr 'Show the versions of ltc, its node and the Docker engine'
             cand daemon 'Run, start, stop or check the node that keeps apps converged'
@@ -380,6 +382,32 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand --version 'Print version'
         }
         &'ltc;ev'= {
+            cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+            cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'ltc;test'= {
+            cand -t 'How long the whole test may take'
+            cand --timeout 'How long the whole test may take'
+            cand -v 'Say what each step is waiting for'
+            cand --verbose 'Say what each step is waiting for'
+            cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+            cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'ltc;te'= {
+            cand -t 'How long the whole test may take'
+            cand --timeout 'How long the whole test may take'
+            cand -v 'Say what each step is waiting for'
+            cand --verbose 'Say what each step is waiting for'
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'

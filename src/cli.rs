@@ -90,6 +90,10 @@ pub enum Command {
     #[command(visible_alias = "ev")]
     Events(EventsArgs),
 
+    /// Run Lattice's integration test against this machine: create, route, logs, scale, TCP, remove
+    #[command(visible_alias = "te")]
+    Test(TestArgs),
+
     /// Show the versions of ltc, its node and the Docker engine
     #[command(visible_alias = "vr")]
     Version,
@@ -137,6 +141,17 @@ pub struct EventsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TestArgs {
+    /// How long the whole test may take
+    #[arg(short, long, default_value = "5m", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Say what each step is waiting for
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct HelpArgs {
     /// The command to explain
     pub command: Option<String>,
@@ -152,7 +167,7 @@ pub const GROUPS: [(&str, &[&str]); 6] = [
     ),
     ("STREAM LOGS", &["logs", "debug-logs"]),
     ("ADVANCED", &["daemon", "completions"]),
-    ("HELP AND DEBUG", &["help", "version"]),
+    ("HELP AND DEBUG", &["help", "version", "test"]),
 ];
 
 /// `ltc help`: the commands under their topics, then the global options and exit codes.

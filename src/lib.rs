@@ -74,6 +74,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return error.exit_code();
         }
     };
+    let is_test = matches!(&cli.command, cli::Command::Test(_));
     // Following a stream ends with Ctrl-C, and that is success.
     let streaming = matches!(
         &cli.command,
@@ -83,7 +84,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let result = runtime.block_on(async {
         tokio::select! {
             result = commands::dispatch(cli.command, &settings, &ui) => result,
-            _ = tokio::signal::ctrl_c(), if !is_node => {
+            // `ltc test` handles Ctrl-C itself, to remove its app first.
+            _ = tokio::signal::ctrl_c(), if !is_node && !is_test => {
                 if streaming {
                     Ok(())
                 } else {

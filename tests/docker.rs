@@ -479,3 +479,47 @@ fn output_into_a_closed_pipe_ends_quietly() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn ltc_test_passes_and_leaves_nothing_behind() {
+    require_docker();
+    let home = Home::new();
+    let run = home.ltc(&["test", "--timeout", "2m"]).ok();
+    assert!(run.stdout.contains("ltc test passed"), "{run:#?}");
+    for step in [
+        "[create]",
+        "[route]",
+        "[logs]",
+        "[env]",
+        "[scale]",
+        "[round-robin]",
+        "[tcp]",
+        "[remove]",
+    ] {
+        assert!(run.stderr.contains(step), "{step}: {run:#?}");
+    }
+    assert_eq!(home.json(&["list"]), serde_json::json!([]));
+    assert!(home.containers().is_empty());
+}
+
+#[test]
+fn ltc_test_names_the_failing_step_when_the_router_is_unreachable() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["daemon", "start"]).ok();
+    let dead = crate::support::free_port();
+    let output = home
+        .command(&["test", "--timeout", "5s"])
+        .env("LTC_ROUTER_ADDR", format!("127.0.0.1:{dead}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(14), "{stderr}");
+    assert!(stderr.contains("ltc test failed at [route]"), "{stderr}");
+    assert_eq!(
+        home.json(&["list"]),
+        serde_json::json!([]),
+        "nothing left behind"
+    );
+    assert!(home.containers().is_empty());
+}

@@ -7,6 +7,7 @@ mod list;
 mod logs;
 mod remove;
 mod scale;
+mod selftest;
 mod status;
 mod target;
 mod update;
@@ -30,6 +31,7 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::Status(args) => status::run(args, settings, ui).await,
         Command::Version => version::run(settings, ui).await,
         Command::Cells => visualize::cells(settings, ui).await,
+        Command::Test(args) => selftest::run(args, settings, ui).await,
         Command::Visualize(args) => visualize::run(args, settings, ui).await,
         Command::Logs(args) => logs::logs(args, settings, ui).await,
         Command::DebugLogs(args) => logs::debug_logs(args, settings, ui).await,
