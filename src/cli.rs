@@ -2,6 +2,7 @@
 
 use crate::model::{self, EnvVar};
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use std::time::Duration;
 
 pub const EXIT_CODES: &str = "\
@@ -112,6 +113,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The app
+    #[arg(add = ArgValueCandidates::new(app_names))]
     pub name: String,
 
     /// Print the lines kept so far and exit, instead of following
@@ -255,6 +257,38 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("`{text}` is not a duration like 2m, 90s or 500ms"))
 }
 
+/// Names of the apps of the running node, for shell completion. It never starts a node and
+/// gives nothing when none answers.
+fn app_names() -> Vec<CompletionCandidate> {
+    let Ok(settings) = crate::config::Settings::from_env() else {
+        return Vec::new();
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Vec::new();
+    };
+    runtime.block_on(async {
+        let client = crate::client::Client::new(&settings);
+        let listed = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            if !client.ping().await {
+                return Vec::new();
+            }
+            client
+                .get::<Vec<model::AppStatus>>("/v1/apps")
+                .await
+                .unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default();
+        listed
+            .into_iter()
+            .map(|app| CompletionCandidate::new(app.name))
+            .collect()
+    })
+}
+
 /// `--wait` (the default, as in Lattice) or `--no-wait`.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct WaitArgs {
@@ -383,6 +417,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct ScaleArgs {
     /// The app
+    #[arg(add = ArgValueCandidates::new(app_names))]
     pub name: String,
 
     /// The number of instances (0 stops the app and keeps it)
@@ -400,6 +435,7 @@ pub struct ScaleArgs {
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// The app
+    #[arg(add = ArgValueCandidates::new(app_names))]
     pub name: String,
 
     /// HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>
@@ -422,7 +458,7 @@ pub struct UpdateArgs {
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// The apps to remove
-    #[arg(required = true)]
+    #[arg(required = true, add = ArgValueCandidates::new(app_names))]
     pub names: Vec<String>,
 
     /// How long to wait for each app's instances to stop
@@ -436,6 +472,7 @@ pub struct RemoveArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The app
+    #[arg(add = ArgValueCandidates::new(app_names))]
     pub name: String,
 
     /// One block per instance: guid, container, ports, crashes, next restart, CPU, memory

@@ -33,6 +33,22 @@ use std::ffi::OsString;
 
 /// Runs ltc with these arguments and returns the process exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
+    // A shell asking for completions (`source <(COMPLETE=bash ltc)` registers it): answer and
+    // stop. App names come from the running node.
+    {
+        use clap::CommandFactory;
+        let current_dir = std::env::current_dir().ok();
+        match clap_complete::CompleteEnv::with_factory(cli::Cli::command)
+            .try_complete(args.clone(), current_dir.as_deref())
+        {
+            Ok(true) => return 0,
+            Ok(false) => {}
+            Err(e) => {
+                let _ = e.print();
+                return Kind::Usage.exit_code();
+            }
+        }
+    }
     let wants_json = args.iter().any(|a| a == "--json");
     if args.len() <= 1 {
         // A bare `ltc`: the topics, as a usage error for scripts.

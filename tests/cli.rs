@@ -239,3 +239,16 @@ fn completions_are_printed_for_every_shell() {
     home.ltc(&["completions", "tcsh"]).code(13);
     assert_untouched(&home);
 }
+
+#[test]
+fn completion_without_a_node_offers_commands_and_starts_nothing() {
+    let home = Home::new();
+    let run = home.complete(&["sca"]).ok();
+    assert!(run.stdout.lines().any(|l| l == "scale"), "{run:#?}");
+    let run = home.complete(&["scale", ""]).ok();
+    assert!(
+        run.stdout.lines().all(|l| l.starts_with('-')),
+        "no app names: {run:#?}"
+    );
+    assert_untouched(&home);
+}

@@ -523,3 +523,19 @@ fn ltc_test_names_the_failing_step_when_the_router_is_unreachable() {
     );
     assert!(home.containers().is_empty());
 }
+
+#[test]
+fn app_names_complete_from_the_running_node() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "webapp"]).ok();
+    for command in ["scale", "status", "logs", "remove", "update"] {
+        let run = home.complete(&[command, ""]).ok();
+        assert!(
+            run.stdout.lines().any(|l| l == "webapp"),
+            "{command}: {run:#?}"
+        );
+    }
+    let run = home.complete(&["scale", "web"]).ok();
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), ["webapp"]);
+}

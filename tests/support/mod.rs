@@ -122,6 +122,20 @@ impl Home {
         Run::from(self.command(args).output().unwrap())
     }
 
+    /// What the shell would offer for the last of `words` (bash protocol of clap_complete).
+    pub fn complete(&self, words: &[&str]) -> Run {
+        let mut args = vec!["--", "ltc"];
+        args.extend_from_slice(words);
+        let mut command = self.command(&args);
+        command
+            .env("COMPLETE", "bash")
+            .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
+            .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+            .env("_CLAP_COMPLETE_SPACE", "true")
+            .env("_CLAP_IFS", "\n");
+        Run::from(command.output().unwrap())
+    }
+
     /// Runs a command that must succeed with `--json`, and returns its JSON.
     #[track_caller]
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
