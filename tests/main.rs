@@ -7,6 +7,7 @@
 //! - `observe`: logs, events, debug-logs, cells, visualize and status against real containers.
 //! - `router`: the router's HTTP and TCP rules against real sockets and in-process backends.
 //! - `routing`: the router inside the node, in front of real containers.
+//! - `snapshots`: what each reporting command prints, human and JSON.
 //!
 //! Tests that need Docker fail loudly when the engine does not answer; they never skip.
 
@@ -19,3 +20,4 @@ mod health;
 mod observe;
 mod router;
 mod routing;
+mod snapshots;
