@@ -340,6 +340,12 @@ fn an_app_that_never_listens_times_out_with_exit_16_and_keeps_starting() {
     );
     assert!(run.stderr.contains("hint: "), "{run:#?}");
     assert!(run.stdout.contains("App will be reachable at:"), "{run:#?}");
+    // On a busy machine the container may still be in creation (UNCLAIMED) when create gives
+    // up; once created it is CLAIMED, and it stays that, never RUNNING, while nothing listens.
+    home.wait_status("slow", Duration::from_secs(20), |s| {
+        s["instances"][0]["state"] == "CLAIMED"
+    });
+    std::thread::sleep(Duration::from_millis(500));
     let status = home.json(&["status", "slow"]);
     assert_eq!(
         status["instances"][0]["state"], "CLAIMED",

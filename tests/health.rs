@@ -114,12 +114,13 @@ fn url_and_absent_monitors_decide_when_an_instance_runs() {
         run.stderr.contains("timed out waiting for `bad`"),
         "{run:#?}"
     );
-    let status = home.json(&["status", "bad"]);
-    assert_eq!(status["instances"][0]["state"], "CLAIMED");
-    let reason = status["instances"][0]["last_error"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(reason.contains("/nope answered 404"), "{status:#}");
+    // It stays CLAIMED (never RUNNING) and says why, once its container exists.
+    let status = home.wait_status("bad", Duration::from_secs(20), |s| {
+        s["instances"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("/nope answered 404"))
+    });
+    assert_eq!(status["instances"][0]["state"], "CLAIMED", "{status:#}");
 
     let run = home.ltc(&["create", "nope", "-M", "9090"]).code(13);
     assert!(
