@@ -83,6 +83,8 @@ pub struct Node {
     engine: Arc<dyn Engine>,
     router: Arc<Router>,
     logs: Arc<logs::LogHub>,
+    /// Whether this node serves its router (false when only its logic runs, in tests).
+    router_serving: std::sync::atomic::AtomicBool,
     /// Tasks following each container's output into the log hub.
     followers: Mutex<HashMap<ContainerId, tokio::task::AbortHandle>>,
     /// The last two resource samples of each container, and when they were taken.
@@ -166,6 +168,7 @@ impl Node {
                 Some(access_log),
             ),
             logs: hub,
+            router_serving: std::sync::atomic::AtomicBool::new(false),
             followers: Mutex::new(HashMap::new()),
             stats: Mutex::new(HashMap::new()),
             stats_taken: Mutex::new(None),
@@ -512,6 +515,7 @@ impl Node {
             let status = self.status_of(&inner, name.as_str()).expect("just created");
             (resolved, status)
         };
+        self.wait_for_tcp_routes(&resolved.spec.routes).await?;
         log(format!(
             "created {name} ({} instances of {})",
             resolved.spec.instances, resolved.spec.image
@@ -659,6 +663,7 @@ impl Node {
             self.changed(&mut inner);
             self.status_of(&inner, name.as_str()).expect("app exists")
         };
+        self.wait_for_tcp_routes(&after).await?;
         log(format!("updated the routes of {name}"));
         self.logs.event(
             "app_updated",
@@ -696,6 +701,31 @@ impl Node {
         self.route_events(name.as_str(), &status_routes, &model::Routes::default());
         self.kick();
         Ok(status)
+    }
+
+    /// Returns once the router listens on every TCP route of `routes` (the change is then in
+    /// effect for the next connection), or says which port could not be opened.
+    async fn wait_for_tcp_routes(&self, routes: &model::Routes) -> Result<()> {
+        // Without a running router (the node's own tests) there is nothing to wait for.
+        if !self
+            .router_serving
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let ports: Vec<u16> = routes.tcp.iter().map(|r| r.external_port).collect();
+        self.router
+            .wait_tcp(&ports, Duration::from_secs(2))
+            .await
+            .map_err(|missing| {
+                Error::failed(format!(
+                    "the router could not open TCP route port {}",
+                    model::join_ports(&missing)
+                ))
+                .with_hint(
+                    "another program may use it; `ltc update APP -T OTHER:PORT` picks another",
+                )
+            })
     }
 
     /// `route_added` and `route_removed` events for a change of an app's routes.
@@ -1877,6 +1907,8 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
         node.router.clone(),
         cancel.clone(),
     ));
+    node.router_serving
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     api::serve(node.clone(), listener, cancel.clone()).await;
     cancel.cancel();
     let _ = tokio::join!(converger, events, signals, http, tcp);

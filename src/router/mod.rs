@@ -99,6 +99,8 @@ pub struct Router {
     /// The address TCP routes listen on (the router's IP).
     pub(crate) listen_ip: IpAddr,
     pub(crate) access_log: Option<Arc<dyn AccessLog>>,
+    /// TCP route ports with an open listener, kept by [`tcp::serve`].
+    pub(crate) tcp_listening: Mutex<std::collections::HashSet<u16>>,
 }
 
 impl Router {
@@ -118,6 +120,7 @@ impl Router {
             config,
             listen_ip,
             access_log,
+            tcp_listening: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -140,6 +143,29 @@ impl Router {
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.table_changes.subscribe()
+    }
+
+    /// Waits (at most `timeout`) until every one of these TCP route ports listens, so a route
+    /// change is in effect when the command that made it returns. Says which did not open.
+    pub async fn wait_tcp(&self, ports: &[u16], timeout: Duration) -> Result<(), Vec<u16>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let missing: Vec<u16> = {
+                let open = self.tcp_listening.lock().expect("tcp lock");
+                ports
+                    .iter()
+                    .copied()
+                    .filter(|p| !open.contains(p))
+                    .collect()
+            };
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(missing);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Requests in flight to an instance.

@@ -20,6 +20,7 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
             let keep = wanted.contains(port);
             if !keep {
                 token.cancel();
+                router.tcp_listening.lock().expect("tcp lock").remove(port);
             }
             keep
         });
@@ -32,6 +33,7 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
                 Ok(listener) => {
                     let token = cancel.child_token();
                     listeners.insert(port, token.clone());
+                    router.tcp_listening.lock().expect("tcp lock").insert(port);
                     tokio::spawn(accept_loop(router.clone(), listener, port, token));
                 }
                 Err(e) => crate::node::log(format!("router: cannot open TCP route {addr}: {e}")),
