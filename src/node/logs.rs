@@ -76,6 +76,21 @@ struct AppLog {
 pub struct LogHub {
     apps: Mutex<HashMap<String, AppLog>>,
     events: broadcast::Sender<Event>,
+    /// Live log followers of all apps: the router asks [`LogHub::watched`] only when there is
+    /// one, so the request path takes no lock while nobody follows logs.
+    watchers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Held while a follower reads an app's live lines.
+pub struct Watch {
+    watchers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.watchers
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Default for LogHub {
@@ -83,6 +98,7 @@ impl Default for LogHub {
         LogHub {
             apps: Mutex::new(HashMap::new()),
             events: broadcast::channel(LIVE_BUFFER).0,
+            watchers: std::sync::Arc::default(),
         }
     }
 }
@@ -108,14 +124,24 @@ impl LogHub {
         let _ = log.live.send(line);
     }
 
-    /// The recent lines of an app and a live feed of what follows.
-    pub fn subscribe(&self, app: &str) -> (Vec<LogLine>, broadcast::Receiver<LogLine>) {
+    /// The recent lines of an app, a live feed of what follows, and the [`Watch`] to hold
+    /// while reading it.
+    pub fn subscribe(&self, app: &str) -> (Vec<LogLine>, broadcast::Receiver<LogLine>, Watch) {
         let mut apps = self.apps.lock().expect("log hub lock");
         let log = apps.entry(app.to_string()).or_insert_with(|| AppLog {
             recent: VecDeque::new(),
             live: broadcast::channel(LIVE_BUFFER).0,
         });
-        (log.recent.iter().cloned().collect(), log.live.subscribe())
+        self.watchers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let watch = Watch {
+            watchers: self.watchers.clone(),
+        };
+        (
+            log.recent.iter().cloned().collect(),
+            log.live.subscribe(),
+            watch,
+        )
     }
 
     /// Whether anyone follows an app's stream (the router's access lines are made only then).
@@ -180,7 +206,7 @@ pub fn node_log() -> &'static broadcast::Sender<String> {
 
 impl crate::router::AccessLog for LogHub {
     fn wants(&self, app: &str) -> bool {
-        self.watched(app)
+        self.watchers.load(std::sync::atomic::Ordering::Relaxed) > 0 && self.watched(app)
     }
 
     fn record(&self, app: &str, index: u32, line: &str) {
@@ -198,15 +224,21 @@ mod tests {
         for i in 0..RECENT_LINES + 10 {
             hub.publish("web", "APP", Some(0), &format!("line {i}"));
         }
-        let (recent, mut live) = hub.subscribe("web");
+        let (recent, mut live, watch) = hub.subscribe("web");
         assert_eq!(recent.len(), RECENT_LINES);
+        assert!(crate::router::AccessLog::wants(&hub, "web"));
         assert_eq!(recent[0].message, "line 10");
         assert!(hub.watched("web"));
         hub.publish("web", "CELL", Some(1), "Successfully created container");
         let line = live.try_recv().unwrap();
         assert_eq!((line.source.as_str(), line.index), ("CELL", Some(1)));
         drop(live);
+        drop(watch);
         assert!(!hub.watched("web"));
+        assert!(
+            !crate::router::AccessLog::wants(&hub, "web"),
+            "no lock taken when nobody watches"
+        );
         assert_eq!(hub.followers(), 0);
     }
 
@@ -214,7 +246,7 @@ mod tests {
     fn long_lines_are_cut() {
         let hub = LogHub::default();
         hub.publish("web", "APP", None, &"é".repeat(MAX_LINE));
-        let (recent, _) = hub.subscribe("web");
+        let (recent, _, _) = hub.subscribe("web");
         assert!(recent[0].message.len() <= MAX_LINE + 3);
         assert!(recent[0].message.ends_with('…'));
     }
@@ -222,7 +254,7 @@ mod tests {
     #[test]
     fn a_slow_follower_learns_how_many_lines_it_missed() {
         let hub = LogHub::default();
-        let (_, mut live) = hub.subscribe("web");
+        let (_, mut live, _watch) = hub.subscribe("web");
         for i in 0..LIVE_BUFFER + 5 {
             hub.publish("web", "APP", Some(0), &format!("{i}"));
         }
