@@ -1,36 +1,9 @@
 //! The commands and the node against the real Docker engine, through the built binary.
 
-use crate::support::{Home, http_get, instance_ports, require_docker};
+use crate::support::{Home, converged, guids, http_get, indices, instance_ports, require_docker};
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
-
-fn indices(status: &serde_json::Value) -> Vec<u64> {
-    status["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["index"].as_u64().unwrap())
-        .collect()
-}
-
-fn guids(status: &serde_json::Value) -> Vec<String> {
-    status["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["guid"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn all_running(status: &serde_json::Value, count: u64) -> bool {
-    let instances = status["instances"].as_array().unwrap();
-    status["desired_instances"] == count
-        && instances.len() as u64 == count
-        && instances
-            .iter()
-            .all(|i| i["state"] == "RUNNING" && i["stopping"] == false)
-}
 
 #[test]
 fn the_demo_app_is_created_scaled_and_removed() {
@@ -229,7 +202,7 @@ fn ten_concurrent_scales_end_at_the_last_accepted_count() {
     }
     let status = home.wait_status("web", Duration::from_secs(60), |s| {
         let desired = s["desired_instances"].as_u64().unwrap();
-        all_running(s, desired)
+        converged(s, desired)
     });
     let last = status["desired_instances"].as_u64().unwrap();
     // The winner saw its own count through; the others were told they were overtaken.
@@ -268,7 +241,7 @@ fn a_node_killed_mid_scale_is_replaced_without_duplicate_indices() {
         .unwrap();
     let _ = scale.wait_with_output();
     // The next command starts a new node, which adopts what exists and converges.
-    let status = home.wait_status("web", Duration::from_secs(60), |s| all_running(s, 8));
+    let status = home.wait_status("web", Duration::from_secs(60), |s| converged(s, 8));
     assert_eq!(indices(&status), (0..8).collect::<Vec<u64>>());
     let containers = home.containers();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -295,7 +268,7 @@ fn stopping_the_node_keeps_apps_and_the_next_node_adopts_them() {
     assert_eq!(home.containers().len(), 2);
     let run = home.ltc(&["daemon", "start"]).ok();
     assert!(run.stdout.contains("started"), "{run:#?}");
-    let after = home.wait_status("web", Duration::from_secs(10), |s| all_running(s, 2));
+    let after = home.wait_status("web", Duration::from_secs(10), |s| converged(s, 2));
     assert_eq!(guids(&after), guids(&before), "adopted, not replaced");
     assert_eq!(home.containers().len(), 2);
     let run = home.ltc(&["daemon", "start"]).ok();
@@ -315,7 +288,7 @@ fn two_homes_never_see_or_touch_each_others_apps() {
     a.ltc(&["remove", "web"]).ok();
     assert!(a.containers().is_empty());
     assert_eq!(b.containers().len(), 2);
-    assert!(all_running(&b.json(&["status", "web"]), 2));
+    assert!(converged(&b.json(&["status", "web"]), 2));
 }
 
 #[test]

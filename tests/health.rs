@@ -2,7 +2,7 @@
 //! what never becomes healthy is reported, what is killed or removed comes back, and what only
 //! looks like an ltc container is left alone.
 
-use crate::support::{Home, Load, http_get, require_docker};
+use crate::support::{Home, Load, converged, http_get, require_docker};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -12,14 +12,6 @@ fn instances(status: &serde_json::Value) -> Vec<serde_json::Value> {
 
 fn guid(instance: &serde_json::Value) -> String {
     instance["guid"].as_str().unwrap().to_string()
-}
-
-fn all_running(status: &serde_json::Value, count: usize) -> bool {
-    let list = instances(status);
-    list.len() == count
-        && list
-            .iter()
-            .all(|i| i["state"] == "RUNNING" && i["stopping"] == false)
 }
 
 #[test]
@@ -104,7 +96,7 @@ fn url_and_absent_monitors_decide_when_an_instance_runs() {
         run.stderr.contains("No ports will be monitored."),
         "{run:#?}"
     );
-    assert!(all_running(&home.json(&["status", "worker"]), 1));
+    assert!(converged(&home.json(&["status", "worker"]), 1));
 
     // ...and a URL that never answers 200 keeps it CLAIMED, saying why.
     let run = home
@@ -157,7 +149,7 @@ fn removed_killed_and_stopped_instances_come_back() {
         .output()
         .unwrap();
     let after = home.wait_status("web", Duration::from_secs(20), |s| {
-        all_running(s, 3) && guid(&instances(s)[0]) != guid(&before[0])
+        converged(s, 3) && guid(&instances(s)[0]) != guid(&before[0])
     });
     assert_eq!(after["instances"][0]["index"], 0);
     // Docker reports the process's death (`die`) before the removal (`destroy`).
@@ -169,7 +161,7 @@ fn removed_killed_and_stopped_instances_come_back() {
         .output()
         .unwrap();
     let after = home.wait_status("web", Duration::from_secs(20), |s| {
-        all_running(s, 3) && instances(s)[1]["crash_count"] == 1
+        converged(s, 3) && instances(s)[1]["crash_count"] == 1
     });
     assert_ne!(guid(&instances(&after)[1]), guid(&before[1]));
 
@@ -180,7 +172,7 @@ fn removed_killed_and_stopped_instances_come_back() {
         .output()
         .unwrap();
     let after = home.wait_status("web", Duration::from_secs(30), |s| {
-        all_running(s, 3)
+        converged(s, 3)
             && instances(s)
                 .iter()
                 .all(|i| i["crash_count"].as_u64().unwrap() >= 1)
@@ -223,7 +215,7 @@ fn a_container_with_copied_labels_is_never_adopted_or_routed() {
     assert!(!impostor.is_empty());
     // A restart of the node makes it look again at everything carrying its labels.
     home.ltc(&["daemon", "stop"]).ok();
-    let after = home.wait_status("web", Duration::from_secs(10), |s| all_running(s, 2));
+    let after = home.wait_status("web", Duration::from_secs(10), |s| converged(s, 2));
     let guids = |s: &serde_json::Value| instances(s).iter().map(guid).collect::<Vec<_>>();
     assert_eq!(guids(&after), guids(&before));
     // The impostor has no INSTANCE_INDEX and would answer -1: it is never routed.
@@ -284,7 +276,7 @@ fn a_node_killed_under_load_adopts_everything_and_routes_again() {
     let (ok, failed, errors) = load.finish();
     assert_eq!(failed, 0, "after the restart: {errors:?}");
     assert!(ok > 20);
-    let after = home.wait_status("web", Duration::from_secs(10), |s| all_running(s, 2));
+    let after = home.wait_status("web", Duration::from_secs(10), |s| converged(s, 2));
     let guids = |s: &serde_json::Value| instances(s).iter().map(guid).collect::<Vec<_>>();
     assert_eq!(guids(&after), guids(&before), "adopted, not replaced");
     assert_eq!(home.containers().len(), 2);

@@ -1,25 +1,9 @@
 //! The router in the node, in front of real containers: round-robin, routes that follow the
 //! lifecycle, no failed request while instances die or are scaled away, TCP routes, `update`.
 
-use crate::support::{Home, Load, free_port, http_get, require_docker};
+use crate::support::{Home, Load, converged, free_port, guids, http_get, require_docker};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-
-fn guids(status: &serde_json::Value) -> Vec<String> {
-    status["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["guid"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn running(status: &serde_json::Value, count: u64) -> bool {
-    let instances = status["instances"].as_array().unwrap();
-    status["running_instances"] == count
-        && instances.len() as u64 == count
-        && instances.iter().all(|i| i["state"] == "RUNNING")
-}
 
 #[test]
 fn the_router_cycles_through_every_instance_in_turn() {
@@ -70,7 +54,7 @@ fn an_instance_killed_under_load_loses_no_get_and_comes_back() {
         .output()
         .unwrap();
     let after = home.wait_status("web", Duration::from_secs(20), |s| {
-        running(s, 3)
+        converged(s, 3)
             && !guids(s).contains(&before["instances"][1]["guid"].as_str().unwrap().to_string())
     });
     let back_after = killed_at.elapsed();

@@ -44,9 +44,11 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
                 say(ui, false, "the ltc node is not running");
                 return Ok(());
             }
-            client
+            // A node that goes away while it answers has done what was asked; whether it is
+            // gone is checked below either way.
+            let _ = client
                 .call::<serde_json::Value>(Method::POST, "/v1/shutdown", None::<&()>)
-                .await?;
+                .await;
             let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
             while client.ping().await || node_holds_lock(settings) {
                 if tokio::time::Instant::now() >= deadline {

@@ -82,9 +82,14 @@ pub async fn serve(node: Arc<Node>, listener: UnixListener, cancel: Cancellation
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
             tokio::select! {
-                _ = connection => {}
-                _ = cancel.cancelled() => {}
+                _ = connection.as_mut() => {}
+                _ = cancel.cancelled() => {
+                    // Answers already made (the shutdown request's own) are still written.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;
+                }
             }
         });
     }
@@ -369,30 +374,19 @@ fn debug_logs() -> Response<Body> {
 
 /// Streams image preparation as NDJSON lines of [`ImageProgress`].
 fn prepare_image(node: Arc<Node>, image: Option<String>) -> Response<Body> {
-    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-    let line = |progress: &ImageProgress| {
-        let mut bytes = serde_json::to_vec(progress).expect("serialisable");
-        bytes.push(b'\n');
-        Bytes::from(bytes)
-    };
+    let (sender, receiver) = tokio::sync::mpsc::channel(256);
     tokio::spawn(async move {
         let progress_sender = sender.clone();
+        // Progress lines are dropped when the client reads slower than the pull reports; the
+        // last line, which carries the outcome, is always delivered.
         let report = move |progress: ImageProgress| {
-            let _ = progress_sender.send(line(&progress));
+            let _ = progress_sender.try_send(ndjson(&progress));
         };
         let last = match node.prepare_image(image.as_deref(), &report).await {
             Ok(image) => ImageProgress::Done { image },
             Err(error) => ImageProgress::Failed { error },
         };
-        let _ = sender.send(line(&last));
+        let _ = sender.send(ndjson(&last)).await;
     });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        let bytes = receiver.recv().await?;
-        Some((Ok::<_, Infallible>(Frame::data(bytes)), receiver))
-    });
-    Response::builder()
-        .status(StatusCode::OK)
-        .header("content-type", "application/x-ndjson")
-        .body(BodyExt::boxed_unsync(StreamBody::new(stream)))
-        .expect("valid response")
+    stream_response(receiver)
 }

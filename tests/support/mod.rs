@@ -344,3 +344,34 @@ impl Load {
         )
     }
 }
+
+/// Instance guids of a `status --json`, by index.
+pub fn guids(status: &serde_json::Value) -> Vec<String> {
+    status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["guid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Instance indices of a `status --json`.
+pub fn indices(status: &serde_json::Value) -> Vec<u64> {
+    status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["index"].as_u64().unwrap())
+        .collect()
+}
+
+/// The app wants `count` instances and has exactly those, all RUNNING and none stopping.
+pub fn converged(status: &serde_json::Value, count: u64) -> bool {
+    let instances = status["instances"].as_array().unwrap();
+    status["desired_instances"] == count
+        && status["running_instances"] == count
+        && instances.len() as u64 == count
+        && instances
+            .iter()
+            .all(|i| i["state"] == "RUNNING" && i["stopping"] == false)
+}
