@@ -1,6 +1,8 @@
 //! The commands and the node against the real Docker engine, through the built binary.
 
-use crate::support::{Home, converged, guids, http_get, indices, instance_ports, require_docker};
+use crate::support::{
+    Follow, Home, converged, guids, http_get, indices, instance_ports, require_docker,
+};
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
@@ -501,6 +503,27 @@ fn ltc_test_names_the_failing_step_when_the_router_is_unreachable() {
         "nothing left behind"
     );
     assert!(home.containers().is_empty());
+}
+
+#[test]
+fn ltc_test_interrupted_at_any_step_leaves_nothing_behind() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["daemon", "start"]).ok();
+    // While the app is created, as its scale-up is asked for, and while it scales up.
+    for step in ["[create] creating", "[env]", "1/3 instances running"] {
+        let test = Follow::start(&home, &["test", "--timeout", "2m"]);
+        test.wait_for(step, Duration::from_secs(60));
+        let run = test.stop();
+        assert_eq!(run.code, 130, "{step}: {run:#?}");
+        assert!(
+            run.stderr.contains("[remove] removing lattice-test-app-"),
+            "{step}: {run:#?}"
+        );
+        assert!(!run.stdout.contains("passed"), "{step}: {run:#?}");
+        assert_eq!(home.json(&["list"]), serde_json::json!([]), "{step}");
+        assert!(home.containers().is_empty(), "{step}");
+    }
 }
 
 #[test]

@@ -1,56 +1,8 @@
 //! Seeing what runs: logs, events, debug-logs, cells, visualize and status against real
 //! containers, including the faults: crash loops, scaling while following, and a flood.
 
-use crate::support::{Home, http_get, require_docker};
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use crate::support::{Follow, Home, Run, http_get, require_docker};
 use std::time::{Duration, Instant};
-
-/// Reads a pipe to its end, whatever it holds, so the writer never blocks on it.
-fn drain(mut pipe: impl Read) -> String {
-    let mut bytes = Vec::new();
-    let mut chunk = [0u8; 64 * 1024];
-    loop {
-        match pipe.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => panic!("reading the stream: {e}"),
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// A streaming command (`logs`, `events`, `debug-logs`) running in the background, its
-/// output read as it comes, as a terminal or a script would.
-struct Follow {
-    child: Child,
-    reader: std::thread::JoinHandle<String>,
-}
-
-impl Follow {
-    fn start(home: &Home, args: &[&str]) -> Follow {
-        let mut child = home
-            .command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || drain(stdout));
-        Follow { child, reader }
-    }
-
-    /// Ends it as a user would (Ctrl-C) and returns its exit code and output.
-    fn stop(mut self) -> (Option<i32>, String) {
-        Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let status = self.child.wait().unwrap();
-        (status.code(), self.reader.join().unwrap())
-    }
-}
 
 fn node_counts(home: &Home) -> (u64, u64) {
     let status = home.json(&["daemon", "status"]);
@@ -79,8 +31,10 @@ fn logs_follow_every_instance_as_the_app_scales_and_leak_nothing() {
     std::thread::sleep(Duration::from_millis(2500));
     home.ltc(&["scale", "web", "1"]).ok();
     std::thread::sleep(Duration::from_millis(1500));
-    let (code, out) = follow.stop();
-    assert_eq!(code, Some(0), "Ctrl-C ends it with 0");
+    let Run {
+        code, stdout: out, ..
+    } = follow.stop();
+    assert_eq!(code, 0, "Ctrl-C ends it with 0");
     for index in 0..4 {
         let hello = format!("[APP|{index}] Lattice-app. Says Hello. on index: {index}");
         assert!(out.contains(&hello), "{hello} in:\n{out}");
@@ -153,34 +107,16 @@ fn logs_of_a_missing_app_wait_for_it() {
     require_docker();
     let home = Home::new();
     home.ltc(&["list"]).ok();
-    let mut follow = home
-        .command(&["logs", "later"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let follow = Follow::start(&home, &["logs", "later"]);
+    follow.wait_for("waiting for later to appear", Duration::from_secs(10));
     home.ltc(&["create", "later"]).ok();
-    std::thread::sleep(Duration::from_millis(1500));
-    Command::new("kill")
-        .args(["-INT", &follow.id().to_string()])
-        .status()
-        .unwrap();
-    let status = follow.wait().unwrap();
-    let (mut out, mut err) = (String::new(), String::new());
-    follow
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    follow
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    follow.wait_for("Says Hello. on index: 0", Duration::from_secs(10));
+    let Run {
+        code,
+        stdout: out,
+        stderr: err,
+    } = follow.stop();
+    assert_eq!(code, 0);
     assert!(
         err.contains("Application or task later not found."),
         "{err}"
@@ -210,7 +146,7 @@ fn router_lines_join_the_stream_while_someone_watches() {
         200
     );
     std::thread::sleep(Duration::from_millis(300));
-    let (_, out) = follow.stop();
+    let out = follow.stop().stdout;
     assert!(out.contains("[RTR|0] web.localhost"), "{out}");
     assert!(out.contains("\"GET /index?probe=1 HTTP/1.1\" 200"), "{out}");
 }
@@ -241,8 +177,10 @@ fn a_flood_of_output_keeps_the_node_bounded() {
     assert_eq!(status, 200);
     std::thread::sleep(Duration::from_secs(4));
     let after = rss();
-    let (code, out) = follow.stop();
-    assert_eq!(code, Some(0));
+    let Run {
+        code, stdout: out, ..
+    } = follow.stop();
+    assert_eq!(code, 0);
     let lines = out.lines().count();
     let dropped = out.contains("lines dropped");
     assert!(
@@ -271,8 +209,10 @@ fn events_tell_scripts_what_happened() {
     home.ltc(&["scale", "web", "0"]).ok();
     home.ltc(&["remove", "web"]).ok();
     std::thread::sleep(Duration::from_millis(300));
-    let (code, out) = follow.stop();
-    assert_eq!(code, Some(0));
+    let Run {
+        code, stdout: out, ..
+    } = follow.stop();
+    assert_eq!(code, 0);
     let kinds: Vec<String> = out
         .lines()
         .map(|l| {
@@ -313,7 +253,7 @@ fn debug_logs_cells_visualize_and_status_show_the_machine() {
     let follow = Follow::start(&home, &["debug-logs", "--raw"]);
     std::thread::sleep(Duration::from_millis(300));
     home.ltc(&["create", "web", "-i", "2"]).ok();
-    let (_, out) = follow.stop();
+    let out = follow.stop().stdout;
     assert!(out.contains("created web (2 instances"), "{out}");
 
     let cell = home.json(&["cells"]);

@@ -51,6 +51,8 @@ struct Run<'a> {
     host: String,
     deadline: Instant,
     verbose: bool,
+    /// Held while the app's creation is in flight.
+    creating: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Run<'_> {
@@ -120,10 +122,18 @@ impl Run<'_> {
             cpu_weight: 100,
             ..CreateRequest::default()
         };
-        let (created, version): (crate::model::CreateResponse, u64) = self
-            .client
-            .call(Method::POST, "/v1/apps", Some(&request))
-            .await?;
+        // The request runs to its end in its own task, even when Ctrl-C drops these steps
+        // midway, and holds `creating` until it has: the cleanup waits for that lock, so its
+        // removal can never reach the node before the creation it undoes.
+        let settled = self.creating.clone().lock_owned().await;
+        let client = self.client.clone();
+        let (created, version): (crate::model::CreateResponse, u64) = tokio::spawn(async move {
+            let created = client.call(Method::POST, "/v1/apps", Some(&request)).await;
+            drop(settled);
+            created
+        })
+        .await
+        .map_err(|e| self.fail(step, e))??;
         let left = self.deadline.saturating_duration_since(Instant::now());
         wait::until_converged(
             &self.client,
@@ -148,7 +158,11 @@ impl Run<'_> {
             .await?;
         self.say(
             step,
-            format!("http://{}/index answered 200 ({body})", self.host),
+            format!(
+                "http://{}:{}/index answered 200 ({body})",
+                self.host,
+                self.router.port()
+            ),
         );
 
         let step = "logs";
@@ -249,6 +263,7 @@ impl Run<'_> {
     /// Removes the app and checks that its route goes with it.
     async fn remove(&self, check_route: bool) -> Result<()> {
         let step = "remove";
+        let _settled = self.creating.lock().await;
         match self
             .client
             .call::<AppStatus>(Method::DELETE, &app_path(&self.name), None::<&()>)
@@ -296,6 +311,7 @@ pub async fn run(args: TestArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         name,
         deadline: Instant::now() + args.timeout,
         verbose: args.verbose,
+        creating: Default::default(),
     };
     let outcome = tokio::select! {
         outcome = test.steps() => outcome,
@@ -313,6 +329,7 @@ pub async fn run(args: TestArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         }
         Err(error) => {
             // Leave nothing behind, whatever stopped the test.
+            test.say("remove", format!("removing {}", test.name));
             let _ = test.remove(false).await;
             Err(error)
         }

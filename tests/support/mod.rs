@@ -375,3 +375,96 @@ pub fn converged(status: &serde_json::Value, count: u64) -> bool {
             .iter()
             .all(|i| i["state"] == "RUNNING" && i["stopping"] == false)
 }
+
+/// A long-running command (`logs`, `events`, `debug-logs`, `test`) in the background. Its
+/// output is read as it comes, as a terminal or a script would, so it never blocks on a full
+/// pipe and a test can wait for a line before acting.
+pub struct Follow {
+    child: std::process::Child,
+    stdout: Arc<std::sync::Mutex<Vec<u8>>>,
+    stderr: Arc<std::sync::Mutex<Vec<u8>>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Follow {
+    pub fn start(home: &Home, args: &[&str]) -> Follow {
+        let mut child = home.command(args).spawn().unwrap();
+        let stdout = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let readers = vec![
+            drain(child.stdout.take().unwrap(), stdout.clone()),
+            drain(child.stderr.take().unwrap(), stderr.clone()),
+        ];
+        Follow {
+            child,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it has printed on stdout and stderr so far.
+    pub fn output(&self) -> (String, String) {
+        let text = |buffer: &Arc<std::sync::Mutex<Vec<u8>>>| {
+            String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned()
+        };
+        (text(&self.stdout), text(&self.stderr))
+    }
+
+    /// Waits until stdout or stderr holds `needle`; fails the test after `limit`.
+    #[track_caller]
+    pub fn wait_for(&self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (out, err) = self.output();
+            if out.contains(needle) || err.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{needle}` within {limit:?}:\n--- stdout\n{out}\n--- stderr\n{err}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Ends it as a user would (Ctrl-C) and returns how it ended and all it printed.
+    pub fn stop(mut self) -> Run {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        for reader in std::mem::take(&mut self.readers) {
+            reader.join().unwrap();
+        }
+        let (stdout, stderr) = self.output();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// Copies a pipe into `buffer` until it closes.
+fn drain(
+    mut pipe: impl std::io::Read + Send + 'static,
+    buffer: Arc<std::sync::Mutex<Vec<u8>>>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => buffer.lock().unwrap().extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("reading the stream: {e}"),
+            }
+        }
+    })
+}
