@@ -548,7 +548,7 @@ pub struct NodeInfo {
     /// Tasks following containers' output.
     #[serde(default)]
     pub log_followers: usize,
-    /// Clients following logs or events.
+    /// Clients following app logs, events or the node's own log.
     #[serde(default)]
     pub stream_subscribers: usize,
 }

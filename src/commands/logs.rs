@@ -73,19 +73,18 @@ pub async fn debug_logs(args: DebugLogsArgs, settings: &Settings, ui: &Ui) -> Re
     let client = client::connect(settings, ui).await?;
     client
         .stream(Method::GET, "/v1/debug-logs", &(), |line: String| {
+            // Every line the node logs starts with its time.
+            let (time, message) = line.split_once(' ').unwrap_or(("", line.as_str()));
             if ui.json {
-                ui.out(serde_json::to_string(&line).expect("serialisable"));
+                ui.out(serde_json::json!({ "time": time, "message": message }).to_string());
             } else if args.raw {
                 ui.out(&line);
             } else {
-                match line.split_once(' ') {
-                    Some((time, message)) => ui.out(format!(
-                        "{} {} {message}",
-                        ui.paint(Color::Cyan, lattice_time(time)),
-                        ui.paint(Color::Yellow, "[node]")
-                    )),
-                    None => ui.out(&line),
-                }
+                ui.out(format!(
+                    "{} {} {message}",
+                    ui.paint(Color::Cyan, lattice_time(time)),
+                    ui.paint(Color::Yellow, "[node]")
+                ));
             }
         })
         .await?;

@@ -359,7 +359,7 @@ fn events(node: Arc<Node>, app: Option<String>) -> Response<Body> {
     stream_response(receiver)
 }
 
-/// `GET /v1/debug-logs`: the node's own log lines as they are written.
+/// `GET /v1/debug-logs`: the node's own log lines as they are written, each `<RFC 3339> <text>`.
 fn debug_logs() -> Response<Body> {
     let (sender, receiver) = tokio::sync::mpsc::channel(256);
     let live = super::logs::node_log().subscribe();
@@ -367,7 +367,12 @@ fn debug_logs() -> Response<Body> {
         live,
         sender,
         |_| true,
-        |n| format!("{n} lines dropped: this reader fell behind"),
+        |n| {
+            format!(
+                "{} {n} lines dropped: this reader fell behind",
+                super::rfc3339(std::time::SystemTime::now())
+            )
+        },
     ));
     stream_response(receiver)
 }

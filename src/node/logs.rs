@@ -153,7 +153,8 @@ impl LogHub {
             .is_some_and(|log| log.live.receiver_count() > 0)
     }
 
-    /// Live followers of every app, for `ltc daemon status` and leak checks.
+    /// Live readers of app logs, events and the node's own log, for `ltc daemon status` and
+    /// leak checks.
     pub fn followers(&self) -> usize {
         self.apps
             .lock()
@@ -162,6 +163,7 @@ impl LogHub {
             .map(|log| log.live.receiver_count())
             .sum::<usize>()
             + self.events.receiver_count()
+            + node_log().receiver_count()
     }
 
     /// Forgets a removed app's lines (unless someone still follows it).

@@ -140,6 +140,16 @@ pub fn check_placement(apps: &BTreeMap<String, AppSpec>, memory_bytes: u64) -> R
     Ok(())
 }
 
+/// `1 instance`, `3 instances`.
+fn plural(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Logs one line to the node's log (its stderr).
 pub fn log(message: impl std::fmt::Display) {
     let line = format!("{} {message}", rfc3339(SystemTime::now()));
@@ -516,20 +526,14 @@ impl Node {
             (resolved, status)
         };
         self.wait_for_tcp_routes(&resolved.spec.routes).await?;
-        log(format!(
-            "created {name} ({} instances of {})",
-            resolved.spec.instances, resolved.spec.image
-        ));
-        self.logs.event(
-            "app_created",
-            name.as_str(),
-            None,
-            None,
-            format!(
-                "{} instances of {}",
-                resolved.spec.instances, resolved.spec.image
-            ),
+        let what = format!(
+            "{} of {}",
+            plural(resolved.spec.instances, "instance"),
+            resolved.spec.image
         );
+        log(format!("created {name} ({what})"));
+        self.logs
+            .event("app_created", name.as_str(), None, None, what);
         self.route_events(
             name.as_str(),
             &model::Routes::default(),
@@ -616,7 +620,7 @@ impl Node {
             name.as_str(),
             None,
             None,
-            format!("{instances} instances"),
+            plural(instances, "instance"),
         );
         self.kick();
         Ok(status)
