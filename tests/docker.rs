@@ -462,28 +462,6 @@ fn output_into_a_closed_pipe_ends_quietly() {
 }
 
 #[test]
-fn ltc_test_passes_and_leaves_nothing_behind() {
-    require_docker();
-    let home = Home::new();
-    let run = home.ltc(&["test", "--timeout", "2m"]).ok();
-    assert!(run.stdout.contains("ltc test passed"), "{run:#?}");
-    for step in [
-        "[create]",
-        "[route]",
-        "[logs]",
-        "[env]",
-        "[scale]",
-        "[round-robin]",
-        "[tcp]",
-        "[remove]",
-    ] {
-        assert!(run.stderr.contains(step), "{step}: {run:#?}");
-    }
-    assert_eq!(home.json(&["list"]), serde_json::json!([]));
-    assert!(home.containers().is_empty());
-}
-
-#[test]
 fn ltc_test_names_the_failing_step_when_the_router_is_unreachable() {
     require_docker();
     let home = Home::new();
