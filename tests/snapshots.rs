@@ -334,6 +334,8 @@ fn every_reporting_command_prints_what_its_snapshot_says() {
     snap.json("list-empty-json", &["list", "--json"]);
     snap.human("target", &["target"]);
     snap.json("target-json", &["target", "--json"]);
+    snap.human("target-set", &["target", "apps.example.com"]);
+    snap.json("target-set-json", &["target", "127.0.0.1.xip.io", "--json"]);
     snap.human(
         "create",
         &["create", "snap", "-i", "2", "-e", "GREETING=hi"],
@@ -346,6 +348,40 @@ fn every_reporting_command_prints_what_its_snapshot_says() {
     snap.human("visualize", &["visualize"]);
     snap.json("visualize-json", &["visualize", "--json"]);
     snap.json("cells-json", &["cells", "--json"]);
+    // The machine's CPUs, the fourth column of the cell's line.
+    let mut cells = home.ltc(&["cells"]);
+    cells.stdout = cells
+        .stdout
+        .lines()
+        .enumerate()
+        .map(|(n, line)| {
+            let mut fields: Vec<&str> = line.split_whitespace().collect();
+            if n == 1 && fields.len() > 3 {
+                fields[3] = "<CPUS>";
+            }
+            fields.join(" ") + "\n"
+        })
+        .collect();
+    snap.human_run("cells", &["cells"], &cells, |_| true);
+    let node = home.json(&["daemon", "status"])["node"].clone();
+    let engine = &node["engine"];
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    let client = env!("CARGO_PKG_VERSION");
+    snap.known = vec![
+        (format!("Client: {client}"), "Client: <VERSION>"),
+        (format!("{client} (API v"), "<VERSION> (API v"),
+        (format!("pid {}", node["pid"]), "pid <PID>"),
+        (
+            format!(
+                "{} (API {}, {})",
+                text(&engine["version"]),
+                text(&engine["api_version"]),
+                text(&engine["endpoint"])
+            ),
+            "<VERSION> (API <API_VERSION>, <ENDPOINT>)",
+        ),
+    ];
+    snap.human("version", &["version"]);
     snap.json("version-json", &["version", "--json"]);
     snap.human("update", &["update", "snap", "-R", "greet"]);
     snap.json("update-json", &["update", "snap", "-R", "greet", "--json"]);
