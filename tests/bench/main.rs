@@ -285,6 +285,36 @@ struct Wrk {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// CPU time the proxy's processes used per request, in microseconds.
+    cpu_us: f64,
+}
+
+/// CPU time (user + system) these processes have used so far, in microseconds.
+fn cpu_us(pids: &[u32]) -> f64 {
+    // Linux counts it in clock ticks of 1/100 s (USER_HZ).
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .map(|stat| {
+            // The fields after the command name, which may itself contain spaces.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map_or("", |(_, rest)| rest)
+                .split_whitespace()
+                .collect();
+            let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+            ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)
+        })
+        .sum::<f64>()
+        * 10_000.0
+}
+
+/// A process and its child processes (nginx's master and its workers).
+fn with_children(pid: u32) -> Vec<u32> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    std::iter::once(pid)
+        .chain(children.split_whitespace().filter_map(|c| c.parse().ok()))
+        .collect()
 }
 
 fn parse_latency(text: &str) -> f64 {
@@ -299,7 +329,7 @@ fn parse_latency(text: &str) -> f64 {
     }
 }
 
-fn wrk(port: u16, host: &str, seconds: u64, close: bool) -> Wrk {
+fn wrk(port: u16, host: &str, seconds: u64, close: bool, proxy: &[u32]) -> Wrk {
     let mut command = Command::new("wrk");
     command.args([
         "-t2",
@@ -312,16 +342,22 @@ fn wrk(port: u16, host: &str, seconds: u64, close: bool) -> Wrk {
     if close {
         command.args(["-H", "Connection: close"]);
     }
+    let cpu_before = cpu_us(proxy);
     let out = run(command.arg(format!("http://127.0.0.1:{port}/index")));
+    let cpu = cpu_us(proxy) - cpu_before;
     let mut result = Wrk {
         rps: 0.0,
         p50_ms: f64::NAN,
         p99_ms: f64::NAN,
         errors: 0,
+        cpu_us: f64::NAN,
     };
     for line in out.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
+            [requests, "requests", "in", ..] => {
+                result.cpu_us = cpu / requests.parse::<f64>().unwrap_or(f64::NAN)
+            }
             ["Requests/sec:", value] => result.rps = value.parse().unwrap_or(0.0),
             ["50%", value] => result.p50_ms = parse_latency(value),
             ["99%", value] => result.p99_ms = parse_latency(value),
@@ -345,6 +381,19 @@ fn wrk(port: u16, host: &str, seconds: u64, close: bool) -> Wrk {
         }
     }
     result
+}
+
+/// A proxy the benchmark started. Dropping it stops it with SIGTERM, on which nginx's master
+/// stops its workers too (a SIGKILL would leave them running).
+struct Proxy(Child);
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
 }
 
 fn start_nginx(dir: &Path, port: u16, backends: &[u16]) -> Child {
@@ -437,31 +486,32 @@ fn bench_router(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
         .tempdir()
         .unwrap();
     let (nginx_port, haproxy_port) = (free_port(), free_port());
-    let mut nginx = start_nginx(dir.path(), nginx_port, &backends);
-    let mut haproxy = start_haproxy(dir.path(), haproxy_port, &backends);
+    let nginx = Proxy(start_nginx(dir.path(), nginx_port, &backends));
+    let haproxy = Proxy(start_haproxy(dir.path(), haproxy_port, &backends));
     for (name, port) in [("nginx", nginx_port), ("haproxy", haproxy_port)] {
         if !wait_200(port, "bench.localhost") {
-            let _ = nginx.kill();
-            let _ = haproxy.kill();
             let log = std::fs::read_to_string(dir.path().join(format!("{name}.stderr")))
                 .unwrap_or_default();
             panic!("{name} on port {port} does not answer: {log}");
         }
     }
+    let node: serde_json::Value =
+        serde_json::from_str(&ltc.ok(&["daemon", "status", "--json"])).unwrap();
+    let node_pid = node["node"]["pid"].as_u64().unwrap() as u32;
     let proxies = [
-        ("ltc router", ltc.router_port),
-        ("nginx", nginx_port),
-        ("haproxy", haproxy_port),
+        ("ltc router", ltc.router_port, vec![node_pid]),
+        ("nginx", nginx_port, with_children(nginx.0.id())),
+        ("haproxy", haproxy_port, vec![haproxy.0.id()]),
     ];
     let mut lines = Vec::new();
     for (mode, close) in [("keep-alive", false), ("new connection per request", true)] {
         let mut results: Vec<Vec<Wrk>> = proxies.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds.min(3) {
-            for (i, (_, port)) in proxies.iter().enumerate() {
-                results[i].push(wrk(*port, "bench.localhost", seconds, close));
+            for (i, (_, port, pids)) in proxies.iter().enumerate() {
+                results[i].push(wrk(*port, "bench.localhost", seconds, close, pids));
             }
         }
-        let summary: Vec<(f64, f64, f64, u64)> = results
+        let summary: Vec<(f64, f64, f64, u64, f64)> = results
             .iter()
             .map(|runs| {
                 (
@@ -469,21 +519,19 @@ fn bench_router(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
                     median(runs.iter().map(|r| r.p50_ms).collect()),
                     median(runs.iter().map(|r| r.p99_ms).collect()),
                     runs.iter().map(|r| r.errors).sum(),
+                    median(runs.iter().map(|r| r.cpu_us).collect()),
                 )
             })
             .collect();
         let nginx_rps = summary[1].0;
-        for ((name, _), (rps, p50, p99, errors)) in proxies.iter().zip(&summary) {
+        for ((name, _, _), (rps, p50, p99, errors, cpu)) in proxies.iter().zip(&summary) {
             lines.push(format!(
-                "| {mode} | {name} | {rps:.0} | {:.2} | {p50:.2} ms | {p99:.2} ms | {errors} |",
+                "| {mode} | {name} | {rps:.0} | {:.2} | {p50:.2} ms | {p99:.2} ms | {cpu:.0} µs | {errors} |",
                 rps / nginx_rps
             ));
         }
     }
-    let _ = nginx.kill();
-    let _ = haproxy.kill();
-    let _ = nginx.wait();
-    let _ = haproxy.wait();
+    drop((nginx, haproxy));
     ltc.ok(&["remove", "bench"]);
     lines.push(String::new());
     lines.push(format!(
@@ -642,7 +690,7 @@ fn main() {
     }
     if wanted("router") {
         println!(
-            "\n| mode | proxy | req/s | vs nginx | p50 | p99 | errors |\n|---|---|---|---|---|---|---|"
+            "\n| mode | proxy | req/s | vs nginx | p50 | p99 | proxy CPU per request | errors |\n|---|---|---|---|---|---|---|---|"
         );
         bench_router(&ltc, options.rounds, options.seconds)
             .iter()
