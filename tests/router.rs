@@ -534,6 +534,23 @@ async fn a_client_sending_headers_one_byte_a_second_is_cut_off() {
 }
 
 #[tokio::test]
+async fn a_client_that_connects_and_sends_nothing_is_cut_off() {
+    let (a, _) = backend("a").await;
+    let config = RouterConfig {
+        client_header_timeout: Duration::from_millis(300),
+        ..RouterConfig::default()
+    };
+    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "closed when silent: {closed:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let (a, _) = backend("a").await;
     let config = RouterConfig {

@@ -7,20 +7,36 @@
 //! `X-Forwarded-Proto` and `X-Forwarded-Host` overwritten (ltc is the edge), `X-Request-Start`
 //! added when absent, and a fresh `X-Vcap-Request-Id` that is also returned to the client.
 
-use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{
+    CONNECTION, HeaderMap, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
+    TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
 use std::net::IpAddr;
 
+// Names as constants: a name given as a string is parsed and validated on every use, which
+// showed in the router's profile.
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub const X_REQUEST_START: HeaderName = HeaderName::from_static("x-request-start");
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-vcap-request-id");
+pub const ROUTER_ERROR: HeaderName = HeaderName::from_static("x-cf-routererror");
+pub const APPLICATION_ID: HeaderName = HeaderName::from_static("x-cf-applicationid");
+pub const INSTANCE_ID: HeaderName = HeaderName::from_static("x-cf-instanceid");
+
 /// Hop-by-hop fields (RFC 9110 §7.6.1, plus the proxy-only ones).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "trailer",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    TE,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TRAILER,
 ];
 
 /// Fields a client's `Connection` header may not remove.
@@ -33,14 +49,11 @@ const PROTECTED: [&str; 6] = [
     "x-vcap-request-id",
 ];
 
-pub const REQUEST_ID: &str = "x-vcap-request-id";
-pub const ROUTER_ERROR: &str = "x-cf-routererror";
-
 /// Removes hop-by-hop fields. With `upgrade`, `Upgrade` is kept and `Connection: upgrade` set,
 /// so a WebSocket handshake passes through.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
     let named: Vec<String> = headers
-        .get_all(hyper::header::CONNECTION)
+        .get_all(CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -55,17 +68,14 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
             headers.remove(name);
         }
     }
-    for name in HOP_BY_HOP {
-        if upgrade && name == "upgrade" {
+    for name in &HOP_BY_HOP {
+        if upgrade && name == UPGRADE {
             continue;
         }
         headers.remove(name);
     }
     if upgrade {
-        headers.insert(
-            hyper::header::CONNECTION,
-            HeaderValue::from_static("upgrade"),
-        );
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
     }
 }
 
@@ -76,11 +86,11 @@ pub fn prepare_request(
     host: &str,
     request_id: &str,
     upgrade: bool,
-    now_millis: u128,
+    now_millis: u64,
 ) {
     strip_hop_by_hop(headers, upgrade);
     let forwarded_for = match headers
-        .get_all("x-forwarded-for")
+        .get_all(&X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
@@ -88,11 +98,11 @@ pub fn prepare_request(
         previous if previous.is_empty() => peer.to_string(),
         previous => format!("{}, {peer}", previous.join(", ")),
     };
-    set(headers, "x-forwarded-for", &forwarded_for);
-    set(headers, "x-forwarded-proto", "http");
-    set(headers, "x-forwarded-host", host);
-    if !headers.contains_key("x-request-start") {
-        set(headers, "x-request-start", &now_millis.to_string());
+    set(headers, X_FORWARDED_FOR, &forwarded_for);
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    set(headers, X_FORWARDED_HOST, host);
+    if !headers.contains_key(&X_REQUEST_START) {
+        headers.insert(X_REQUEST_START, HeaderValue::from(now_millis));
     }
     set(headers, REQUEST_ID, request_id);
 }
@@ -103,7 +113,7 @@ pub fn prepare_response(headers: &mut HeaderMap, request_id: &str, upgrade: bool
     set(headers, REQUEST_ID, request_id);
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
     }
@@ -112,12 +122,12 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
 /// Whether the client asks to switch protocols (WebSocket and other `Upgrade`s).
 pub fn wants_upgrade(headers: &HeaderMap) -> bool {
     let connection_upgrade = headers
-        .get_all(hyper::header::CONNECTION)
+        .get_all(CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
-    connection_upgrade && headers.contains_key(hyper::header::UPGRADE)
+    connection_upgrade && headers.contains_key(UPGRADE)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 
 use super::headers::{self, REQUEST_ID, ROUTER_ERROR};
 use super::pool::{Pool, PooledBody, Return, SendError};
+use super::sniff;
 use super::table::{Backend, HostError, Lookup, normalize_host};
 use super::{MAX_REPLAY_BODY, ProxyBody, Router};
 use bytes::Bytes;
@@ -21,7 +22,6 @@ use hyper::header::{CONTENT_LENGTH, HOST, HeaderValue, TRANSFER_ENCODING};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +39,11 @@ pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: Cancellat
             return;
         }
     };
+    // Set once here rather than on every accepted connection: on Linux accepted sockets
+    // inherit it. Small responses and heads must not wait for Nagle's algorithm.
+    if let Err(e) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
+        crate::node::log(format!("router: cannot set TCP_NODELAY: {e}"));
+    }
     let mut threads = Vec::new();
     for n in 0..router.config.workers.max(1) {
         let Ok(listener) = listener.try_clone() else {
@@ -75,18 +80,17 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
             return;
         }
     };
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
         .timer(TokioTimer::new())
         .header_read_timeout(router.config.client_header_timeout)
         .max_buf_size(router.config.max_head_bytes)
         .max_headers(router.config.max_headers);
-    builder
-        .http2()
+    let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    http2
         .timer(TokioTimer::new())
         .max_header_list_size(router.config.max_head_bytes as u32);
-    let builder = Arc::new(builder);
+    let builders = Arc::new((http1, http2));
     let connections = Pool::new(
         router.config.dial_timeout,
         router.config.backend_idle_timeout,
@@ -103,22 +107,46 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
             },
             _ = cancel.cancelled() => return,
         };
+        // Linux hands the listener's TCP_NODELAY down to accepted sockets (see `serve`).
+        #[cfg(not(target_os = "linux"))]
         let _ = stream.set_nodelay(true);
-        let (router, builder, connections, cancel) = (
+        let (router, builders, connections, cancel) = (
             router.clone(),
-            builder.clone(),
+            builders.clone(),
             connections.clone(),
             cancel.clone(),
         );
         tokio::spawn(async move {
+            let mut stream = stream;
+            // A client that sends nothing is dropped after the header timeout, like one that
+            // sends its head too slowly.
+            let header_timeout = router.config.client_header_timeout;
+            let Ok(Ok((protocol, received))) =
+                tokio::time::timeout(header_timeout, sniff::sniff(&mut stream)).await
+            else {
+                return;
+            };
+            let io = sniff::Prefixed::new(received, stream);
             let service = hyper::service::service_fn(move |request| {
                 let (router, connections) = (router.clone(), connections.clone());
                 async move { Ok::<_, Infallible>(handle(&router, &connections, peer, request).await) }
             });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                _ = cancel.cancelled() => {}
+            let (http1, http2) = &*builders;
+            match protocol {
+                sniff::Protocol::Http1 => {
+                    let connection = http1.serve_connection(io, service).with_upgrades();
+                    tokio::select! {
+                        _ = connection => {}
+                        _ = cancel.cancelled() => {}
+                    }
+                }
+                sniff::Protocol::Http2 => {
+                    let connection = http2.serve_connection(io, service);
+                    tokio::select! {
+                        _ = connection => {}
+                        _ = cancel.cancelled() => {}
+                    }
+                }
             }
         });
     }
@@ -180,11 +208,10 @@ fn is_idempotent(request: &Request<Incoming>, has_body: bool) -> bool {
         || request.headers().contains_key("x-idempotency-key")
 }
 
-fn now_millis() -> u128 {
+fn now_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 pub async fn handle(
@@ -267,7 +294,7 @@ pub async fn handle(
         parts.headers.insert(HOST, value);
     }
     parts.headers.insert(
-        "x-cf-applicationid",
+        headers::APPLICATION_ID,
         HeaderValue::from_str(&pool.app).unwrap_or(HeaderValue::from_static("")),
     );
 
@@ -407,6 +434,6 @@ fn build_upstream(
     *upstream.headers_mut() = parts.headers.clone();
     upstream
         .headers_mut()
-        .insert("x-cf-instanceid", backend.instance_header.clone());
+        .insert(headers::INSTANCE_ID, backend.instance_header.clone());
     upstream
 }

@@ -5,6 +5,7 @@
 //! - [`headers`]: hop-by-hop stripping and forwarding headers.
 //! - [`http`]: the HTTP proxy: Host rules, retries, errors, upgrades.
 //! - [`pool`]: keep-alive connections to instances, one pool per router thread.
+//! - [`sniff`]: telling h2c from HTTP/1.1 by a connection's first bytes.
 //! - [`tcp`]: TCP routes: one listener per external port.
 //!
 //! Every limit and timeout is a named constant in [`RouterConfig`]'s defaults, with a test.
@@ -12,6 +13,7 @@
 pub mod headers;
 pub mod http;
 pub mod pool;
+pub mod sniff;
 pub mod table;
 pub mod tcp;
 
