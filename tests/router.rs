@@ -201,6 +201,16 @@ async fn proxy_with(config: RouterConfig, apps: Vec<AppRoutes>) -> Proxy {
     }
 }
 
+/// A router for one app `web` on one backend, with a short client header timeout.
+async fn proxy_with_header_timeout(timeout: Duration) -> (Proxy, Arc<Recorder>) {
+    let (a, recorder) = backend("a").await;
+    let config = RouterConfig {
+        client_header_timeout: timeout,
+        ..RouterConfig::default()
+    };
+    (proxy_with(config, vec![app("web", &[a])]).await, recorder)
+}
+
 async fn proxy(apps: Vec<AppRoutes>) -> Proxy {
     proxy_with(RouterConfig::default(), apps).await
 }
@@ -500,12 +510,7 @@ async fn oversized_or_too_many_headers_are_431() {
 
 #[tokio::test]
 async fn a_client_sending_headers_one_byte_a_second_is_cut_off() {
-    let (a, rec) = backend("a").await;
-    let config = RouterConfig {
-        client_header_timeout: Duration::from_millis(500),
-        ..RouterConfig::default()
-    };
-    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let (p, rec) = proxy_with_header_timeout(Duration::from_millis(500)).await;
     let mut stream = TcpStream::connect(p.addr).await.unwrap();
     let started = std::time::Instant::now();
     let mut closed = false;
@@ -535,12 +540,7 @@ async fn a_client_sending_headers_one_byte_a_second_is_cut_off() {
 
 #[tokio::test]
 async fn a_client_that_connects_and_sends_nothing_is_cut_off() {
-    let (a, _) = backend("a").await;
-    let config = RouterConfig {
-        client_header_timeout: Duration::from_millis(300),
-        ..RouterConfig::default()
-    };
-    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let (p, _) = proxy_with_header_timeout(Duration::from_millis(300)).await;
     let mut stream = TcpStream::connect(p.addr).await.unwrap();
     let mut buf = [0u8; 64];
     let closed = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf)).await;
@@ -552,12 +552,7 @@ async fn a_client_that_connects_and_sends_nothing_is_cut_off() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
-    let (a, _) = backend("a").await;
-    let config = RouterConfig {
-        client_header_timeout: Duration::from_millis(300),
-        ..RouterConfig::default()
-    };
-    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let (p, _) = proxy_with_header_timeout(Duration::from_millis(300)).await;
     let mut stream = TcpStream::connect(p.addr).await.unwrap();
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: web.d.io\r\n\r\n")

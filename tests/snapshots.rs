@@ -73,6 +73,20 @@ fn is_sample(word: &str) -> bool {
             .is_some_and(|n| n.parse::<f64>().is_ok())
 }
 
+/// Tells whether a word is one kind of varying value.
+type Matcher = fn(&str) -> bool;
+
+/// Words that vary from run to run, and what replaces them, in order.
+const PLACEHOLDERS: [(Matcher, &str); 7] = [
+    (is_hex_run, "<ID>"),
+    (is_log_clock, "<CLOCK>"),
+    (is_log_date, "<DATE>"),
+    (is_millis, "<DURATION>"),
+    (is_time, "<TIME>"),
+    (is_duration, "<DURATION>"),
+    (is_sample, "<SAMPLE>"),
+];
+
 fn normalize_human(text: &str, home: &Home) -> String {
     let text = text
         .replace(home.path().to_str().unwrap(), "<LTC_HOME>")
@@ -101,23 +115,10 @@ fn normalize_human(text: &str, home: &Home) -> String {
                     {
                         return format!("<PORT>:{container}");
                     }
-                    if is_hex_run(&word) {
-                        "<ID>".to_string()
-                    } else if is_log_clock(&word) {
-                        "<CLOCK>".to_string()
-                    } else if is_log_date(&word) {
-                        "<DATE>".to_string()
-                    } else if is_millis(&word) {
-                        "<DURATION>".to_string()
-                    } else if is_time(&word) {
-                        "<TIME>".to_string()
-                    } else if is_duration(&word) {
-                        "<DURATION>".to_string()
-                    } else if is_sample(&word) {
-                        "<SAMPLE>".to_string()
-                    } else {
-                        test_app_name(&word)
-                    }
+                    PLACEHOLDERS
+                        .iter()
+                        .find(|(matches, _)| matches(&word))
+                        .map_or_else(|| test_app_name(&word), |(_, p)| p.to_string())
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
