@@ -102,6 +102,16 @@ impl FakeEngine {
         });
     }
 
+    /// Leaves a container created and never started, as the engine does when it finishes
+    /// the create request of a node that was killed before asking for the start.
+    pub fn never_started(&self, id: &ContainerId) {
+        if let Some(container) = self.containers.lock().unwrap().get_mut(id) {
+            container.stop_listening();
+            container.state = ContainerState::Created;
+        }
+        self.emit("create", id);
+    }
+
     /// Removes a container behind the node's back, as `docker rm -f` would.
     pub fn remove_behind_back(&self, id: &ContainerId) {
         if let Some(mut container) = self.containers.lock().unwrap().remove(id) {

@@ -42,6 +42,9 @@ use tokio_util::sync::CancellationToken;
 
 /// A full resync runs at least this often, whatever events say.
 pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
+/// How long the previous node's instance records are kept after start (see
+/// `Inner::startup_records`): far longer than the engine takes to create a container.
+pub const STARTUP_RECORDS_KEPT: Duration = Duration::from_secs(60);
 
 /// SIGTERM, then SIGKILL after this long (Diego's and Docker's 10 s).
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -73,8 +76,11 @@ struct Inner {
     recent_ports: VecDeque<u16>,
     /// The records as last written to `instances.json`.
     records: records::Records,
-    /// The records found at start, until the first resync has adopted what they describe.
-    startup_records: Option<records::Records>,
+    /// The records found at start, and until when they are kept. A previous node killed in
+    /// the middle of a start leaves a create request in the engine that may finish after
+    /// this node's first resync; its container is then known as the previous node's, and
+    /// removed, instead of being taken for one ltc did not create.
+    startup_records: Option<(records::Records, Instant)>,
     /// Containers with this home's labels that this home did not create: never touched.
     foreign: HashSet<ContainerId>,
 }
@@ -197,7 +203,7 @@ impl Node {
                 version: 0,
                 recent_ports: VecDeque::new(),
                 records: saved.clone(),
-                startup_records: Some(saved),
+                startup_records: Some((saved, Instant::now() + STARTUP_RECORDS_KEPT)),
                 foreign: HashSet::new(),
             }),
             changes: watch::channel(0).0,
@@ -1017,6 +1023,7 @@ impl Node {
             let record = inner
                 .startup_records
                 .as_ref()
+                .map(|(records, _)| records)
                 .filter(|r| r.owns(&guid, &o.id.0))
                 .or(Some(&inner.records).filter(|r| r.owns(&guid, &o.id.0)))
                 .and_then(|r| r.get(&guid))
@@ -1052,8 +1059,15 @@ impl Node {
             }
             dirty = true;
         }
-        // What the records of the previous node described has now been adopted or removed.
-        inner.startup_records = None;
+        // What the records of the previous node described has now been adopted or removed,
+        // but for containers whose creation the engine is still finishing.
+        if inner
+            .startup_records
+            .as_ref()
+            .is_some_and(|(_, until)| *until <= now)
+        {
+            inner.startup_records = None;
+        }
         // Removed apps whose last instance is gone are forgotten.
         let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
         let before = inner.removing.len();

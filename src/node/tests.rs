@@ -341,6 +341,44 @@ async fn a_duplicate_index_is_removed_on_adoption() {
 }
 
 #[tokio::test]
+async fn a_start_the_engine_finishes_after_the_node_restarted_is_removed() {
+    let mut h = Harness::new();
+    h.create("web", 1).await.unwrap();
+    h.converged("web", 1).await;
+    // The previous node recorded a new instance's guid, sent the create and was killed: the
+    // engine finishes the create only after the next node has looked at its containers.
+    let mut saved: records::Records = store::load(&h.settings.paths.instances_file()).unwrap();
+    let mut record = saved.instances[0].clone();
+    record.guid = "abababababababab".into();
+    record.index = 1;
+    record.container = None;
+    saved.instances.push(record);
+    h.node.shutdown();
+    store::save(&h.settings.paths.instances_file(), &saved).unwrap();
+    h.restart_node();
+    h.converged("web", 1).await;
+    let spec = h.node.lock().desired.apps["web"].clone();
+    let owner = resolve::Owner {
+        install_id: "test-install",
+        home: "/h",
+    };
+    let ports = BTreeMap::from([(8080, free_port())]);
+    let late = resolve::instance_spec(&spec, 1, "abababababababab", &ports, &owner);
+    let late_id = h.engine.run_instance(&late).await.unwrap();
+    h.engine.never_started(&late_id);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.engine.container_names().len() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the late container is left: {:?}",
+            h.engine.container_names()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!h.node.lock().foreign.contains(&late_id));
+}
+
+#[tokio::test]
 async fn another_homes_containers_are_never_touched() {
     let h = Harness::new();
     let spec = {
