@@ -191,13 +191,18 @@ fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
             ui::Ui::plain(json).error(&e);
         }
         (None, true) => {
+            // The same as without --json: the one-line error, and the usage as the hint.
             let rendered = error.to_string();
             let first = rendered
                 .lines()
                 .next()
                 .unwrap_or("")
                 .trim_start_matches("error: ");
-            ui::Ui::plain(true).error(&Error::usage(first.to_string()));
+            let mut e = Error::usage(first.to_string());
+            if let Some(usage) = rendered.lines().find(|l| l.starts_with("Usage: ")) {
+                e = e.with_hint(usage);
+            }
+            ui::Ui::plain(true).error(&e);
         }
         (None, false) => {
             let _ = error.print();

@@ -187,6 +187,7 @@ fn every_subcommand_refuses_missing_extra_and_unknown_arguments_with_13() {
         &["remove"],
         &["status"],
         &["update"],
+        &["logs"],
         &["daemon"],
         &["completions"],
     ];
@@ -197,7 +198,14 @@ fn every_subcommand_refuses_missing_extra_and_unknown_arguments_with_13() {
         &["list", "more"],
         &["version", "more"],
         &["update", "web", "more"],
+        &["logs", "web", "more"],
+        &["events", "web", "more"],
+        &["debug-logs", "more"],
+        &["visualize", "more"],
+        &["cells", "more"],
+        &["test", "more"],
         &["daemon", "stop", "more"],
+        &["daemon", "start", "more"],
         &["completions", "bash", "more"],
     ];
     let unknown: &[&[&str]] = &[
@@ -209,7 +217,14 @@ fn every_subcommand_refuses_missing_extra_and_unknown_arguments_with_13() {
         &["target", "--bogus"],
         &["version", "--bogus"],
         &["update", "web", "--bogus"],
+        &["logs", "web", "--bogus"],
+        &["events", "--bogus"],
+        &["debug-logs", "--bogus"],
+        &["visualize", "--bogus"],
+        &["cells", "--bogus"],
+        &["test", "--bogus"],
         &["daemon", "status", "--bogus"],
+        &["daemon", "run", "--bogus"],
         &["completions", "zsh", "--bogus"],
     ];
     for args in missing.iter().chain(extra).chain(unknown) {
@@ -225,6 +240,13 @@ fn every_subcommand_refuses_missing_extra_and_unknown_arguments_with_13() {
         let error: serde_json::Value = serde_json::from_str(run.stderr.trim())
             .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {run:#?}"));
         assert_eq!(error["exit_code"], 13, "{args:?}");
+        assert_eq!(error["kind"], "usage", "{args:?}");
+        let hint = error["hint"].as_str().unwrap_or_default();
+        assert!(
+            hint.starts_with("Usage: ltc ")
+                || error["error"].as_str().unwrap().contains("ltc help"),
+            "{args:?}: the usage comes with the error: {error}"
+        );
     }
     assert_untouched(&home);
 }
