@@ -491,6 +491,8 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             break
         }
         'ltc;daemon;start' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long to wait for the node to answer')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the node to answer')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
@@ -501,6 +503,8 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             break
         }
         'ltc;daemon;stop' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long to wait for the node to exit')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the node to exit')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')

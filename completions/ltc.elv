@@ -457,6 +457,8 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand --version 'Print version'
         }
         &'ltc;daemon;start'= {
+            cand -t 'How long to wait for the node to answer'
+            cand --timeout 'How long to wait for the node to answer'
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'
@@ -466,6 +468,8 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand --version 'Print version'
         }
         &'ltc;daemon;stop'= {
+            cand -t 'How long to wait for the node to exit'
+            cand --timeout 'How long to wait for the node to exit'
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'

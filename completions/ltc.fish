@@ -264,10 +264,12 @@ complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcomma
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from start" -s t -l timeout -d 'How long to wait for the node to answer' -r
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from start" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from start" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from start" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s t -l timeout -d 'How long to wait for the node to exit' -r
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'

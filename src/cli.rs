@@ -502,9 +502,17 @@ pub enum DaemonCommand {
     /// Run the node in the foreground (for systemd and the like)
     Run,
     /// Start the node in the background, unless it already runs
-    Start,
+    Start {
+        /// How long to wait for the node to answer
+        #[arg(short, long, default_value = "10s", value_parser = parse_timeout)]
+        timeout: Duration,
+    },
     /// Stop the node (apps keep running; the next node adopts them)
-    Stop,
+    Stop {
+        /// How long to wait for the node to exit
+        #[arg(short, long, default_value = "15s", value_parser = parse_timeout)]
+        timeout: Duration,
+    },
     /// Say whether the node runs
     Status,
 }

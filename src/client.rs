@@ -6,7 +6,7 @@
 //! for the socket to answer.
 
 use crate::config::Settings;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::node::api::{ENGINE_ERROR_HEADER, VERSION_HEADER};
 use crate::ui::Ui;
 use bytes::Bytes;
@@ -232,14 +232,21 @@ pub async fn connect(settings: &Settings, ui: &Ui) -> Result<Client> {
         settings.paths.log_file().display()
     ));
     let child = spawn_node(settings)?;
-    wait_for_node(&client, settings, child).await?;
+    wait_for_node(&client, settings, child, NODE_START_TIMEOUT).await?;
     Ok(client)
 }
 
 /// Waits until the node answers. A spawned node that exits at once usually lost the race for
 /// `node.lock` to another one, so its exit alone is not a failure.
-pub async fn wait_for_node(client: &Client, settings: &Settings, mut child: Child) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + NODE_START_TIMEOUT;
+/// Waits until a node just spawned answers. A node whose process exited is a failure (14);
+/// one still starting when `timeout` is up is a timeout (16).
+pub async fn wait_for_node(
+    client: &Client,
+    settings: &Settings,
+    mut child: Child,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
     let mut exited_at = None;
     loop {
         if client.ping().await {
@@ -251,19 +258,86 @@ pub async fn wait_for_node(client: &Client, settings: &Settings, mut child: Chil
             exited_at = Some(tokio::time::Instant::now());
         }
         let gave_up = exited_at.is_some_and(|at| at.elapsed() > Duration::from_secs(2));
-        if gave_up || tokio::time::Instant::now() >= deadline {
+        let timed_out = tokio::time::Instant::now() >= deadline;
+        if gave_up || timed_out {
             let log = settings.paths.log_file();
             let tail = log_tail(&log, 3);
-            return Err(Error::failed(format!(
-                "the ltc node did not start{}",
-                if tail.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {tail}")
-                }
-            ))
-            .with_hint(format!("its log is `{}`", log.display())));
+            let tail = if tail.is_empty() {
+                String::new()
+            } else {
+                format!(": {tail}")
+            };
+            let error = if exited_at.is_some() {
+                Error::failed(format!("the ltc node did not start{tail}"))
+            } else {
+                Error::new(
+                    Kind::Timeout,
+                    format!(
+                        "the ltc node did not answer within {}{tail}",
+                        humantime::format_duration(timeout)
+                    ),
+                )
+            };
+            return Err(error.with_hint(format!("its log is `{}`", log.display())));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Paths;
+
+    fn settings(dir: &Path) -> Settings {
+        Settings {
+            paths: Paths::new(dir),
+            docker_host: "unix:///nonexistent".into(),
+            router_addr: "127.0.0.1:8080".parse().unwrap(),
+            color_allowed: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_node_still_starting_when_the_time_is_up_is_a_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        // A process that lives on and never answers on the socket.
+        let child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        let error = wait_for_node(
+            &Client::new(&settings),
+            &settings,
+            child,
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.kind, Kind::Timeout);
+        assert_eq!(error.exit_code(), 16);
+        assert!(
+            error.message.contains("did not answer within 100ms"),
+            "{error:?}"
+        );
+        assert!(error.hint.unwrap().contains("node.log"));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+
+    #[tokio::test]
+    async fn a_node_whose_process_exited_is_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        std::fs::write(settings.paths.log_file(), "cannot bind 127.0.0.1:8080\n").unwrap();
+        let child = Command::new("true").spawn().unwrap();
+        let error = wait_for_node(
+            &Client::new(&settings),
+            &settings,
+            child,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.kind, Kind::Failed);
+        assert!(error.message.contains("cannot bind"), "{error:?}");
     }
 }

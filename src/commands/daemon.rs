@@ -10,21 +10,18 @@ use hyper::Method;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long `ltc daemon stop` waits for the node to exit.
-const STOP_TIMEOUT: Duration = Duration::from_secs(15);
-
 pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result<()> {
     match command {
         DaemonCommand::Run => {
             let engine = Arc::new(DockerEngine::new(&settings.docker_host));
             node::run(settings, engine).await
         }
-        DaemonCommand::Start => {
+        DaemonCommand::Start { timeout } => {
             let client = Client::new(settings);
             let already = client.ping().await;
             if !already {
                 let child = client::spawn_node(settings)?;
-                client::wait_for_node(&client, settings, child).await?;
+                client::wait_for_node(&client, settings, child, timeout).await?;
             }
             let info: NodeInfo = client.get("/v1/info").await?;
             report(
@@ -38,7 +35,7 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             );
             Ok(())
         }
-        DaemonCommand::Stop => {
+        DaemonCommand::Stop { timeout } => {
             let client = Client::new(settings);
             if !client.ping().await {
                 say(ui, false, "the ltc node is not running");
@@ -49,12 +46,15 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             let _ = client
                 .call::<serde_json::Value>(Method::POST, "/v1/shutdown", None::<&()>)
                 .await;
-            let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+            let deadline = tokio::time::Instant::now() + timeout;
             while client.ping().await || node_holds_lock(settings) {
                 if tokio::time::Instant::now() >= deadline {
                     return Err(crate::error::Error::new(
                         crate::error::Kind::Timeout,
-                        "the ltc node did not stop in time",
+                        format!(
+                            "the ltc node did not stop within {}",
+                            humantime::format_duration(timeout)
+                        ),
                     ));
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
