@@ -258,6 +258,29 @@ fn a_node_killed_mid_scale_is_replaced_without_duplicate_indices() {
 }
 
 #[test]
+fn a_node_stopped_mid_scale_records_every_container_it_started() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    home.ltc(&["scale", "web", "8", "--no-wait"]).ok();
+    home.ltc(&["daemon", "stop"]).ok();
+    // A create the node sent and did not wait for would show up only now.
+    std::thread::sleep(Duration::from_secs(2));
+    let records = std::fs::read_to_string(home.path().join("instances.json")).unwrap();
+    for container in home.containers() {
+        assert!(
+            records.contains(&container.id),
+            "{container:?} is not in the records: {records}"
+        );
+    }
+    // The next node takes them over: the app converges with nothing left over.
+    let status = home.wait_status("web", Duration::from_secs(60), |s| converged(s, 8));
+    assert_eq!(indices(&status), (0..8).collect::<Vec<u64>>());
+    home.ltc(&["remove", "web"]).ok();
+    assert!(home.containers().is_empty(), "{:?}", home.containers());
+}
+
+#[test]
 fn stopping_the_node_keeps_apps_and_the_next_node_adopts_them() {
     require_docker();
     let home = Home::new();

@@ -45,6 +45,8 @@ pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the previous node's instance records are kept after start (see
 /// `Inner::startup_records`): far longer than the engine takes to create a container.
 pub const STARTUP_RECORDS_KEPT: Duration = Duration::from_secs(60);
+/// How long a stopping node waits for the starts it has sent to the engine.
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// SIGTERM, then SIGKILL after this long (Diego's and Docker's 10 s).
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -320,6 +322,14 @@ impl Node {
     /// Asks the node to stop (apps keep running).
     pub fn shutdown(&self) {
         self.cancel.cancel();
+    }
+
+    /// Waits, at most `timeout`, until no instance start is in flight.
+    async fn settle_starts(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline && self.lock().slots.iter().any(|s| s.op == Op::Starting) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn owner_labels(&self) -> Vec<(String, String)> {
@@ -1930,6 +1940,9 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
     api::serve(node.clone(), listener, cancel.clone()).await;
     cancel.cancel();
     let _ = tokio::join!(converger, events, signals, http, tcp);
+    // Containers the engine is creating for this node finish and are recorded, so the next
+    // node adopts or removes them; otherwise they would appear after this one is gone.
+    node.settle_starts(SETTLE_TIMEOUT).await;
     let _ = std::fs::remove_file(&socket);
     log("ltc node stopped; apps keep running");
     drop(lock);
