@@ -121,6 +121,45 @@ impl Harness {
         }
     }
 
+    /// The container spec of `web`'s instance `index` under `guid`, with this home's labels,
+    /// as a node would make it.
+    fn web_instance(&self, index: u32, guid: &str) -> crate::engine::InstanceSpec {
+        let spec = self.node.lock().desired.apps["web"].clone();
+        let owner = resolve::Owner {
+            install_id: "test-install",
+            home: "/h",
+        };
+        let ports = BTreeMap::from([(8080, free_port())]);
+        resolve::instance_spec(&spec, index, guid, &ports, &owner)
+    }
+
+    /// Stops the node as one killed in the middle of a start: the new instance's guid is
+    /// recorded, with no container id yet.
+    fn stop_during_start(&self, index: u32, guid: &str) {
+        let mut saved: records::Records =
+            store::load(&self.settings.paths.instances_file()).unwrap();
+        let mut record = saved.instances[0].clone();
+        record.guid = guid.into();
+        record.index = index;
+        record.container = None;
+        saved.instances.push(record);
+        self.node.shutdown();
+        store::save(&self.settings.paths.instances_file(), &saved).unwrap();
+    }
+
+    /// Waits (real time, bounded) until the engine holds `count` containers.
+    async fn until_containers(&self, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.engine.container_names().len() != count {
+            assert!(
+                Instant::now() < deadline,
+                "{:?}",
+                self.engine.container_names()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     async fn converged(&self, name: &str, count: u32) -> AppStatus {
         self.until(name, |app| {
             app.desired_instances == count
@@ -306,21 +345,8 @@ async fn a_duplicate_index_is_removed_on_adoption() {
     h.create("web", 1).await.unwrap();
     h.converged("web", 1).await;
     // A second container claiming index 0, as a node killed mid-start could leave behind.
-    let spec = h.node.lock().desired.apps["web"].clone();
-    let owner = resolve::Owner {
-        install_id: "test-install",
-        home: "/h",
-    };
-    let ports = BTreeMap::from([(8080, free_port())]);
-    let twin = resolve::instance_spec(&spec, 0, "ffffffffffffffff", &ports, &owner);
-    // Recorded as ours with no id yet: a start the node was killed in the middle of.
-    let mut saved: records::Records = store::load(&h.settings.paths.instances_file()).unwrap();
-    let mut record = saved.instances[0].clone();
-    record.guid = "ffffffffffffffff".into();
-    record.container = None;
-    saved.instances.push(record);
-    h.node.shutdown();
-    store::save(&h.settings.paths.instances_file(), &saved).unwrap();
+    let twin = h.web_instance(0, "ffffffffffffffff");
+    h.stop_during_start(0, "ffffffffffffffff");
     h.engine.run_instance(&twin).await.unwrap();
     h.restart_node();
     let after = h
@@ -329,15 +355,7 @@ async fn a_duplicate_index_is_removed_on_adoption() {
         })
         .await;
     assert_eq!(after.instances[0].index, 0);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while h.engine.container_names().len() != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "{:?}",
-            h.engine.container_names()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    h.until_containers(1).await;
 }
 
 #[tokio::test]
@@ -347,34 +365,16 @@ async fn a_start_the_engine_finishes_after_the_node_restarted_is_removed() {
     h.converged("web", 1).await;
     // The previous node recorded a new instance's guid, sent the create and was killed: the
     // engine finishes the create only after the next node has looked at its containers.
-    let mut saved: records::Records = store::load(&h.settings.paths.instances_file()).unwrap();
-    let mut record = saved.instances[0].clone();
-    record.guid = "abababababababab".into();
-    record.index = 1;
-    record.container = None;
-    saved.instances.push(record);
-    h.node.shutdown();
-    store::save(&h.settings.paths.instances_file(), &saved).unwrap();
+    h.stop_during_start(1, "abababababababab");
     h.restart_node();
     h.converged("web", 1).await;
-    let spec = h.node.lock().desired.apps["web"].clone();
-    let owner = resolve::Owner {
-        install_id: "test-install",
-        home: "/h",
-    };
-    let ports = BTreeMap::from([(8080, free_port())]);
-    let late = resolve::instance_spec(&spec, 1, "abababababababab", &ports, &owner);
-    let late_id = h.engine.run_instance(&late).await.unwrap();
+    let late_id = h
+        .engine
+        .run_instance(&h.web_instance(1, "abababababababab"))
+        .await
+        .unwrap();
     h.engine.never_started(&late_id);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while h.engine.container_names().len() != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the late container is left: {:?}",
-            h.engine.container_names()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    h.until_containers(1).await;
     assert!(!h.node.lock().foreign.contains(&late_id));
 }
 
@@ -446,14 +446,8 @@ async fn a_container_with_copied_labels_is_never_adopted_routed_or_removed() {
     let mut h = Harness::new();
     h.create("web", 1).await.unwrap();
     let app = h.converged("web", 1).await;
-    let spec = h.node.lock().desired.apps["web"].clone();
     // This home's install id and labels, but a guid the node never recorded.
-    let owner = resolve::Owner {
-        install_id: "test-install",
-        home: "/h",
-    };
-    let ports = BTreeMap::from([(8080, free_port())]);
-    let impostor = resolve::instance_spec(&spec, 0, "dddddddddddddddd", &ports, &owner);
+    let impostor = h.web_instance(0, "dddddddddddddddd");
     let impostor_id = h.engine.run_instance(&impostor).await.unwrap();
     h.restart_node();
     let after = h.converged("web", 1).await;
