@@ -983,9 +983,14 @@ impl Node {
             let Some(id) = slot.container.clone() else {
                 continue;
             };
+            // A list taken before this container was recorded may show it missing, or still
+            // `created` before its start returned: it says nothing about it yet.
+            if slot.container_seq > seq_before {
+                continue;
+            }
             match by_id.get(&id).map(|o| o.state) {
-                None if slot.container_seq <= seq_before => vanished.push(slot.guid.clone()),
-                None | Some(ContainerState::Running) | Some(ContainerState::Other) => {}
+                None => vanished.push(slot.guid.clone()),
+                Some(ContainerState::Running) | Some(ContainerState::Other) => {}
                 Some(ContainerState::Exited(code)) => {
                     let reason = match code {
                         Some(code) => format!("exited with status {code}"),
