@@ -236,10 +236,10 @@ pub async fn connect(settings: &Settings, ui: &Ui) -> Result<Client> {
     Ok(client)
 }
 
-/// Waits until the node answers. A spawned node that exits at once usually lost the race for
-/// `node.lock` to another one, so its exit alone is not a failure.
-/// Waits until a node just spawned answers. A node whose process exited is a failure (14);
-/// one still starting when `timeout` is up is a timeout (16).
+/// Waits until a node just spawned answers. A spawned node that exits at once usually lost
+/// the race for `node.lock` to another one, so its exit alone is not a failure; one that
+/// exited and nothing answers for 2 s is (14), and one still starting when `timeout` is up
+/// is a timeout (16).
 pub async fn wait_for_node(
     client: &Client,
     settings: &Settings,

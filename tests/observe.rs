@@ -26,7 +26,7 @@ fn logs_follow_every_instance_as_the_app_scales_and_leak_nothing() {
     let home = Home::new();
     home.ltc(&["create", "web"]).ok();
     let follow = Follow::start(&home, &["logs", "web"]);
-    std::thread::sleep(Duration::from_millis(500));
+    home.wait_stream_subscribers(1);
     home.ltc(&["scale", "web", "4"]).ok();
     std::thread::sleep(Duration::from_millis(2500));
     home.ltc(&["scale", "web", "1"]).ok();
@@ -138,14 +138,14 @@ fn router_lines_join_the_stream_while_someone_watches() {
     let home = Home::new();
     home.ltc(&["create", "web"]).ok();
     let follow = Follow::start(&home, &["logs", "web"]);
-    std::thread::sleep(Duration::from_millis(500));
+    home.wait_stream_subscribers(1);
     assert_eq!(
         http_get(home.router_port, "/index?probe=1", "web.localhost")
             .unwrap()
             .0,
         200
     );
-    std::thread::sleep(Duration::from_millis(300));
+    follow.wait_for("/index?probe=1", Duration::from_secs(10));
     let out = follow.stop().stdout;
     assert!(out.contains("[RTR|0] web.localhost"), "{out}");
     assert!(out.contains("\"GET /index?probe=1 HTTP/1.1\" 200"), "{out}");
@@ -172,7 +172,7 @@ fn a_flood_of_output_keeps_the_node_bounded() {
     };
     let before = rss();
     let follow = Follow::start(&home, &["logs", "loud", "--json"]);
-    std::thread::sleep(Duration::from_millis(300));
+    home.wait_stream_subscribers(1);
     let (status, _) = http_get(home.router_port, "/log/10000000", "loud.localhost").unwrap();
     assert_eq!(status, 200);
     std::thread::sleep(Duration::from_secs(4));
@@ -204,11 +204,11 @@ fn events_tell_scripts_what_happened() {
     let home = Home::new();
     home.ltc(&["list"]).ok();
     let follow = Follow::start(&home, &["events", "--json"]);
-    std::thread::sleep(Duration::from_millis(300));
+    home.wait_stream_subscribers(1);
     home.ltc(&["create", "web"]).ok();
     home.ltc(&["scale", "web", "0"]).ok();
     home.ltc(&["remove", "web"]).ok();
-    std::thread::sleep(Duration::from_millis(300));
+    follow.wait_for("route_removed", Duration::from_secs(10));
     let Run {
         code, stdout: out, ..
     } = follow.stop();
@@ -251,8 +251,9 @@ fn debug_logs_cells_visualize_and_status_show_the_machine() {
     let home = Home::new();
     home.ltc(&["list"]).ok();
     let follow = Follow::start(&home, &["debug-logs", "--raw"]);
-    std::thread::sleep(Duration::from_millis(300));
+    home.wait_stream_subscribers(1);
     home.ltc(&["create", "web", "-i", "2"]).ok();
+    follow.wait_for("created web", Duration::from_secs(10));
     let out = follow.stop().stdout;
     assert!(out.contains("created web (2 instances"), "{out}");
 

@@ -5,7 +5,7 @@
 
 use crate::support::{Follow, Home, Run, http_get, require_docker};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn is_hex_run(word: &str) -> bool {
     word.len() >= 12
@@ -397,18 +397,6 @@ fn every_reporting_command_prints_what_its_snapshot_says() {
     snap.assert_all_match();
 }
 
-/// Waits until the node counts `subscribers` streams (events, debug-logs, logs) open.
-fn wait_for_subscribers(home: &Home, subscribers: u64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while home.json(&["daemon", "status"])["node"]["stream_subscribers"] != subscribers {
-        assert!(
-            Instant::now() < deadline,
-            "{subscribers} streams never opened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn streaming_and_daemon_commands_print_what_their_snapshots_say() {
     require_docker();
@@ -440,7 +428,7 @@ fn streaming_and_daemon_commands_print_what_their_snapshots_say() {
     let events_json = Follow::start(&home, &["events", "--json"]);
     let debug = Follow::start(&home, &["debug-logs"]);
     let debug_json = Follow::start(&home, &["debug-logs", "--json"]);
-    wait_for_subscribers(&home, 4);
+    home.wait_stream_subscribers(4);
 
     home.ltc(&["create", "snap", "-e", "GREETING=hi"]).ok();
     // An instance's stdout, its stderr and the node's probes race each other, so a log
@@ -467,7 +455,7 @@ fn streaming_and_daemon_commands_print_what_their_snapshots_say() {
 
     let logs = Follow::start(&home, &["logs", "snap"]);
     let logs_json = Follow::start(&home, &["logs", "snap", "--json"]);
-    wait_for_subscribers(&home, 6);
+    home.wait_stream_subscribers(6);
     for path in ["/index", "/nothing"] {
         http_get(home.router_port, path, "snap.localhost").unwrap();
     }

@@ -160,6 +160,17 @@ impl Harness {
         }
     }
 
+    /// Crashes `web`'s only instance `times` times, each once it runs again.
+    async fn crash_web(&self, times: u32) {
+        for crash in 1..=times {
+            let app = self.converged("web", 1).await;
+            let id = ContainerId(app.instances[0].container_id.clone().unwrap());
+            self.engine.exit_container(&id, 1);
+            self.until("web", |app| app.instances[0].crash_count == crash)
+                .await;
+        }
+    }
+
     async fn converged(&self, name: &str, count: u32) -> AppStatus {
         self.until(name, |app| {
             app.desired_instances == count
@@ -287,13 +298,7 @@ async fn a_crashed_instance_restarts_at_its_index_with_a_new_guid() {
 async fn the_third_crash_waits_for_the_backoff() {
     let h = Harness::new();
     h.create("web", 1).await.unwrap();
-    for crash in 1..=3u32 {
-        let app = h.converged("web", 1).await;
-        let id = ContainerId(app.instances[0].container_id.clone().unwrap());
-        h.engine.exit_container(&id, 1);
-        h.until("web", |app| app.instances[0].crash_count == crash)
-            .await;
-    }
+    h.crash_web(3).await;
     let app = h
         .until("web", |app| {
             app.instances[0].state == InstanceState::Crashed
@@ -466,13 +471,7 @@ async fn a_container_with_copied_labels_is_never_adopted_routed_or_removed() {
 async fn crash_counts_and_backoff_survive_a_restart_of_the_node() {
     let mut h = Harness::new();
     h.create("web", 1).await.unwrap();
-    for crash in 1..=3u32 {
-        let app = h.converged("web", 1).await;
-        let id = ContainerId(app.instances[0].container_id.clone().unwrap());
-        h.engine.exit_container(&id, 1);
-        h.until("web", |app| app.instances[0].crash_count == crash)
-            .await;
-    }
+    h.crash_web(3).await;
     let waiting = h
         .until("web", |app| {
             app.instances[0].state == InstanceState::Crashed

@@ -193,6 +193,19 @@ impl Home {
     }
 }
 
+impl Home {
+    /// Waits until the node counts `count` clients following logs, events or its own log, so
+    /// a stream just started misses nothing that follows.
+    #[track_caller]
+    pub fn wait_stream_subscribers(&self, count: u64) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.json(&["daemon", "status"])["node"]["stream_subscribers"] != count {
+            assert!(Instant::now() < deadline, "{count} streams never opened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Home {
     fn drop(&mut self) {
         let _ = self.command(&["daemon", "stop"]).output();
