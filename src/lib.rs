@@ -192,13 +192,15 @@ fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
         }
         (None, true) => {
             // The same as without --json: the one-line error, and the usage as the hint.
+            // clap's first paragraph, on one line: "... not provided: <INSTANCES>".
             let rendered = error.to_string();
             let first = rendered
                 .lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("error: ");
-            let mut e = Error::usage(first.to_string());
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut e = Error::usage(first.trim_start_matches("error: ").to_string());
             if let Some(usage) = rendered.lines().find(|l| l.starts_with("Usage: ")) {
                 e = e.with_hint(usage);
             }

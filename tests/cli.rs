@@ -241,6 +241,8 @@ fn every_subcommand_refuses_missing_extra_and_unknown_arguments_with_13() {
             .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {run:#?}"));
         assert_eq!(error["exit_code"], 13, "{args:?}");
         assert_eq!(error["kind"], "usage", "{args:?}");
+        let message = error["error"].as_str().unwrap();
+        assert!(!message.ends_with(':'), "{args:?}: says what: {message}");
         let hint = error["hint"].as_str().unwrap_or_default();
         assert!(
             hint.starts_with("Usage: ltc ")
