@@ -7,7 +7,7 @@
 
 use crate::config::Settings;
 use crate::error::{Error, Kind, Result};
-use crate::node::api::{ENGINE_ERROR_HEADER, VERSION_HEADER};
+use crate::model::{ENGINE_ERROR_HEADER, VERSION_HEADER};
 use crate::ui::Ui;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -193,7 +193,7 @@ impl Client {
 /// appended to `node.log`.
 pub fn spawn_node(settings: &Settings) -> Result<Child> {
     use std::os::unix::process::CommandExt;
-    crate::node::store::ensure_home(&settings.paths.home)?;
+    settings.paths.ensure_home()?;
     let log_path = settings.paths.log_file();
     let log = std::fs::OpenOptions::new()
         .create(true)

@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Where the router listens unless `LTC_ROUTER_ADDR` says otherwise.
@@ -21,6 +22,14 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// Creates `LTC_HOME` (mode 0700) when it does not exist.
+    pub fn ensure_home(&self) -> Result<()> {
+        let home = &self.home;
+        std::fs::create_dir_all(home)
+            .and_then(|()| std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700)))
+            .map_err(|e| Error::fs(format!("cannot create `{}`: {e}", home.display())))
+    }
+
     pub fn new(home: impl Into<PathBuf>) -> Paths {
         Paths { home: home.into() }
     }

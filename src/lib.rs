@@ -20,6 +20,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod generate;
+pub mod logging;
 pub mod model;
 pub mod node;
 pub mod router;

@@ -586,11 +586,44 @@ pub struct CreateResponse {
     pub warnings: Vec<String>,
 }
 
-/// Formats Unix milliseconds as RFC 3339.
-pub fn rfc3339_millis(millis: u64) -> String {
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis);
-    humantime::format_rfc3339_millis(time).to_string()
+/// One line of an app's log stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    pub app: String,
+    /// `APP` (the process), `CELL` (lifecycle), `HEALTH` (monitor), `RTR` (router), `LTC`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    pub message: String,
 }
+
+/// One lifecycle event (`ltc events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub time: String,
+    /// `app_created`, `app_scaled`, `app_updated`, `app_removed`, `instance_claimed`,
+    /// `instance_running`, `instance_crashed`, `instance_stopped`, `route_added`,
+    /// `route_removed`.
+    pub kind: String,
+    pub app: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    pub message: String,
+}
+
+/// The API's response header carrying the node's state version (waiters pass it back).
+pub const VERSION_HEADER: &str = "ltc-version";
+
+/// Set when the engine cannot be reached: the answer is what the node last knew.
+pub const ENGINE_ERROR_HEADER: &str = "ltc-engine-error";
+
+/// Crashes restarted at once before backoff begins (Diego: the 1st and 2nd). An instance that
+/// has crashed this often is crash-looping, which `--wait` reports instead of waiting on.
+pub const IMMEDIATE_RESTARTS: u32 = 3;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use crate::client;
 use crate::config::Settings;
 use crate::error::{Error, Kind, Result};
 use crate::model::{AppName, AppStatus};
-use crate::node::logs::{Event, LogLine};
+use crate::model::{Event, LogLine};
 use crate::ui::{Color, Ui};
 use hyper::Method;
 

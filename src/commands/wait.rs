@@ -4,8 +4,8 @@
 use super::app_path;
 use crate::client::Client;
 use crate::error::{Error, Kind, Result};
+use crate::model::IMMEDIATE_RESTARTS;
 use crate::model::{AppStatus, InstanceState};
-use crate::node::converge::IMMEDIATE_RESTARTS;
 use crate::ui::Ui;
 use crate::ui::progress::Spinner;
 use std::time::Duration;

@@ -22,6 +22,7 @@
 use super::Node;
 use crate::error::{Error, Kind, Result};
 use crate::model::{CreateRequest, ImageProgress, ImageRequest, ScaleRequest, TargetRequest};
+use crate::model::{ENGINE_ERROR_HEADER, VERSION_HEADER};
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
@@ -43,11 +44,6 @@ const MAX_REQUEST_BYTES: usize = 1 << 20;
 
 /// Longest a `GET /v1/apps/{name}` may wait for a change.
 const MAX_WAIT: Duration = Duration::from_secs(30);
-
-pub const VERSION_HEADER: &str = "ltc-version";
-
-/// Set when the engine cannot be reached: the answer is what the node last knew.
-pub const ENGINE_ERROR_HEADER: &str = "ltc-engine-error";
 
 /// Adds the engine's error to an answer the node could give from what it knows.
 fn with_engine_error(mut response: Response<Body>, error: Option<Error>) -> Response<Body> {
@@ -362,7 +358,7 @@ fn events(node: Arc<Node>, app: Option<String>) -> Response<Body> {
 /// `GET /v1/debug-logs`: the node's own log lines as they are written, each `<RFC 3339> <text>`.
 fn debug_logs() -> Response<Body> {
     let (sender, receiver) = tokio::sync::mpsc::channel(256);
-    let live = super::logs::node_log().subscribe();
+    let live = crate::logging::node_log().subscribe();
     tokio::spawn(forward(
         live,
         sender,
@@ -370,7 +366,7 @@ fn debug_logs() -> Response<Body> {
         |n| {
             format!(
                 "{} {n} lines dropped: this reader fell behind",
-                super::rfc3339(std::time::SystemTime::now())
+                crate::logging::rfc3339(std::time::SystemTime::now())
             )
         },
     ));

@@ -16,8 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
-/// Crashes restarted at once before backoff begins (Diego: the 1st and 2nd).
-pub const IMMEDIATE_RESTARTS: u32 = 3;
+pub use crate::model::IMMEDIATE_RESTARTS;
 /// First backoff delay, doubled per crash (Diego's `CrashBackoffMinDuration`).
 pub const BACKOFF_MIN: Duration = Duration::from_secs(30);
 /// Backoff cap (Diego's `DefaultMaxBackoffDuration`).

@@ -6,10 +6,10 @@
 //! [`LIVE_BUFFER`] lines (a follower that falls behind is told how many lines it missed), and a
 //! line is cut at [`MAX_LINE`] bytes.
 
-use crate::model::rfc3339_millis;
-use serde::{Deserialize, Serialize};
+use crate::logging::rfc3339;
+pub use crate::model::{Event, LogLine};
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use tokio::sync::broadcast;
 
 /// Lines kept per app for `--recent` and `--tail`.
@@ -19,41 +19,8 @@ pub const LIVE_BUFFER: usize = 1024;
 /// Longest line kept; the rest is cut.
 pub const MAX_LINE: usize = 4096;
 
-/// One line of an app's log stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogLine {
-    /// RFC 3339, UTC, milliseconds.
-    pub time: String,
-    pub app: String,
-    /// `APP` (the process), `CELL` (lifecycle), `HEALTH` (monitor), `RTR` (router), `LTC`.
-    pub source: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index: Option<u32>,
-    pub message: String,
-}
-
-/// One lifecycle event (`ltc events`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    pub time: String,
-    /// `app_created`, `app_scaled`, `app_updated`, `app_removed`, `instance_claimed`,
-    /// `instance_running`, `instance_crashed`, `instance_stopped`, `route_added`,
-    /// `route_removed`.
-    pub kind: String,
-    pub app: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guid: Option<String>,
-    pub message: String,
-}
-
 fn now() -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    rfc3339_millis(millis)
+    rfc3339(std::time::SystemTime::now())
 }
 
 fn cut(message: &str) -> String {
@@ -163,7 +130,7 @@ impl LogHub {
             .map(|log| log.live.receiver_count())
             .sum::<usize>()
             + self.events.receiver_count()
-            + node_log().receiver_count()
+            + crate::logging::node_log().receiver_count()
     }
 
     /// Forgets a removed app's lines (unless someone still follows it).
@@ -198,12 +165,6 @@ impl LogHub {
     pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
-}
-
-/// The node's own log, for `ltc debug-logs`.
-pub fn node_log() -> &'static broadcast::Sender<String> {
-    static LOG: OnceLock<broadcast::Sender<String>> = OnceLock::new();
-    LOG.get_or_init(|| broadcast::channel(LIVE_BUFFER).0)
 }
 
 impl crate::router::AccessLog for LogHub {

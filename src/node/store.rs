@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The desired state of every app (`state.json`).
@@ -91,13 +91,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Creates `LTC_HOME` (mode 0700) when it does not exist.
-pub fn ensure_home(home: &Path) -> Result<()> {
-    std::fs::create_dir_all(home)
-        .and_then(|()| std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700)))
-        .map_err(|e| Error::fs(format!("cannot create `{}`: {e}", home.display())))
-}
-
 /// The random id of this `LTC_HOME`, made on first use. Every container carries it, so two
 /// homes on one engine never touch each other's containers.
 pub fn install_id(path: &Path) -> Result<String> {
@@ -131,6 +124,7 @@ mod tests {
         assert_eq!(load::<DesiredState>(&path).unwrap(), state);
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(files.len(), 1, "only state.json remains");
+        use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }

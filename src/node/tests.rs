@@ -5,6 +5,9 @@ use super::*;
 use crate::config::Paths;
 use crate::engine::ImageConfig;
 use crate::engine::fake::FakeEngine;
+use crate::error::Kind;
+use crate::model::{AppStatus, CreateRequest, CreateResponse, ImageProgress, InstanceState};
+use std::time::Duration;
 
 struct Harness {
     _dir: tempfile::TempDir,

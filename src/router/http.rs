@@ -35,14 +35,14 @@ pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: Cancellat
     let listener = match listener.into_std() {
         Ok(listener) => listener,
         Err(e) => {
-            crate::node::log(format!("router: cannot share the listening socket: {e}"));
+            crate::logging::log(format!("router: cannot share the listening socket: {e}"));
             return;
         }
     };
     // Set once here rather than on every accepted connection: on Linux accepted sockets
     // inherit it. Small responses and heads must not wait for Nagle's algorithm.
     if let Err(e) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
-        crate::node::log(format!("router: cannot set TCP_NODELAY: {e}"));
+        crate::logging::log(format!("router: cannot set TCP_NODELAY: {e}"));
     }
     let mut threads = Vec::new();
     for n in 0..router.config.workers.max(1) {
@@ -58,7 +58,7 @@ pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: Cancellat
                     .build()
                 {
                     Ok(runtime) => runtime.block_on(worker(router, listener, cancel)),
-                    Err(e) => crate::node::log(format!("router: cannot start thread {n}: {e}")),
+                    Err(e) => crate::logging::log(format!("router: cannot start thread {n}: {e}")),
                 }
             });
         if let Ok(thread) = spawned {
@@ -76,7 +76,7 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
     {
         Ok(listener) => listener,
         Err(e) => {
-            crate::node::log(format!("router: cannot listen: {e}"));
+            crate::logging::log(format!("router: cannot listen: {e}"));
             return;
         }
     };

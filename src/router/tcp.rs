@@ -36,7 +36,7 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
                     router.tcp_listening.lock().expect("tcp lock").insert(port);
                     tokio::spawn(accept_loop(router.clone(), listener, port, token));
                 }
-                Err(e) => crate::node::log(format!("router: cannot open TCP route {addr}: {e}")),
+                Err(e) => crate::logging::log(format!("router: cannot open TCP route {addr}: {e}")),
             }
         }
         tokio::select! {

@@ -1,0 +1,363 @@
+//! The write side: the target, and create, scale, update and remove, with the checks that
+//! come before a change is saved (route ownership, placement). Each change goes through
+//! [`Node::commit`]: saved to `state.json`, then published to the router and to waiters.
+
+use super::store::NodeConfig;
+use super::{Inner, Node};
+use super::{plural, resolve, store};
+use crate::demo;
+use crate::engine::EngineError;
+use crate::error::{Error, Kind, Result};
+use crate::logging::{log, now_millis};
+use crate::model::{self, AppName, AppSpec, AppStatus, CreateRequest, CreateResponse, TargetInfo};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Refuses a change that would reserve more memory than the machine has (Lattice's placement
+/// error, exit 11).
+pub fn check_placement(apps: &BTreeMap<String, AppSpec>, memory_bytes: u64) -> Result<()> {
+    let reserved_mb: u64 = apps
+        .values()
+        .map(|app| app.memory_mb * u64::from(app.instances))
+        .sum();
+    let machine_mb = memory_bytes / (1024 * 1024);
+    if machine_mb > 0 && reserved_mb > machine_mb {
+        return Err(Error::new(
+            Kind::Placement,
+            format!(
+                "insufficient resources: the apps would reserve {reserved_mb} MB of memory and \
+                 this machine has {machine_mb} MB"
+            ),
+        )
+        .with_hint("request fewer instances or less memory (`--memory-mb`)"));
+    }
+    Ok(())
+}
+
+impl Node {
+    // ----- target -------------------------------------------------------------------------
+
+    pub fn target(&self) -> TargetInfo {
+        let inner = self.lock();
+        TargetInfo {
+            domain: inner.config.domain.clone(),
+            router_address: self.router_addr.to_string(),
+            ltc_home: self.paths.home.display().to_string(),
+        }
+    }
+
+    pub fn set_target(&self, domain: &str) -> Result<TargetInfo> {
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        model::validate_domain(&domain)?;
+        {
+            let mut inner = self.lock();
+            let config = NodeConfig {
+                domain: domain.clone(),
+            };
+            store::save(&self.paths.config_file(), &config)?;
+            inner.config = config;
+            self.changed(&mut inner);
+        }
+        log(format!("target set to {domain}"));
+        Ok(self.target())
+    }
+
+    // ----- apps ---------------------------------------------------------------------------
+
+    pub async fn create(&self, request: CreateRequest) -> Result<CreateResponse> {
+        let name = AppName::parse(&request.name)?;
+        if self.lock().desired.apps.contains_key(name.as_str()) {
+            return Err(already_exists(&name));
+        }
+        let builtin = demo::is_builtin(request.image.as_deref());
+        let (image_name, reference) = if builtin {
+            let shown = request
+                .image
+                .clone()
+                .unwrap_or_else(|| model::LATTICE_APP_IMAGE.to_string());
+            (shown, demo::image_ref())
+        } else {
+            let image = request.image.clone().unwrap_or_default();
+            (image.clone(), image)
+        };
+        let config = match self.engine.image_config(&reference).await? {
+            Some(config) => config,
+            None if builtin => {
+                self.ensure_demo_image(&|_| {}).await?;
+                self.engine
+                    .image_config(&reference)
+                    .await?
+                    .ok_or_else(|| EngineError::ImageNotFound(reference.clone()))?
+            }
+            None => return Err(EngineError::ImageNotFound(reference).into()),
+        };
+        let memory = self.machine_memory().await?;
+
+        let (resolved, status) = {
+            let mut inner = self.lock();
+            if inner.desired.apps.contains_key(name.as_str()) {
+                return Err(already_exists(&name));
+            }
+            let generation = inner.desired.next_generation;
+            let resolved = resolve::resolve_create(
+                &request,
+                resolve::ImageChoice {
+                    name: image_name,
+                    reference,
+                    builtin,
+                    config: &config,
+                },
+                &inner.config.domain,
+                generation,
+                now_millis(),
+            )?;
+            self.check_routes(&inner, &resolved.spec)?;
+            let mut next = inner.desired.clone();
+            next.next_generation += 1;
+            next.apps.insert(name.to_string(), resolved.spec.clone());
+            check_placement(&next.apps, memory)?;
+            store::save(&self.paths.state_file(), &next)?;
+            inner.desired = next;
+            self.changed(&mut inner);
+            let status = self.status_of(&inner, name.as_str()).expect("just created");
+            (resolved, status)
+        };
+        self.wait_for_tcp_routes(&resolved.spec.routes).await?;
+        let what = format!(
+            "{} of {}",
+            plural(resolved.spec.instances, "instance"),
+            resolved.spec.image
+        );
+        log(format!("created {name} ({what})"));
+        self.logs
+            .event("app_created", name.as_str(), None, None, what);
+        self.route_events(
+            name.as_str(),
+            &model::Routes::default(),
+            &resolved.spec.routes,
+        );
+        self.kick();
+        Ok(CreateResponse {
+            app: status,
+            notes: resolved.notes,
+            warnings: resolved.warnings,
+        })
+    }
+
+    pub(super) fn check_routes(&self, inner: &Inner, spec: &AppSpec) -> Result<()> {
+        for route in &spec.routes.http {
+            let taken = inner.desired.apps.values().find(|other| {
+                other.name != spec.name
+                    && other
+                        .routes
+                        .http
+                        .iter()
+                        .any(|r| r.hostname == route.hostname)
+            });
+            if let Some(other) = taken {
+                return Err(Error::conflict(format!(
+                    "route `{}` is already used by app `{}`",
+                    route.hostname, other.name
+                )));
+            }
+        }
+        for route in &spec.routes.tcp {
+            if route.external_port == self.router_addr.port() {
+                return Err(Error::usage(format!(
+                    "TCP route port {} is the router's own HTTP port",
+                    route.external_port
+                )));
+            }
+            let taken = inner.desired.apps.values().find(|other| {
+                other.name != spec.name
+                    && other
+                        .routes
+                        .tcp
+                        .iter()
+                        .any(|r| r.external_port == route.external_port)
+            });
+            if let Some(other) = taken {
+                return Err(Error::conflict(format!(
+                    "TCP route port {} is already used by app `{}`",
+                    route.external_port, other.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn scale(&self, name: &str, instances: u32) -> Result<AppStatus> {
+        let name = AppName::parse(name)?;
+        model::validate_instances(instances)?;
+        // Scale needs the engine; a cached size would hide an engine that went away.
+        let memory = self.check_engine().await?.memory_bytes;
+        let status = {
+            let mut inner = self.lock();
+            if !inner.desired.apps.contains_key(name.as_str()) {
+                return Err(Error::app_not_found(name.as_str()));
+            }
+            let mut next = inner.desired.clone();
+            let revision = next.next_generation;
+            next.next_generation += 1;
+            let spec = next.apps.get_mut(name.as_str()).expect("checked above");
+            let growing = instances > spec.instances;
+            spec.instances = instances;
+            spec.revision = revision;
+            if growing {
+                check_placement(&next.apps, memory)?;
+            }
+            store::save(&self.paths.state_file(), &next)?;
+            inner.desired = next;
+            self.changed(&mut inner);
+            self.status_of(&inner, name.as_str()).expect("app exists")
+        };
+        log(format!("scaled {name} to {instances}"));
+        self.logs.event(
+            "app_scaled",
+            name.as_str(),
+            None,
+            None,
+            plural(instances, "instance"),
+        );
+        self.kick();
+        Ok(status)
+    }
+
+    /// Replaces an app's routes, live: no instance restarts, the next request sees them.
+    pub async fn update_routes(
+        &self,
+        name: &str,
+        request: model::RouteRequest,
+    ) -> Result<AppStatus> {
+        let name = AppName::parse(name)?;
+        if !request.no_routes && request.http_routes.is_empty() && request.tcp_routes.is_empty() {
+            return Err(Error::usage(format!(
+                "Please enter 'ltc update {name}' followed by at least one of: '--no-routes', \
+                 '--http-route' or '--tcp-route' flag."
+            )));
+        }
+        let (before, after);
+        let status = {
+            let mut inner = self.lock();
+            let Some(spec) = inner.desired.apps.get(name.as_str()).cloned() else {
+                return Err(Error::app_not_found(name.as_str()));
+            };
+            let routes = resolve::routes_for(
+                &name,
+                &inner.config.domain,
+                &spec.ports,
+                spec.primary_port,
+                &request,
+            )?;
+            before = spec.routes.clone();
+            after = routes.clone();
+            let mut next = inner.desired.clone();
+            let revision = next.next_generation;
+            next.next_generation += 1;
+            let updated = next.apps.get_mut(name.as_str()).expect("checked above");
+            updated.routes = routes;
+            updated.revision = revision;
+            let updated = updated.clone();
+            self.check_routes(&inner, &updated)?;
+            store::save(&self.paths.state_file(), &next)?;
+            inner.desired = next;
+            self.changed(&mut inner);
+            self.status_of(&inner, name.as_str()).expect("app exists")
+        };
+        self.wait_for_tcp_routes(&after).await?;
+        log(format!("updated the routes of {name}"));
+        self.logs.event(
+            "app_updated",
+            name.as_str(),
+            None,
+            None,
+            "routes replaced".into(),
+        );
+        self.route_events(name.as_str(), &before, &after);
+        Ok(status)
+    }
+
+    pub async fn remove(&self, name: &str) -> Result<AppStatus> {
+        let name = AppName::parse(name)?;
+        self.check_engine().await?;
+        let status_routes;
+        let status = {
+            let mut inner = self.lock();
+            let Some(spec) = inner.desired.apps.get(name.as_str()).cloned() else {
+                return Err(Error::app_not_found(name.as_str()));
+            };
+            let mut next = inner.desired.clone();
+            next.apps.remove(name.as_str());
+            store::save(&self.paths.state_file(), &next)?;
+            inner.desired = next;
+            status_routes = spec.routes.clone();
+            inner.removing.insert(name.to_string(), spec);
+            self.changed(&mut inner);
+            self.status_of(&inner, name.as_str())
+                .expect("still removing")
+        };
+        log(format!("removing {name}"));
+        self.logs
+            .event("app_removed", name.as_str(), None, None, "removing".into());
+        self.route_events(name.as_str(), &status_routes, &model::Routes::default());
+        self.kick();
+        Ok(status)
+    }
+
+    /// Returns once the router listens on every TCP route of `routes` (the change is then in
+    /// effect for the next connection), or says which port could not be opened.
+    pub(super) async fn wait_for_tcp_routes(&self, routes: &model::Routes) -> Result<()> {
+        // Without a running router (the node's own tests) there is nothing to wait for.
+        if !self
+            .router_serving
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let ports: Vec<u16> = routes.tcp.iter().map(|r| r.external_port).collect();
+        self.router
+            .wait_tcp(&ports, Duration::from_secs(2))
+            .await
+            .map_err(|missing| {
+                Error::failed(format!(
+                    "the router could not open TCP route port {}",
+                    model::join_ports(&missing)
+                ))
+                .with_hint(
+                    "another program may use it; `ltc update APP -T OTHER:PORT` picks another",
+                )
+            })
+    }
+
+    /// `route_added` and `route_removed` events for a change of an app's routes.
+    pub(super) fn route_events(&self, app: &str, before: &model::Routes, after: &model::Routes) {
+        let names = |routes: &model::Routes| -> Vec<String> {
+            routes
+                .http
+                .iter()
+                .map(|r| format!("{} => {}", r.hostname, r.port))
+                .chain(
+                    routes
+                        .tcp
+                        .iter()
+                        .map(|r| format!("tcp {} => {}", r.external_port, r.port)),
+                )
+                .collect()
+        };
+        let (old, new) = (names(before), names(after));
+        for route in new.iter().filter(|r| !old.contains(r)) {
+            self.logs
+                .event("route_added", app, None, None, route.clone());
+        }
+        for route in old.iter().filter(|r| !new.contains(r)) {
+            self.logs
+                .event("route_removed", app, None, None, route.clone());
+        }
+    }
+}
+
+pub(super) fn already_exists(name: &AppName) -> Error {
+    Error::conflict(format!("app `{name}` already exists")).with_hint(format!(
+        "`ltc scale {name} N` changes its instances; `ltc remove {name}` removes it"
+    ))
+}

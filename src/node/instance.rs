@@ -1,0 +1,483 @@
+//! One instance's life: host ports, start, following its output, its monitor (CLAIMED →
+//! RUNNING, then liveness), drain and stop, and the cleanup after a crash.
+
+use super::Node;
+use super::STOP_GRACE;
+use super::converge::{self, Op, Slot};
+use super::{health, logs, probe, resolve};
+use crate::engine::{ContainerId, EngineError};
+use crate::logging::log;
+use crate::model::InstanceState;
+use crate::router::DRAIN_TIMEOUT;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+impl Node {
+    /// Host ports for an instance's container ports, on 127.0.0.1. Chosen here rather than by
+    /// Docker so the instance's environment (`CF_INSTANCE_PORT`, `CF_INSTANCE_PORTS`) can name
+    /// them; a port taken in between is retried by [`Node::start_instance`].
+    pub(super) fn allocate_ports(&self, container_ports: &[u16]) -> BTreeMap<u16, u16> {
+        let mut ports = BTreeMap::new();
+        let mut held = Vec::new();
+        for container_port in container_ports {
+            let port = loop {
+                let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
+                    break 0;
+                };
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                held.push(listener);
+                let mut inner = self.lock();
+                if !inner.recent_ports.contains(&port) {
+                    inner.recent_ports.push_back(port);
+                    if inner.recent_ports.len() > 1024 {
+                        inner.recent_ports.pop_front();
+                    }
+                    break port;
+                }
+            };
+            ports.insert(*container_port, port);
+        }
+        ports
+    }
+
+    pub(super) async fn start_instance(self: Arc<Self>, guid: String) {
+        let found = {
+            let inner = self.lock();
+            inner
+                .slots
+                .iter()
+                .find(|s| s.guid == guid)
+                .and_then(|slot| {
+                    let spec = inner.desired.apps.get(&slot.app)?;
+                    (spec.generation == slot.generation).then(|| (spec.clone(), slot.index))
+                })
+        };
+        let Some((spec, index)) = found else {
+            self.finish_start(&guid, Err(None));
+            return;
+        };
+        let home = self.paths.home.display().to_string();
+        let owner = resolve::Owner {
+            install_id: &self.install_id,
+            home: &home,
+        };
+        let mut failure = None;
+        for attempt in 0..3 {
+            let ports = self.allocate_ports(&spec.ports);
+            let instance = resolve::instance_spec(&spec, index, &guid, &ports, &owner);
+            match self.engine.run_instance(&instance).await {
+                Ok(id) => {
+                    self.finish_start(&guid, Ok((id, ports)));
+                    tokio::spawn(self.clone().monitor(guid));
+                    return;
+                }
+                Err(EngineError::PortInUse(_)) => continue,
+                Err(EngineError::ImageNotFound(_)) if spec.builtin && attempt == 0 => {
+                    if let Err(e) = self.ensure_demo_image(&|_| {}).await {
+                        failure = Some(e.message);
+                        break;
+                    }
+                }
+                Err(e @ (EngineError::Unreachable { .. } | EngineError::Timeout { .. })) => {
+                    log(format!("{}/{index}: cannot start: {e}", spec.name));
+                    failure = None;
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        self.finish_start(&guid, Err(failure));
+    }
+
+    /// Records the outcome of a start. `Err(None)`: nothing happened (the slot goes back to
+    /// UNCLAIMED and is retried); `Err(Some(reason))`: the start failed and counts as a crash.
+    pub(super) fn finish_start(
+        self: &Arc<Self>,
+        guid: &str,
+        outcome: std::result::Result<(ContainerId, BTreeMap<u16, u16>), Option<String>>,
+    ) {
+        let mut inner = self.lock();
+        inner.seq += 1;
+        let seq = inner.seq;
+        let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) else {
+            return;
+        };
+        let mut follow = None;
+        slot.op = Op::Idle;
+        slot.since = SystemTime::now();
+        match outcome {
+            Ok((id, ports)) => {
+                self.logs.publish(
+                    &slot.app,
+                    "CELL",
+                    Some(slot.index),
+                    "Successfully created container",
+                );
+                self.logs.event(
+                    "instance_claimed",
+                    &slot.app,
+                    Some(slot.index),
+                    Some(&slot.guid),
+                    format!("container {} started", id.short()),
+                );
+                follow = Some((slot.app.clone(), slot.index, id.clone()));
+                slot.container = Some(id);
+                slot.container_seq = seq;
+                slot.ports = ports;
+                slot.state = InstanceState::Claimed;
+                slot.last_error = None;
+            }
+            Err(None) => slot.state = InstanceState::Unclaimed,
+            Err(Some(reason)) => {
+                log(format!(
+                    "{}/{}: start failed: {reason}",
+                    slot.app, slot.index
+                ));
+                record_crash(slot, reason, Instant::now(), &self.logs);
+            }
+        }
+        // Registered before the lock is released, so a `die` handled right after waits for
+        // this follower to read the crash output before the container is removed.
+        if let Some((app, index, id)) = follow {
+            self.follow_output(app, index, id, 0);
+        }
+        self.changed(&mut inner);
+        drop(inner);
+        self.kick();
+    }
+
+    /// Follows a container's output into the app's log stream until the container stops.
+    /// `since` (Unix seconds) skips what an adopted container wrote before this node.
+    pub(super) fn follow_output(
+        self: &Arc<Self>,
+        app: String,
+        index: u32,
+        id: ContainerId,
+        since: i64,
+    ) {
+        let node = self.clone();
+        let key = id.clone();
+        let task = tokio::spawn(async move {
+            use futures_util::StreamExt;
+            if let Ok(mut stream) = node.engine.logs(&id, since).await {
+                let mut pending = String::new();
+                while let Some(Ok(chunk)) = stream.next().await {
+                    pending.push_str(&String::from_utf8_lossy(&chunk));
+                    while let Some(end) = pending.find('\n') {
+                        let line: String = pending.drain(..=end).collect();
+                        node.logs.publish(&app, "APP", Some(index), line.trim_end());
+                    }
+                    if pending.len() > logs::MAX_LINE {
+                        node.logs.publish(&app, "APP", Some(index), &pending);
+                        pending.clear();
+                    }
+                }
+                if !pending.is_empty() {
+                    node.logs
+                        .publish(&app, "APP", Some(index), pending.trim_end());
+                }
+            }
+            node.followers.lock().expect("followers lock").remove(&id);
+        });
+        self.followers
+            .lock()
+            .expect("followers lock")
+            .insert(key, task.abort_handle());
+    }
+
+    pub(super) fn unfollow(&self, id: &ContainerId) {
+        if let Some(task) = self.followers.lock().expect("followers lock").remove(id) {
+            task.abort();
+        }
+    }
+
+    /// Watches one instance with its app's monitor for as long as it lives: quickly while it
+    /// starts (CLAIMED → RUNNING on the first pass), then every liveness interval (out of the
+    /// routes on a failure, a crash after the threshold; see [`health`]).
+    pub(super) async fn monitor(self: Arc<Self>, guid: String) {
+        let mut attempt = 0;
+        loop {
+            let target = {
+                let inner = self.lock();
+                inner
+                    .slots
+                    .iter()
+                    .find(|s| {
+                        s.guid == guid
+                            && s.op == Op::Idle
+                            && matches!(s.state, InstanceState::Claimed | InstanceState::Running)
+                    })
+                    .and_then(|slot| {
+                        let spec = inner.desired.apps.get(&slot.app)?;
+                        Some((
+                            slot.state,
+                            slot.container.clone()?,
+                            slot.ports.clone(),
+                            spec.monitor.clone(),
+                            Duration::from_millis(spec.monitor_timeout_ms.max(1)),
+                        ))
+                    })
+            };
+            let Some((state, container, ports, monitor, timeout)) = target else {
+                return;
+            };
+            let result =
+                health::check(self.engine.as_ref(), &monitor, &container, &ports, timeout).await;
+            let crashed = {
+                let mut inner = self.lock();
+                let threshold = self.tuning.failure_threshold;
+                let Some(slot) = inner
+                    .slots
+                    .iter_mut()
+                    .find(|s| s.guid == guid && s.op == Op::Idle && s.state == state)
+                else {
+                    return;
+                };
+                // An image without a shell never passes a command monitor: no point waiting.
+                let hopeless = matches!(&result, Err(reason) if reason == health::NO_SHELL);
+                let (verdict, failures) = if hopeless {
+                    (health::Verdict::Crash, threshold)
+                } else {
+                    health::judge(state, slot.failures, result.is_ok(), threshold)
+                };
+                slot.failures = failures;
+                let reason = result.err();
+                let mut visible = false;
+                match verdict {
+                    health::Verdict::BecameRunning => {
+                        self.logs.publish(
+                            &slot.app,
+                            "HEALTH",
+                            Some(slot.index),
+                            "healthcheck passed",
+                        );
+                        self.logs.event(
+                            "instance_running",
+                            &slot.app,
+                            Some(slot.index),
+                            Some(&slot.guid),
+                            "healthy and routed".into(),
+                        );
+                        slot.state = InstanceState::Running;
+                        slot.since = SystemTime::now();
+                        slot.running_since = Some(Instant::now());
+                        slot.last_error = None;
+                        visible = true;
+                    }
+                    health::Verdict::StillStarting | health::Verdict::Healthy => {
+                        if slot.last_error != reason && state == InstanceState::Claimed {
+                            if let Some(reason) = &reason {
+                                self.logs.publish(
+                                    &slot.app,
+                                    "HEALTH",
+                                    Some(slot.index),
+                                    &format!("healthcheck failed: {reason}"),
+                                );
+                            }
+                            slot.last_error = reason;
+                            visible = true;
+                        }
+                    }
+                    health::Verdict::Recovered => {
+                        log(format!("{}/{} is healthy again", slot.app, slot.index));
+                        self.logs.publish(
+                            &slot.app,
+                            "HEALTH",
+                            Some(slot.index),
+                            "healthcheck passed",
+                        );
+                        slot.last_error = None;
+                        visible = true;
+                    }
+                    health::Verdict::Unhealthy => {
+                        let reason = reason.unwrap_or_default();
+                        log(format!(
+                            "{}/{} failed its monitor ({failures}/{threshold}): {reason}; out of the routes",
+                            slot.app, slot.index
+                        ));
+                        self.logs.publish(
+                            &slot.app,
+                            "HEALTH",
+                            Some(slot.index),
+                            &format!("healthcheck failed ({failures}/{threshold}): {reason}"),
+                        );
+                        slot.last_error = Some(reason);
+                        visible = true;
+                    }
+                    health::Verdict::Crash => {
+                        let reason = format!(
+                            "failed its monitor {failures} times: {}",
+                            reason.unwrap_or_default()
+                        );
+                        log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
+                        record_crash(slot, reason, Instant::now(), &self.logs);
+                        slot.op = Op::Cleaning;
+                        visible = true;
+                    }
+                }
+                let crashed = verdict == health::Verdict::Crash;
+                if visible {
+                    self.changed(&mut inner);
+                }
+                crashed
+            };
+            if crashed {
+                tokio::spawn(self.clone().clean_crashed(guid));
+                return;
+            }
+            let delay = match state {
+                InstanceState::Claimed => probe::startup_delay(attempt),
+                _ => self.tuning.liveness_interval,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.cancel.cancelled() => return,
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Stops an instance that is already out of the route table: its in-flight requests
+    /// finish first (bounded), then SIGTERM, then SIGKILL after the grace period.
+    pub(super) async fn stop_instance(self: Arc<Self>, guid: String) {
+        let container = {
+            let inner = self.lock();
+            inner
+                .slots
+                .iter()
+                .find(|s| s.guid == guid)
+                .and_then(|s| s.container.clone())
+        };
+        self.router.drain(&guid, DRAIN_TIMEOUT).await;
+        if let Some(id) = &container {
+            self.unfollow(id);
+        }
+        if let Some(id) = container
+            && let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await
+        {
+            log(format!("cannot stop {}: {e}", id.short()));
+            let mut inner = self.lock();
+            if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+                slot.op = Op::Idle;
+            }
+            return;
+        }
+        let mut inner = self.lock();
+        if let Some(slot) = inner.slots.iter().find(|s| s.guid == guid) {
+            self.logs
+                .publish(&slot.app, "CELL", Some(slot.index), "Stopped");
+            self.logs.event(
+                "instance_stopped",
+                &slot.app,
+                Some(slot.index),
+                Some(&guid),
+                "stopped".into(),
+            );
+        }
+        inner.slots.retain(|s| s.guid != guid);
+        let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
+        inner.removing.retain(|name, _| with_slots.contains(name));
+        self.changed(&mut inner);
+    }
+
+    /// Removes the exited container of a crashed instance; the plan restarts it when due.
+    pub(super) async fn clean_crashed(self: Arc<Self>, guid: String) {
+        let container = {
+            let inner = self.lock();
+            inner
+                .slots
+                .iter()
+                .find(|s| s.guid == guid)
+                .and_then(|s| s.container.clone())
+        };
+        // Its last lines (usually why it crashed) are read before the container goes.
+        if let Some(id) = &container {
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while self
+                .followers
+                .lock()
+                .expect("followers lock")
+                .contains_key(id)
+                && Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            self.unfollow(id);
+        }
+        if let Some(id) = container
+            && let Err(e) = self.engine.remove_instance(&id, Duration::ZERO).await
+        {
+            log(format!(
+                "cannot remove crashed container {}: {e}",
+                id.short()
+            ));
+        }
+        let mut inner = self.lock();
+        if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+            slot.container = None;
+            slot.ports.clear();
+            slot.op = Op::Idle;
+        }
+        self.changed(&mut inner);
+        drop(inner);
+        self.kick();
+    }
+
+    pub(super) async fn remove_stray(self: Arc<Self>, id: ContainerId) {
+        log(format!(
+            "removing container {} (not wanted by any app)",
+            id.short()
+        ));
+        if let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await {
+            log(format!("cannot remove {}: {e}", id.short()));
+        }
+        self.lock().strays.remove(&id);
+    }
+}
+
+pub(super) fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &logs::LogHub) {
+    slot.failures = 0;
+    let ran = slot
+        .running_since
+        .map(|since| now.saturating_duration_since(since));
+    slot.crash_count = converge::next_crash_count(slot.crash_count, ran);
+    slot.state = InstanceState::Crashed;
+    slot.since = SystemTime::now();
+    slot.running_since = None;
+    slot.last_error = Some(reason);
+    let then = match converge::restart_delay(slot.crash_count) {
+        Some(delay) => {
+            slot.next_restart = Some(now + delay);
+            slot.next_restart_wall = Some(SystemTime::now() + delay);
+            if delay.is_zero() {
+                "restarting now".to_string()
+            } else {
+                format!("restarting in {}", crate::ui::format_duration(delay))
+            }
+        }
+        None => {
+            slot.next_restart = None;
+            slot.next_restart_wall = None;
+            format!("not restarted again after {} crashes", slot.crash_count)
+        }
+    };
+    let reason = slot.last_error.clone().unwrap_or_default();
+    hub.publish(
+        &slot.app,
+        "CELL",
+        Some(slot.index),
+        &format!("Crashed ({}): {reason}; {then}", slot.crash_count),
+    );
+    hub.event(
+        "instance_crashed",
+        &slot.app,
+        Some(slot.index),
+        Some(&slot.guid),
+        format!("crash {}: {reason}; {then}", slot.crash_count),
+    );
+}

@@ -1,0 +1,279 @@
+//! The read side: the node's identity, every app's status, waiting for a change, resource
+//! samples and the cell view. Nothing here changes desired state.
+
+use super::converge::{Op, Slot};
+use super::logs;
+use super::{API_VERSION, STATS_INTERVAL};
+use super::{Inner, Node};
+use crate::engine::ContainerId;
+use crate::error::Result;
+use crate::logging::rfc3339;
+use crate::model::{
+    AppStatus, EngineStatus, InstanceState, InstanceStatus, NodeInfo, RouteStatus, TcpRouteStatus,
+};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+impl Node {
+    pub async fn info(&self) -> NodeInfo {
+        let engine = match self.check_engine().await {
+            Ok(info) => EngineStatus {
+                endpoint: self.engine.endpoint(),
+                version: Some(info.version),
+                api_version: Some(info.api_version),
+                error: None,
+            },
+            Err(e) => EngineStatus {
+                endpoint: self.engine.endpoint(),
+                version: None,
+                api_version: None,
+                error: Some(e.message),
+            },
+        };
+        NodeInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            api_version: API_VERSION,
+            pid: std::process::id(),
+            install_id: self.install_id.clone(),
+            ltc_home: self.paths.home.display().to_string(),
+            started_at: rfc3339(self.started_at),
+            engine,
+            log_followers: self.stream_counts().0,
+            stream_subscribers: self.stream_counts().1,
+        }
+    }
+
+    pub fn list(&self) -> (Vec<AppStatus>, u64) {
+        let inner = self.lock();
+        let names: std::collections::BTreeSet<&String> = inner
+            .desired
+            .apps
+            .keys()
+            .chain(inner.removing.keys())
+            .collect();
+        let apps = names
+            .into_iter()
+            .filter_map(|name| self.status_of(&inner, name))
+            .collect();
+        (apps, inner.version)
+    }
+
+    pub fn app(&self, name: &str) -> (Option<AppStatus>, u64) {
+        let inner = self.lock();
+        (self.status_of(&inner, name), inner.version)
+    }
+
+    /// Waits until the node's state changes after version `since`, at most `wait`, then
+    /// returns the app. Lets the CLI wait for convergence without polling.
+    pub async fn watch_app(
+        &self,
+        name: &str,
+        since: Option<u64>,
+        wait: Duration,
+    ) -> (Option<AppStatus>, u64) {
+        if let Some(since) = since {
+            let mut changes = self.changes.subscribe();
+            if *changes.borrow_and_update() <= since {
+                let _ = tokio::time::timeout(wait, changes.changed()).await;
+            }
+        }
+        self.app(name)
+    }
+
+    /// The state version: bumped on every visible change.
+    pub fn version(&self) -> u64 {
+        self.lock().version
+    }
+
+    pub fn engine_error(&self) -> Option<String> {
+        self.lock().engine_error.clone()
+    }
+
+    pub(super) fn status_of(&self, inner: &Inner, name: &str) -> Option<AppStatus> {
+        let (spec, removing) = match inner.desired.apps.get(name) {
+            Some(spec) => (spec, false),
+            None => (inner.removing.get(name)?, true),
+        };
+        let desired = if removing { 0 } else { spec.instances };
+        let mut slots: Vec<&Slot> = inner.slots.iter().filter(|s| s.app == name).collect();
+        slots.sort_by_key(|s| (s.index, s.op == Op::Stopping));
+        let current = |s: &Slot| {
+            !removing
+                && s.generation == spec.generation
+                && s.index < desired
+                && s.op != Op::Stopping
+        };
+        let stats = self.stats.lock().expect("stats lock");
+        let running = slots
+            .iter()
+            .filter(|s| current(s))
+            .filter(|s| s.state == InstanceState::Running)
+            .count() as u32;
+        let instances = slots
+            .iter()
+            .map(|slot| InstanceStatus {
+                index: slot.index,
+                guid: slot.guid.clone(),
+                state: slot.state,
+                crash_count: slot.crash_count,
+                since: rfc3339(slot.since),
+                ports: slot.ports.clone(),
+                container_id: slot.container.as_ref().map(|c| c.0.clone()),
+                next_restart: match (slot.state, slot.next_restart_wall) {
+                    (InstanceState::Crashed, Some(at)) => Some(rfc3339(at)),
+                    _ => None,
+                },
+                last_error: slot.last_error.clone(),
+                stopping: slot.op == Op::Stopping || !current(slot),
+                healthy: slot.failures == 0,
+                cpu_percent: slot.container.as_ref().and_then(|id| stats.get(id)?.1),
+                memory_bytes: slot
+                    .container
+                    .as_ref()
+                    .and_then(|id| stats.get(id).map(|(sample, _)| sample.memory_bytes)),
+            })
+            .collect();
+        Some(AppStatus {
+            name: name.to_string(),
+            image: spec.image.clone(),
+            builtin: spec.builtin,
+            command: spec.effective_command.clone(),
+            desired_instances: desired,
+            running_instances: running,
+            ports: spec.ports.clone(),
+            primary_port: spec.primary_port,
+            memory_mb: spec.memory_mb,
+            disk_mb: spec.disk_mb,
+            cpu_weight: spec.cpu_weight,
+            user: spec.user.clone(),
+            working_dir: spec.working_dir.clone(),
+            privileged: spec.privileged,
+            env: spec
+                .env
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone()))
+                .collect(),
+            routes: spec
+                .routes
+                .http
+                .iter()
+                .map(|r| RouteStatus {
+                    hostname: r.hostname.clone(),
+                    port: r.port,
+                    url: self.route_url(&r.hostname, &inner.config.domain),
+                })
+                .collect(),
+            tcp_routes: spec
+                .routes
+                .tcp
+                .iter()
+                .map(|r| TcpRouteStatus {
+                    external_port: r.external_port,
+                    port: r.port,
+                    address: SocketAddr::new(self.router_addr.ip(), r.external_port).to_string(),
+                })
+                .collect(),
+            monitor: spec.monitor.clone(),
+            monitor_timeout_ms: spec.monitor_timeout_ms,
+            instances,
+            removing,
+            generation: spec.generation,
+            revision: spec.revision,
+            created_at: crate::logging::rfc3339_millis(spec.created_at),
+        })
+    }
+
+    /// The URL that reaches a route from this machine: the public xip.io service no longer
+    /// resolves, so `<h>.<domain>` is shown as `<h>.localhost`, which resolves to loopback
+    /// without DNS and which the router serves as the same route.
+    pub(super) fn route_url(&self, hostname: &str, domain: &str) -> String {
+        let host = match hostname.strip_suffix(&format!(".{domain}")) {
+            Some(label) if self.router_addr.ip().is_loopback() => format!("{label}.localhost"),
+            _ => hostname.to_string(),
+        };
+        match self.router_addr.port() {
+            80 => format!("http://{host}"),
+            port => format!("http://{host}:{port}"),
+        }
+    }
+
+    /// Output followers and live log or event subscribers, for leak checks.
+    pub fn stream_counts(&self) -> (usize, usize) {
+        (
+            self.followers.lock().expect("followers lock").len(),
+            self.logs.followers(),
+        )
+    }
+
+    pub fn logs(&self) -> &Arc<logs::LogHub> {
+        &self.logs
+    }
+
+    /// Samples every running container's CPU and memory in the background, at most once a
+    /// second. `status` shows the latest samples; CPU needs two, so it appears from the second.
+    pub fn refresh_stats(self: &Arc<Self>) {
+        {
+            let mut taken = self.stats_taken.lock().expect("stats lock");
+            if taken.is_some_and(|at| at.elapsed() < STATS_INTERVAL) {
+                return;
+            }
+            *taken = Some(Instant::now());
+        }
+        let containers: Vec<ContainerId> = self
+            .lock()
+            .slots
+            .iter()
+            .filter_map(|s| s.container.clone())
+            .collect();
+        let node = self.clone();
+        tokio::spawn(async move {
+            let samples =
+                futures_util::future::join_all(containers.iter().map(|id| node.engine.stats(id)))
+                    .await;
+            let mut stats = node.stats.lock().expect("stats lock");
+            let mut next = HashMap::new();
+            for (id, sample) in containers.into_iter().zip(samples) {
+                let Ok(sample) = sample else { continue };
+                let cpu = stats
+                    .get(&id)
+                    .and_then(|(earlier, _)| sample.cpu_percent_since(earlier));
+                next.insert(id, (sample, cpu));
+            }
+            *stats = next;
+        });
+    }
+
+    /// A cell's view of this machine, for `ltc cells` (Lattice's one line per cell).
+    pub async fn cell(&self) -> Result<serde_json::Value> {
+        let info = self.check_engine().await?;
+        // The node runs beside the engine: the filesystem of its root directory is the cell's
+        // disk (unknown when the engine is elsewhere, e.g. in a VM).
+        let disk = info
+            .root_dir
+            .as_deref()
+            .and_then(|dir| fs4::statvfs(dir).ok());
+        let inner = self.lock();
+        let count = |state: InstanceState| {
+            inner
+                .slots
+                .iter()
+                .filter(|s| s.state == state && s.op != Op::Stopping)
+                .count()
+        };
+        Ok(serde_json::json!({
+            "cell_id": "cell-01",
+            "engine": { "endpoint": self.engine.endpoint(), "version": info.version },
+            "memory_mb": info.memory_bytes / (1024 * 1024),
+            "cpus": info.cpus,
+            "disk_mb": disk.as_ref().map(|d| d.total_space() / (1024 * 1024)),
+            "disk_free_mb": disk.as_ref().map(|d| d.available_space() / (1024 * 1024)),
+            "running_instances": count(InstanceState::Running),
+            "claimed_instances": count(InstanceState::Claimed),
+            "crashed_instances": count(InstanceState::Crashed),
+            "reserved_memory_mb": inner.desired.apps.values().map(|a| a.memory_mb * u64::from(a.instances)).sum::<u64>(),
+        }))
+    }
+}

@@ -1,0 +1,382 @@
+//! The converger: a loop that folds the engine's view of this home's containers into the
+//! known instances (adopting, noticing crashes and containers removed behind its back), then
+//! applies [`converge::plan`]. It runs on every engine event, after every operation it
+//! started, when a restart backoff ends, and every [`super::RESYNC_INTERVAL`].
+
+use super::converge::{self, Action, Op, Slot};
+use super::instance::record_crash;
+use super::records;
+use super::store::DesiredState;
+use super::{Inner, Node};
+use super::{RESYNC_INTERVAL, new_guid};
+use crate::engine::{ContainerId, ContainerState, EngineError, Observed, labels};
+use crate::error::Result;
+use crate::logging::{log, now_millis};
+use crate::model::InstanceState;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+impl Node {
+    // ----- converger ----------------------------------------------------------------------
+
+    /// Runs until the node is cancelled.
+    pub async fn converge_loop(self: Arc<Self>) {
+        let mut failures: u32 = 0;
+        loop {
+            let wait = match self.resync().await {
+                Ok(()) => {
+                    failures = 0;
+                    self.apply();
+                    let next = converge::next_wakeup(&self.lock().slots);
+                    next.map_or(RESYNC_INTERVAL, |at| {
+                        at.saturating_duration_since(Instant::now())
+                            .min(RESYNC_INTERVAL)
+                    })
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    let message = error.to_string();
+                    let mut inner = self.lock();
+                    if inner.engine_error.as_deref() != Some(message.as_str()) {
+                        log(format!("engine: {message}"));
+                        inner.engine_error = Some(message);
+                        self.changed(&mut inner);
+                    }
+                    Duration::from_millis(250 * 2u64.pow(failures.min(4)))
+                        .min(Duration::from_secs(5))
+                }
+            };
+            tokio::select! {
+                _ = self.kick.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.cancel.cancelled() => return,
+            }
+        }
+    }
+
+    /// Folds the engine's view of this home's containers into the known slots.
+    pub(super) async fn resync(self: &Arc<Self>) -> Result<(), EngineError> {
+        let seq_before = self.lock().seq;
+        let observed = self.engine.list_instances(&self.owner_labels()).await?;
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let mut dirty = false;
+        if inner.engine_error.take().is_some() {
+            log("engine: reachable again");
+            dirty = true;
+        }
+        let by_id: HashMap<&ContainerId, &Observed> = observed.iter().map(|o| (&o.id, o)).collect();
+        let mut to_clean = Vec::new();
+        let mut vanished = Vec::new();
+        for slot in inner.slots.iter_mut().filter(|s| s.op == Op::Idle) {
+            let Some(id) = slot.container.clone() else {
+                continue;
+            };
+            // A list taken before this container was recorded may show it missing, or still
+            // `created` before its start returned: it says nothing about it yet.
+            if slot.container_seq > seq_before {
+                continue;
+            }
+            match by_id.get(&id).map(|o| o.state) {
+                None => vanished.push(slot.guid.clone()),
+                Some(ContainerState::Running) | Some(ContainerState::Other) => {}
+                Some(ContainerState::Exited(code)) => {
+                    let reason = match code {
+                        Some(code) => format!("exited with status {code}"),
+                        None => "exited".to_string(),
+                    };
+                    log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
+                    record_crash(slot, reason, now, &self.logs);
+                    slot.op = Op::Cleaning;
+                    to_clean.push(slot.guid.clone());
+                    dirty = true;
+                }
+                Some(ContainerState::Created) => {
+                    record_crash(slot, "its container never started".into(), now, &self.logs);
+                    slot.op = Op::Cleaning;
+                    to_clean.push(slot.guid.clone());
+                    dirty = true;
+                }
+            }
+        }
+        if !vanished.is_empty() {
+            inner.slots.retain(|s| {
+                let gone = vanished.contains(&s.guid);
+                if gone {
+                    log(format!(
+                        "{}/{}: container removed outside ltc; replacing it",
+                        s.app, s.index
+                    ));
+                }
+                !gone
+            });
+            dirty = true;
+        }
+
+        let mut to_probe = Vec::new();
+        let mut to_follow = Vec::new();
+        let mut strays = Vec::new();
+        for o in &observed {
+            let guid = o.labels.get(labels::GUID).cloned().unwrap_or_default();
+            let known = inner.slots.iter().any(|s| {
+                s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid)
+            });
+            if known || inner.strays.contains(&o.id) || inner.foreign.contains(&o.id) {
+                continue;
+            }
+            let record = inner
+                .startup_records
+                .as_ref()
+                .map(|(records, _)| records)
+                .filter(|r| r.owns(&guid, &o.id.0))
+                .or(Some(&inner.records).filter(|r| r.owns(&guid, &o.id.0)))
+                .and_then(|r| r.get(&guid))
+                .cloned();
+            let Some(record) = record else {
+                log(format!(
+                    "ignoring container {}: it carries this home's labels but ltc did not create it",
+                    o.id.short()
+                ));
+                inner.foreign.insert(o.id.clone());
+                dirty = true;
+                continue;
+            };
+            match adoptable(&inner, o) {
+                Some((app, generation, index)) => {
+                    let mut slot = Slot::new(&app, generation, index, guid.clone());
+                    inner.seq += 1;
+                    slot.container_seq = inner.seq;
+                    slot.container = Some(o.id.clone());
+                    slot.state = InstanceState::Claimed;
+                    slot.ports = o.ports.clone();
+                    slot.crash_count = record.crash_count;
+                    slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);
+                    log(format!("adopted {app}/{index} ({})", o.id.short()));
+                    inner.slots.push(slot);
+                    to_probe.push(guid);
+                    to_follow.push((app.clone(), index, o.id.clone()));
+                }
+                None => {
+                    inner.strays.insert(o.id.clone());
+                    strays.push(o.id.clone());
+                }
+            }
+            dirty = true;
+        }
+        // What the records of the previous node described has now been adopted or removed,
+        // but for containers whose creation the engine is still finishing.
+        if inner
+            .startup_records
+            .as_ref()
+            .is_some_and(|(_, until)| *until <= now)
+        {
+            inner.startup_records = None;
+        }
+        // Removed apps whose last instance is gone are forgotten.
+        let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
+        let before = inner.removing.len();
+        inner.removing.retain(|name, _| with_slots.contains(name));
+        dirty |= inner.removing.len() != before;
+        if dirty {
+            self.changed(&mut inner);
+        }
+        drop(inner);
+        for guid in to_clean {
+            tokio::spawn(self.clone().clean_crashed(guid));
+        }
+        for guid in to_probe {
+            tokio::spawn(self.clone().monitor(guid));
+        }
+        let now_secs = now_millis() as i64 / 1000;
+        for (app, index, id) in to_follow {
+            self.follow_output(app, index, id, now_secs);
+        }
+        for id in strays {
+            tokio::spawn(self.clone().remove_stray(id));
+        }
+        Ok(())
+    }
+
+    /// Applies the plan: marks slots and spawns the operations.
+    pub(super) fn apply(self: &Arc<Self>) {
+        let mut inner = self.lock();
+        let actions = converge::plan(&inner.desired.apps, &inner.slots, Instant::now());
+        if actions.is_empty() {
+            return;
+        }
+        let mut starts = Vec::new();
+        let mut stops = Vec::new();
+        for action in actions {
+            match action {
+                Action::Start {
+                    app,
+                    generation,
+                    index,
+                    replaces,
+                } => {
+                    let guid = new_guid();
+                    let existing =
+                        replaces.and_then(|old| inner.slots.iter_mut().find(|s| s.guid == old));
+                    match existing {
+                        Some(slot) => {
+                            slot.guid = guid.clone();
+                            slot.state = InstanceState::Unclaimed;
+                            slot.since = SystemTime::now();
+                            slot.next_restart = None;
+                            slot.next_restart_wall = None;
+                            slot.op = Op::Starting;
+                        }
+                        None => {
+                            let mut slot = Slot::new(&app, generation, index, guid.clone());
+                            slot.op = Op::Starting;
+                            inner.slots.push(slot);
+                        }
+                    }
+                    self.logs
+                        .publish(&app, "CELL", Some(index), "Creating container");
+                    starts.push(guid);
+                }
+                Action::Stop { guid } => {
+                    if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+                        slot.op = Op::Stopping;
+                        stops.push(guid);
+                    }
+                }
+            }
+        }
+        self.changed(&mut inner);
+        drop(inner);
+        for guid in starts {
+            tokio::spawn(self.clone().start_instance(guid));
+        }
+        for guid in stops {
+            tokio::spawn(self.clone().stop_instance(guid));
+        }
+    }
+
+    /// Acts on what an event says by itself: a `die` of a watched instance is a crash, a
+    /// `destroy` of one the node did not remove is an instance to replace. Docker's container
+    /// list can still show a dead container as running when `die` arrives.
+    pub(super) fn on_event(self: &Arc<Self>, event: &crate::engine::EngineEvent) {
+        let mut inner = self.lock();
+        let Some(slot) = inner
+            .slots
+            .iter_mut()
+            .find(|s| s.container.as_ref() == Some(&event.id) && s.op == Op::Idle)
+        else {
+            return;
+        };
+        match event.action.as_str() {
+            "die" if slot.state != InstanceState::Crashed => {
+                let reason = match event.exit_code {
+                    Some(code) => format!("exited with status {code}"),
+                    None => "exited".to_string(),
+                };
+                log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
+                record_crash(slot, reason, Instant::now(), &self.logs);
+                slot.op = Op::Cleaning;
+                let guid = slot.guid.clone();
+                self.changed(&mut inner);
+                drop(inner);
+                tokio::spawn(self.clone().clean_crashed(guid));
+            }
+            "destroy" => {
+                let guid = slot.guid.clone();
+                log(format!(
+                    "{}/{}: container removed outside ltc; replacing it",
+                    slot.app, slot.index
+                ));
+                inner.slots.retain(|s| s.guid != guid);
+                self.changed(&mut inner);
+            }
+            _ => {}
+        }
+    }
+
+    /// Follows the engine's events and wakes the converger on each; resubscribes with backoff
+    /// when the stream ends (the converger also resyncs then, as events may have been lost).
+    pub async fn watch_events(self: Arc<Self>) {
+        use futures_util::StreamExt;
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match self.engine.events(&self.owner_labels()).await {
+                Ok(mut stream) => {
+                    delay = Duration::from_millis(500);
+                    self.kick();
+                    loop {
+                        tokio::select! {
+                            item = stream.next() => match item {
+                                Some(Ok(event)) => {
+                                    self.on_event(&event);
+                                    self.kick();
+                                }
+                                Some(Err(e)) => {
+                                    log(format!("engine events: {e}; resubscribing"));
+                                    break;
+                                }
+                                None => break,
+                            },
+                            _ = self.cancel.cancelled() => return,
+                        }
+                    }
+                    self.kick();
+                }
+                Err(e) => log(format!("engine events: {e}")),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.cancel.cancelled() => return,
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// Whether an unknown container of this home can fill a slot: its app is desired with its
+/// generation, its index is wanted and free, and it runs. Returns (app, generation, index).
+pub(super) fn adoptable(inner: &Inner, observed: &Observed) -> Option<(String, u64, u32)> {
+    if observed.state != ContainerState::Running {
+        return None;
+    }
+    let app = observed.labels.get(labels::APP)?;
+    let generation: u64 = observed.labels.get(labels::GENERATION)?.parse().ok()?;
+    let index: u32 = observed.labels.get(labels::INDEX)?.parse().ok()?;
+    let spec = inner.desired.apps.get(app)?;
+    let taken = inner.slots.iter().any(|s| {
+        s.app == *app && s.generation == generation && s.index == index && s.op != Op::Stopping
+    });
+    (spec.generation == generation && index < spec.instances && !taken)
+        .then(|| (app.clone(), generation, index))
+}
+
+/// Crashed instances waiting for their restart, as the previous node recorded them, so their
+/// crash count and backoff survive a restart of the node.
+pub(super) fn restore_crashed(desired: &DesiredState, saved: &records::Records) -> Vec<Slot> {
+    let now = Instant::now();
+    let now_ms = now_millis();
+    saved
+        .instances
+        .iter()
+        .filter(|r| r.container.is_none() && r.crash_count > 0)
+        .filter(|r| {
+            desired
+                .apps
+                .get(&r.app)
+                .is_some_and(|spec| spec.generation == r.generation && r.index < spec.instances)
+        })
+        .map(|r| {
+            let mut slot = Slot::new(&r.app, r.generation, r.index, r.guid.clone());
+            slot.state = InstanceState::Crashed;
+            slot.crash_count = r.crash_count;
+            slot.last_error = r.last_error.clone();
+            if let Some(due) = r.next_restart_ms {
+                let wait = Duration::from_millis(due.saturating_sub(now_ms));
+                slot.next_restart = Some(now + wait);
+                slot.next_restart_wall = Some(SystemTime::now() + wait);
+            }
+            slot
+        })
+        .collect()
+}
