@@ -76,7 +76,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand create" -s d -l disk-mb -d 'Disk
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s c -l cpu-weight -d 'Relative CPU weight, 1 to 100' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s w -l working-dir -d 'Working directory [default: the image\'s WORKDIR, else /]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s u -l user -d 'User to run as [default: the image\'s USER, else root]' -r
-complete -c ltc -n "__fish_ltc_using_subcommand create" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>; replaces the default routes' -r
+complete -c ltc -n "__fish_ltc_using_subcommand create" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s T -l tcp-route -d 'TCP route EXTERNAL[:PORT], opened on the router\'s address' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s M -l monitor-port -d 'Check that this port listens [default: the lowest port]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s U -l monitor-url -d 'Check that GET PORT:/PATH answers 200' -r
@@ -84,7 +84,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand create" -l monitor-command -d 'C
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l monitor-timeout -d 'How long one check may take' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s t -l timeout -d 'How long to wait for every instance to run (2m, 90s, ...)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l privileged -d 'Run privileged (the app can break out of its container)'
-complete -c ltc -n "__fish_ltc_using_subcommand create" -l no-routes -d 'Register no routes'
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l no-routes -d 'No routes [update: removes every route]'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l no-monitor -d 'No check: an instance is running as soon as its process runs'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l no-wait -d 'Return as soon as the node has accepted the change'
@@ -100,7 +100,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand cr" -s d -l disk-mb -d 'Disk lim
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s c -l cpu-weight -d 'Relative CPU weight, 1 to 100' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s w -l working-dir -d 'Working directory [default: the image\'s WORKDIR, else /]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s u -l user -d 'User to run as [default: the image\'s USER, else root]' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>; replaces the default routes' -r
+complete -c ltc -n "__fish_ltc_using_subcommand cr" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s T -l tcp-route -d 'TCP route EXTERNAL[:PORT], opened on the router\'s address' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s M -l monitor-port -d 'Check that this port listens [default: the lowest port]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s U -l monitor-url -d 'Check that GET PORT:/PATH answers 200' -r
@@ -108,7 +108,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand cr" -l monitor-command -d 'Check
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l monitor-timeout -d 'How long one check may take' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s t -l timeout -d 'How long to wait for every instance to run (2m, 90s, ...)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l privileged -d 'Run privileged (the app can break out of its container)'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l no-routes -d 'Register no routes'
+complete -c ltc -n "__fish_ltc_using_subcommand cr" -l no-routes -d 'No routes [update: removes every route]'
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l no-monitor -d 'No check: an instance is running as soon as its process runs'
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l no-wait -d 'Return as soon as the node has accepted the change'
@@ -130,18 +130,18 @@ complete -c ltc -n "__fish_ltc_using_subcommand sc" -l json -d 'Print results as
 complete -c ltc -n "__fish_ltc_using_subcommand sc" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand sc" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand sc" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand update" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s T -l tcp-route -d 'TCP route EXTERNAL[:PORT], opened on the router\'s address' -r
-complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-routes -d 'Remove every route'
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-routes -d 'No routes [update: removes every route]'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-wait -d 'Return as soon as the node has accepted the change'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand up" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>' -r
+complete -c ltc -n "__fish_ltc_using_subcommand up" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand up" -s T -l tcp-route -d 'TCP route EXTERNAL[:PORT], opened on the router\'s address' -r
-complete -c ltc -n "__fish_ltc_using_subcommand up" -l no-routes -d 'Remove every route'
+complete -c ltc -n "__fish_ltc_using_subcommand up" -l no-routes -d 'No routes [update: removes every route]'
 complete -c ltc -n "__fish_ltc_using_subcommand up" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand up" -l no-wait -d 'Return as soon as the node has accepted the change'
 complete -c ltc -n "__fish_ltc_using_subcommand up" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'

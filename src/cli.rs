@@ -326,6 +326,34 @@ impl EnvArg {
     }
 }
 
+/// An app's routes, as `create` and `update` take them.
+#[derive(Debug, Clone, Args)]
+pub struct RouteArgs {
+    /// HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the
+    /// default routes]
+    #[arg(short = 'R', long = "http-route", value_name = "HOST[:PORT]")]
+    pub http_routes: Vec<String>,
+
+    /// TCP route EXTERNAL[:PORT], opened on the router's address
+    #[arg(short = 'T', long = "tcp-route", value_name = "EXTERNAL[:PORT]")]
+    pub tcp_routes: Vec<String>,
+
+    /// No routes [update: removes every route]
+    #[arg(long, conflicts_with_all = ["http_routes", "tcp_routes"])]
+    pub no_routes: bool,
+}
+
+impl RouteArgs {
+    /// The request the node takes for these flags.
+    pub fn request(&self) -> crate::model::RouteRequest {
+        crate::model::RouteRequest {
+            http_routes: self.http_routes.clone(),
+            tcp_routes: self.tcp_routes.clone(),
+            no_routes: self.no_routes,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The app's name: a lowercase DNS label (letters, digits, '-'), at most 50 characters
@@ -374,17 +402,8 @@ pub struct CreateArgs {
     #[arg(long)]
     pub privileged: bool,
 
-    /// HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>; replaces the default routes
-    #[arg(short = 'R', long = "http-route", value_name = "HOST[:PORT]")]
-    pub http_routes: Vec<String>,
-
-    /// TCP route EXTERNAL[:PORT], opened on the router's address
-    #[arg(short = 'T', long = "tcp-route", value_name = "EXTERNAL[:PORT]")]
-    pub tcp_routes: Vec<String>,
-
-    /// Register no routes
-    #[arg(long, conflicts_with_all = ["http_routes", "tcp_routes"])]
-    pub no_routes: bool,
+    #[command(flatten)]
+    pub routes: RouteArgs,
 
     /// Check that this port listens [default: the lowest port]
     #[arg(short = 'M', long, value_parser = parse_port, group = "monitor")]
@@ -438,17 +457,8 @@ pub struct UpdateArgs {
     #[arg(add = ArgValueCandidates::new(app_names))]
     pub name: String,
 
-    /// HTTP route HOST[:PORT]; a HOST without a dot gets .<domain>
-    #[arg(short = 'R', long = "http-route", value_name = "HOST[:PORT]")]
-    pub http_routes: Vec<String>,
-
-    /// TCP route EXTERNAL[:PORT], opened on the router's address
-    #[arg(short = 'T', long = "tcp-route", value_name = "EXTERNAL[:PORT]")]
-    pub tcp_routes: Vec<String>,
-
-    /// Remove every route
-    #[arg(long, conflicts_with_all = ["http_routes", "tcp_routes"])]
-    pub no_routes: bool,
+    #[command(flatten)]
+    pub routes: RouteArgs,
 
     /// Accepted for symmetry: a route change is live on the next request, nothing to wait for
     #[command(flatten)]

@@ -158,6 +158,23 @@ pub struct Routes {
     pub tcp: Vec<TcpRoute>,
 }
 
+impl Routes {
+    /// One line per route as events name them: `HOST => PORT`, `tcp EXTERNAL => PORT`.
+    pub fn lines(&self) -> Vec<String> {
+        let http = self.http.iter().map(|r| route_line(&r.hostname, r.port));
+        let tcp = self
+            .tcp
+            .iter()
+            .map(|r| route_line(&format!("tcp {}", r.external_port), r.port));
+        http.chain(tcp).collect()
+    }
+}
+
+/// How a route is shown everywhere: where it is reached, `=>`, the container port.
+pub fn route_line(from: &str, port: u16) -> String {
+    format!("{from} => {port}")
+}
+
 /// The routes Lattice made when none were given: `<app>.<domain>` to the primary port and
 /// `<app>-<port>.<domain>` to every port.
 pub fn default_routes(app: &AppName, domain: &str, ports: &[u16], primary: u16) -> Routes {
@@ -390,6 +407,13 @@ pub struct RouteRequest {
     pub no_routes: bool,
 }
 
+impl RouteRequest {
+    /// Says nothing: no route given and `--no-routes` not set.
+    pub fn is_empty(&self) -> bool {
+        !self.no_routes && self.http_routes.is_empty() && self.tcp_routes.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleRequest {
     pub instances: u32,
@@ -513,6 +537,19 @@ pub struct AppStatus {
     pub created_at: String,
 }
 
+impl AppStatus {
+    /// One line per route as `list` and `status` show them: HTTP routes by hostname, TCP
+    /// routes by the address they listen on.
+    pub fn route_lines(&self) -> Vec<String> {
+        let http = self.routes.iter().map(|r| route_line(&r.hostname, r.port));
+        let tcp = self
+            .tcp_routes
+            .iter()
+            .map(|r| route_line(&r.address, r.port));
+        http.chain(tcp).collect()
+    }
+}
+
 /// What `ltc target` shows and sets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
@@ -613,6 +650,33 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
     pub message: String,
+}
+
+/// The id of the one cell: a single-engine node is one machine.
+pub const CELL_ID: &str = "cell-01";
+
+/// A cell: one machine that runs instances (`GET /v1/cells`, `ltc cells`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellInfo {
+    pub cell_id: String,
+    pub engine: CellEngine,
+    pub memory_mb: u64,
+    pub cpus: u64,
+    /// The filesystem of the engine's root directory; unknown when the engine runs elsewhere.
+    pub disk_mb: Option<u64>,
+    pub disk_free_mb: Option<u64>,
+    pub running_instances: usize,
+    pub claimed_instances: usize,
+    pub crashed_instances: usize,
+    /// Memory the desired instances reserve.
+    pub reserved_memory_mb: u64,
+}
+
+/// The engine behind a cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellEngine {
+    pub endpoint: String,
+    pub version: String,
 }
 
 /// The API's response header carrying the node's state version (waiters pass it back).

@@ -6,7 +6,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use ltc::router::table::{AppRoutes, RouteTable};
+use ltc::router::table::AppRoutes;
 use ltc::router::{Router, RouterConfig};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -184,7 +184,7 @@ fn app(name: &str, backends: &[SocketAddr]) -> AppRoutes {
 
 async fn proxy_with(config: RouterConfig, apps: Vec<AppRoutes>) -> Proxy {
     let router = Router::new(config, "127.0.0.1".parse().unwrap());
-    router.set_table(RouteTable::build(&apps, "d.io", &RouteTable::default()));
+    router.publish("d.io", &apps);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cancel = CancellationToken::new();
@@ -685,8 +685,7 @@ async fn tcp_routes_forward_whole_connections_and_close_at_once_without_instance
 
     let mut empty = app("tcp", &[]);
     empty.tcp = vec![(external, 8080)];
-    p.router
-        .set_table(RouteTable::build(&[empty], "d.io", &RouteTable::default()));
+    p.router.publish("d.io", &[empty]);
     let mut closed = TcpStream::connect(target).await.unwrap();
     let started = std::time::Instant::now();
     let n = tokio::time::timeout(Duration::from_secs(2), closed.read(&mut buf)).await;

@@ -1,3 +1,6 @@
+//! `ltc create`: resolves the image, asks the node to create the app, and waits until its
+//! instances run.
+
 use super::{app_path, wait};
 use crate::cli::CreateArgs;
 use crate::client::{self, Client};
@@ -29,9 +32,9 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         working_dir: args.working_dir.clone(),
         user: args.user.clone(),
         privileged: args.privileged,
-        http_routes: args.http_routes.clone(),
-        tcp_routes: args.tcp_routes.clone(),
-        no_routes: args.no_routes,
+        http_routes: args.routes.http_routes.clone(),
+        tcp_routes: args.routes.tcp_routes.clone(),
+        no_routes: args.routes.no_routes,
         monitor_port: args.monitor_port,
         monitor_url: args.monitor_url.clone(),
         monitor_command: args.monitor_command.clone(),

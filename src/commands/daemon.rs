@@ -1,3 +1,6 @@
+//! `ltc daemon run|start|stop|status`: the node in the foreground, or started, stopped and shown
+//! in the background.
+
 use crate::cli::DaemonCommand;
 use crate::client::{self, Client};
 use crate::config::Settings;

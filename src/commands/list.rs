@@ -1,3 +1,5 @@
+//! `ltc list`: every app with running/desired instances, memory, disk and routes.
+
 use crate::client;
 use crate::config::Settings;
 use crate::error::Result;
@@ -41,16 +43,7 @@ fn print_list(ui: &Ui, apps: &[AppStatus]) {
             .collect::<Vec<_>>(),
     ];
     for app in apps {
-        let mut routes: Vec<String> = app
-            .routes
-            .iter()
-            .map(|r| format!("{} => {}", r.hostname, r.port))
-            .collect();
-        routes.extend(
-            app.tcp_routes
-                .iter()
-                .map(|r| format!("{} => {}", r.address, r.port)),
-        );
+        let routes = app.route_lines();
         let name = if app.removing {
             format!("{} (removing)", app.name)
         } else {

@@ -1,3 +1,5 @@
+//! `ltc remove`: removes apps; waits until their containers are gone.
+
 use super::app_path;
 use crate::cli::RemoveArgs;
 use crate::client;

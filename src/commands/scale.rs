@@ -1,3 +1,5 @@
+//! `ltc scale`: changes an app's instance count and waits until it converges.
+
 use super::{app_path, wait};
 use crate::cli::ScaleArgs;
 use crate::client;

@@ -1,3 +1,5 @@
+//! `ltc status`: one app's settings and instances, once, in detail, or redrawn at a rate.
+
 use super::app_path;
 use super::list::instances_cell;
 use crate::cli::StatusArgs;
@@ -154,16 +156,7 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool) {
             Cell::plain(crate::model::join_ports(&app.ports)),
         ],
     ];
-    let mut routes: Vec<String> = app
-        .routes
-        .iter()
-        .map(|r| format!("{} => {}", r.hostname, r.port))
-        .collect();
-    routes.extend(
-        app.tcp_routes
-            .iter()
-            .map(|r| format!("{} => {}", r.address, r.port)),
-    );
+    let routes = app.route_lines();
     for (i, route) in routes.iter().enumerate() {
         let label = if i == 0 { "Routes" } else { "" };
         rows.push(vec![Cell::plain(label), Cell::colored(route, Color::Cyan)]);

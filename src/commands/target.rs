@@ -1,3 +1,5 @@
+//! `ltc target`: shows or sets the system domain that routes are made under.
+
 use crate::cli::TargetArgs;
 use crate::client;
 use crate::config::Settings;

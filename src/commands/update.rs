@@ -1,26 +1,24 @@
+//! `ltc update`: replaces an app's routes, live.
+
 use super::app_path;
 use crate::cli::UpdateArgs;
 use crate::client;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::{AppName, AppStatus, RouteRequest};
+use crate::model::{AppName, AppStatus};
 use crate::ui::{Color, Ui};
 use hyper::Method;
 
 pub async fn run(args: UpdateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let name = AppName::parse(&args.name)?;
-    if !args.no_routes && args.http_routes.is_empty() && args.tcp_routes.is_empty() {
+    let request = args.routes.request();
+    if request.is_empty() {
         return Err(Error::usage(format!(
             "Please enter 'ltc update {name}' followed by at least one of: '--no-routes', \
              '--http-route' or '--tcp-route' flag."
         )));
     }
     let client = client::connect(settings, ui).await?;
-    let request = RouteRequest {
-        http_routes: args.http_routes,
-        tcp_routes: args.tcp_routes,
-        no_routes: args.no_routes,
-    };
     let path = format!("{}/routes", app_path(name.as_str()));
     let (app, _): (AppStatus, u64) = client.call(Method::PUT, &path, Some(&request)).await?;
     if ui.json {

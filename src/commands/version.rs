@@ -1,3 +1,5 @@
+//! `ltc version`: the versions of ltc, its node and the Docker engine.
+
 use crate::client;
 use crate::config::Settings;
 use crate::error::{Error, Kind, Result};

@@ -7,8 +7,7 @@ use crate::error::Result;
 use crate::model::{AppStatus, InstanceState};
 use crate::ui::{Cell, Color, Ui, table};
 
-/// The one cell: `ltc`'s node runs on one machine.
-const CELL: &str = "cell-01";
+use crate::model::{CELL_ID as CELL, CellInfo};
 
 fn dots(ui: &Ui, apps: &[AppStatus], app: Option<&str>) -> String {
     let mut out = String::new();
@@ -77,7 +76,7 @@ pub async fn run(args: VisualizeArgs, settings: &Settings, ui: &Ui) -> Result<()
 
 pub async fn cells(settings: &Settings, ui: &Ui) -> Result<()> {
     let client = client::connect(settings, ui).await?;
-    let cell: serde_json::Value = client.get("/v1/cells").await?;
+    let cell: CellInfo = client.get("/v1/cells").await?;
     if ui.json {
         ui.json(&cell);
         return Ok(());
@@ -88,16 +87,16 @@ pub async fn cells(settings: &Settings, ui: &Ui) -> Result<()> {
             .map(|h| Cell::colored(h, Color::Bold))
             .collect(),
         vec![
-            Cell::plain(cell["cell_id"].as_str().unwrap_or(CELL)),
-            Cell::plain(format!("{}M", cell["memory_mb"])),
-            Cell::plain(match cell["disk_mb"].as_u64() {
+            Cell::plain(&cell.cell_id),
+            Cell::plain(format!("{}M", cell.memory_mb)),
+            Cell::plain(match cell.disk_mb {
                 Some(mb) => format!("{mb}M"),
                 None => "N/A".to_string(),
             }),
-            Cell::plain(&cell["cpus"]),
+            Cell::plain(cell.cpus),
             Cell::plain(format!(
                 "{}/{}",
-                cell["running_instances"], cell["claimed_instances"]
+                cell.running_instances, cell.claimed_instances
             )),
         ],
     ];

@@ -21,7 +21,9 @@
 
 use super::Node;
 use crate::error::{Error, Kind, Result};
-use crate::model::{CreateRequest, ImageProgress, ImageRequest, ScaleRequest, TargetRequest};
+use crate::model::{
+    CreateRequest, ImageProgress, ImageRequest, RouteRequest, ScaleRequest, TargetRequest,
+};
 use crate::model::{ENGINE_ERROR_HEADER, VERSION_HEADER};
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -144,106 +146,107 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 }
 
 async fn handle(node: Arc<Node>, request: Request<Incoming>) -> Response<Body> {
+    route(&node, request)
+        .await
+        .unwrap_or_else(|error| error_response(&error, node.version()))
+}
+
+/// An answer that reports the node's state version after the change it made.
+fn done<T: Serialize>(node: &Node, value: &T) -> Response<Body> {
+    json(value, node.version())
+}
+
+async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<Body>> {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let result: Result<Response<Body>> = match (&method, segments.as_slice()) {
-        (&Method::GET, ["v1", "health"]) => Ok(json(
+    let param = |name: &str| query_param(&query, name);
+    Ok(match (&method, segments.as_slice()) {
+        (&Method::GET, ["v1", "health"]) => done(
+            node,
             &serde_json::json!({"ok": true, "pid": std::process::id()}),
-            node.version(),
-        )),
-        (&Method::GET, ["v1", "info"]) => Ok(json(&node.info().await, node.version())),
-        (&Method::GET, ["v1", "target"]) => node
-            .check_engine()
-            .await
-            .map(|_| json(&node.target(), node.version())),
-        (&Method::PUT, ["v1", "target"]) => match read_json::<TargetRequest>(request).await {
-            Ok(body) => node
-                .set_target(&body.domain)
-                .map(|target| json(&target, node.version())),
-            Err(e) => Err(e),
-        },
-        (&Method::POST, ["v1", "images"]) => match read_json::<ImageRequest>(request).await {
-            Ok(body) => Ok(prepare_image(node.clone(), body.image)),
-            Err(e) => Err(e),
-        },
-        (&Method::GET, ["v1", "cells"]) => {
-            node.cell().await.map(|cell| json(&cell, node.version()))
+        ),
+        (&Method::GET, ["v1", "info"]) => done(node, &node.info().await),
+        (&Method::GET, ["v1", "target"]) => {
+            node.check_engine().await?;
+            done(node, &node.target())
         }
+        (&Method::PUT, ["v1", "target"]) => {
+            let body: TargetRequest = read_json(request).await?;
+            done(node, &node.set_target(&body.domain)?)
+        }
+        (&Method::POST, ["v1", "images"]) => {
+            let body: ImageRequest = read_json(request).await?;
+            prepare_image(node.clone(), body.image)
+        }
+        (&Method::GET, ["v1", "cells"]) => done(node, &node.cell().await?),
         (&Method::GET, ["v1", "apps"]) => {
             node.refresh_stats();
             let engine = node.check_engine().await.err();
             let (apps, version) = node.list();
-            Ok(with_engine_error(json(&apps, version), engine))
+            with_engine_error(json(&apps, version), engine)
         }
-        (&Method::POST, ["v1", "apps"]) => match read_json::<CreateRequest>(request).await {
-            Ok(body) => node.create(body).await.map(|created| {
-                let version = node.version();
-                json(&created, version)
-            }),
-            Err(e) => Err(e),
-        },
+        (&Method::POST, ["v1", "apps"]) => {
+            let body: CreateRequest = read_json(request).await?;
+            done(node, &node.create(body).await?)
+        }
         (&Method::GET, ["v1", "apps", name]) => {
-            let since = query_param(&query, "since").and_then(|v| v.parse().ok());
-            let wait = query_param(&query, "wait_ms")
+            let since = param("since").and_then(|v| v.parse().ok());
+            let wait = param("wait_ms")
                 .and_then(|v| v.parse().ok())
                 .map_or(Duration::ZERO, Duration::from_millis)
                 .min(MAX_WAIT);
-            let engine = match since {
-                Some(_) => None,
-                None => {
-                    node.refresh_stats();
-                    node.check_engine().await.err()
-                }
-            };
-            match node.watch_app(name, since, wait).await {
-                (Some(app), version) => Ok(with_engine_error(json(&app, version), engine)),
-                (None, _) => Err(engine.unwrap_or_else(|| Error::app_not_found(name))),
-            }
+            get_app(node, name, since, wait).await?
         }
         (&Method::PUT, ["v1", "apps", name, "instances"]) => {
-            match read_json::<ScaleRequest>(request).await {
-                Ok(body) => node.scale(name, body.instances).await.map(|app| {
-                    let version = node.version();
-                    json(&app, version)
-                }),
-                Err(e) => Err(e),
-            }
+            let body: ScaleRequest = read_json(request).await?;
+            done(node, &node.scale(name, body.instances).await?)
         }
         (&Method::PUT, ["v1", "apps", name, "routes"]) => {
-            match read_json::<crate::model::RouteRequest>(request).await {
-                Ok(body) => node.update_routes(name, body).await.map(|app| {
-                    let version = node.version();
-                    json(&app, version)
-                }),
-                Err(e) => Err(e),
-            }
+            let body: RouteRequest = read_json(request).await?;
+            done(node, &node.update_routes(name, body).await?)
         }
-        (&Method::DELETE, ["v1", "apps", name]) => node.remove(name).await.map(|app| {
-            let version = node.version();
-            json(&app, version)
-        }),
+        (&Method::DELETE, ["v1", "apps", name]) => done(node, &node.remove(name).await?),
         (&Method::GET, ["v1", "apps", name, "logs"]) => {
-            let tail = query_param(&query, "tail").and_then(|v| v.parse().ok());
-            let index = query_param(&query, "index").and_then(|v| v.parse().ok());
-            let recent = query_param(&query, "recent") == Some("true");
-            Ok(app_logs(node.clone(), name, tail, index, recent))
+            let tail = param("tail").and_then(|v| v.parse().ok());
+            let index = param("index").and_then(|v| v.parse().ok());
+            let recent = param("recent") == Some("true");
+            app_logs(node.clone(), name, tail, index, recent)
         }
-        (&Method::GET, ["v1", "events"]) => {
-            let app = query_param(&query, "app").map(str::to_string);
-            Ok(events(node.clone(), app))
-        }
-        (&Method::GET, ["v1", "debug-logs"]) => Ok(debug_logs()),
+        (&Method::GET, ["v1", "events"]) => events(node.clone(), param("app").map(str::to_string)),
+        (&Method::GET, ["v1", "debug-logs"]) => debug_logs(),
         (&Method::POST, ["v1", "shutdown"]) => {
             node.shutdown();
-            Ok(json(&serde_json::json!({"stopping": true}), 0))
+            json(&serde_json::json!({"stopping": true}), 0)
         }
-        _ => Err(Error::not_found(format!(
-            "the node has no API endpoint `{method} {path}`"
-        ))),
+        _ => {
+            return Err(Error::not_found(format!(
+                "the node has no API endpoint `{method} {path}`"
+            )));
+        }
+    })
+}
+
+/// One app; with `since`, once the node's state has changed after that version (at most
+/// `wait`), so the CLI waits for convergence without polling.
+async fn get_app(
+    node: &Arc<Node>,
+    name: &str,
+    since: Option<u64>,
+    wait: Duration,
+) -> Result<Response<Body>> {
+    let engine = match since {
+        Some(_) => None,
+        None => {
+            node.refresh_stats();
+            node.check_engine().await.err()
+        }
     };
-    result.unwrap_or_else(|error| error_response(&error, node.version()))
+    match node.watch_app(name, since, wait).await {
+        (Some(app), version) => Ok(with_engine_error(json(&app, version), engine)),
+        (None, _) => Err(engine.unwrap_or_else(|| Error::app_not_found(name))),
+    }
 }
 
 fn ndjson<T: Serialize>(value: &T) -> Bytes {

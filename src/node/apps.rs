@@ -116,9 +116,7 @@ impl Node {
             next.next_generation += 1;
             next.apps.insert(name.to_string(), resolved.spec.clone());
             check_placement(&next.apps, memory)?;
-            store::save(&self.paths.state_file(), &next)?;
-            inner.desired = next;
-            self.changed(&mut inner);
+            self.commit(&mut inner, next)?;
             let status = self.status_of(&inner, name.as_str()).expect("just created");
             (resolved, status)
         };
@@ -206,9 +204,7 @@ impl Node {
             if growing {
                 check_placement(&next.apps, memory)?;
             }
-            store::save(&self.paths.state_file(), &next)?;
-            inner.desired = next;
-            self.changed(&mut inner);
+            self.commit(&mut inner, next)?;
             self.status_of(&inner, name.as_str()).expect("app exists")
         };
         log(format!("scaled {name} to {instances}"));
@@ -230,7 +226,7 @@ impl Node {
         request: model::RouteRequest,
     ) -> Result<AppStatus> {
         let name = AppName::parse(name)?;
-        if !request.no_routes && request.http_routes.is_empty() && request.tcp_routes.is_empty() {
+        if request.is_empty() {
             return Err(Error::usage(format!(
                 "Please enter 'ltc update {name}' followed by at least one of: '--no-routes', \
                  '--http-route' or '--tcp-route' flag."
@@ -259,9 +255,7 @@ impl Node {
             updated.revision = revision;
             let updated = updated.clone();
             self.check_routes(&inner, &updated)?;
-            store::save(&self.paths.state_file(), &next)?;
-            inner.desired = next;
-            self.changed(&mut inner);
+            self.commit(&mut inner, next)?;
             self.status_of(&inner, name.as_str()).expect("app exists")
         };
         self.wait_for_tcp_routes(&after).await?;
@@ -288,11 +282,12 @@ impl Node {
             };
             let mut next = inner.desired.clone();
             next.apps.remove(name.as_str());
-            store::save(&self.paths.state_file(), &next)?;
-            inner.desired = next;
             status_routes = spec.routes.clone();
             inner.removing.insert(name.to_string(), spec);
-            self.changed(&mut inner);
+            if let Err(e) = self.commit(&mut inner, next) {
+                inner.removing.remove(name.as_str());
+                return Err(e);
+            }
             self.status_of(&inner, name.as_str())
                 .expect("still removing")
         };
@@ -331,20 +326,7 @@ impl Node {
 
     /// `route_added` and `route_removed` events for a change of an app's routes.
     pub(super) fn route_events(&self, app: &str, before: &model::Routes, after: &model::Routes) {
-        let names = |routes: &model::Routes| -> Vec<String> {
-            routes
-                .http
-                .iter()
-                .map(|r| format!("{} => {}", r.hostname, r.port))
-                .chain(
-                    routes
-                        .tcp
-                        .iter()
-                        .map(|r| format!("tcp {} => {}", r.external_port, r.port)),
-                )
-                .collect()
-        };
-        let (old, new) = (names(before), names(after));
+        let (old, new) = (before.lines(), after.lines());
         for route in new.iter().filter(|r| !old.contains(r)) {
             self.logs
                 .event("route_added", app, None, None, route.clone());

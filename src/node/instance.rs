@@ -2,8 +2,8 @@
 //! RUNNING, then liveness), drain and stop, and the cleanup after a crash.
 
 use super::Node;
-use super::STOP_GRACE;
 use super::converge::{self, Op, Slot};
+use super::{CRASH_OUTPUT_WAIT, STOP_GRACE};
 use super::{health, logs, probe, resolve};
 use crate::engine::{ContainerId, EngineError};
 use crate::logging::log;
@@ -45,14 +45,10 @@ impl Node {
     pub(super) async fn start_instance(self: Arc<Self>, guid: String) {
         let found = {
             let inner = self.lock();
-            inner
-                .slots
-                .iter()
-                .find(|s| s.guid == guid)
-                .and_then(|slot| {
-                    let spec = inner.desired.apps.get(&slot.app)?;
-                    (spec.generation == slot.generation).then(|| (spec.clone(), slot.index))
-                })
+            inner.slot(&guid).and_then(|slot| {
+                let spec = inner.desired.apps.get(&slot.app)?;
+                (spec.generation == slot.generation).then(|| (spec.clone(), slot.index))
+            })
         };
         let Some((spec, index)) = found else {
             self.finish_start(&guid, Err(None));
@@ -104,7 +100,7 @@ impl Node {
         let mut inner = self.lock();
         inner.seq += 1;
         let seq = inner.seq;
-        let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) else {
+        let Some(slot) = inner.slot_mut(guid) else {
             return;
         };
         let mut follow = None;
@@ -134,10 +130,6 @@ impl Node {
             }
             Err(None) => slot.state = InstanceState::Unclaimed,
             Err(Some(reason)) => {
-                log(format!(
-                    "{}/{}: start failed: {reason}",
-                    slot.app, slot.index
-                ));
                 record_crash(slot, reason, Instant::now(), &self.logs);
             }
         }
@@ -161,6 +153,8 @@ impl Node {
         since: i64,
     ) {
         let node = self.clone();
+        // Registered before the task can finish and deregister itself.
+        let mut followers = self.followers.lock().expect("followers lock");
         let key = id.clone();
         let task = tokio::spawn(async move {
             use futures_util::StreamExt;
@@ -184,12 +178,10 @@ impl Node {
             }
             node.followers.lock().expect("followers lock").remove(&id);
         });
-        self.followers
-            .lock()
-            .expect("followers lock")
-            .insert(key, task.abort_handle());
+        followers.insert(key, task);
     }
 
+    /// Stops following a container's output.
     pub(super) fn unfollow(&self, id: &ContainerId) {
         if let Some(task) = self.followers.lock().expect("followers lock").remove(id) {
             task.abort();
@@ -202,135 +194,26 @@ impl Node {
     pub(super) async fn monitor(self: Arc<Self>, guid: String) {
         let mut attempt = 0;
         loop {
-            let target = {
-                let inner = self.lock();
-                inner
-                    .slots
-                    .iter()
-                    .find(|s| {
-                        s.guid == guid
-                            && s.op == Op::Idle
-                            && matches!(s.state, InstanceState::Claimed | InstanceState::Running)
-                    })
-                    .and_then(|slot| {
-                        let spec = inner.desired.apps.get(&slot.app)?;
-                        Some((
-                            slot.state,
-                            slot.container.clone()?,
-                            slot.ports.clone(),
-                            spec.monitor.clone(),
-                            Duration::from_millis(spec.monitor_timeout_ms.max(1)),
-                        ))
-                    })
-            };
-            let Some((state, container, ports, monitor, timeout)) = target else {
+            let Some(target) = self.monitor_target(&guid) else {
                 return;
             };
-            let result =
-                health::check(self.engine.as_ref(), &monitor, &container, &ports, timeout).await;
-            let crashed = {
-                let mut inner = self.lock();
-                let threshold = self.tuning.failure_threshold;
-                let Some(slot) = inner
-                    .slots
-                    .iter_mut()
-                    .find(|s| s.guid == guid && s.op == Op::Idle && s.state == state)
-                else {
+            let result = health::check(
+                self.engine.as_ref(),
+                &target.monitor,
+                &target.container,
+                &target.ports,
+                target.timeout,
+            )
+            .await;
+            match self.judge_check(&guid, target.state, result) {
+                Checked::Gone => return,
+                Checked::Crashed => {
+                    tokio::spawn(self.clone().clean_crashed(guid));
                     return;
-                };
-                // An image without a shell never passes a command monitor: no point waiting.
-                let hopeless = matches!(&result, Err(reason) if reason == health::NO_SHELL);
-                let (verdict, failures) = if hopeless {
-                    (health::Verdict::Crash, threshold)
-                } else {
-                    health::judge(state, slot.failures, result.is_ok(), threshold)
-                };
-                slot.failures = failures;
-                let reason = result.err();
-                let mut visible = false;
-                match verdict {
-                    health::Verdict::BecameRunning => {
-                        self.logs.publish(
-                            &slot.app,
-                            "HEALTH",
-                            Some(slot.index),
-                            "healthcheck passed",
-                        );
-                        self.logs.event(
-                            "instance_running",
-                            &slot.app,
-                            Some(slot.index),
-                            Some(&slot.guid),
-                            "healthy and routed".into(),
-                        );
-                        slot.state = InstanceState::Running;
-                        slot.since = SystemTime::now();
-                        slot.running_since = Some(Instant::now());
-                        slot.last_error = None;
-                        visible = true;
-                    }
-                    health::Verdict::StillStarting | health::Verdict::Healthy => {
-                        if slot.last_error != reason && state == InstanceState::Claimed {
-                            if let Some(reason) = &reason {
-                                self.logs.publish(
-                                    &slot.app,
-                                    "HEALTH",
-                                    Some(slot.index),
-                                    &format!("healthcheck failed: {reason}"),
-                                );
-                            }
-                            slot.last_error = reason;
-                            visible = true;
-                        }
-                    }
-                    health::Verdict::Recovered => {
-                        log(format!("{}/{} is healthy again", slot.app, slot.index));
-                        self.logs.publish(
-                            &slot.app,
-                            "HEALTH",
-                            Some(slot.index),
-                            "healthcheck passed",
-                        );
-                        slot.last_error = None;
-                        visible = true;
-                    }
-                    health::Verdict::Unhealthy => {
-                        let reason = reason.unwrap_or_default();
-                        log(format!(
-                            "{}/{} failed its monitor ({failures}/{threshold}): {reason}; out of the routes",
-                            slot.app, slot.index
-                        ));
-                        self.logs.publish(
-                            &slot.app,
-                            "HEALTH",
-                            Some(slot.index),
-                            &format!("healthcheck failed ({failures}/{threshold}): {reason}"),
-                        );
-                        slot.last_error = Some(reason);
-                        visible = true;
-                    }
-                    health::Verdict::Crash => {
-                        let reason = format!(
-                            "failed its monitor {failures} times: {}",
-                            reason.unwrap_or_default()
-                        );
-                        log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
-                        record_crash(slot, reason, Instant::now(), &self.logs);
-                        slot.op = Op::Cleaning;
-                        visible = true;
-                    }
                 }
-                let crashed = verdict == health::Verdict::Crash;
-                if visible {
-                    self.changed(&mut inner);
-                }
-                crashed
-            };
-            if crashed {
-                tokio::spawn(self.clone().clean_crashed(guid));
-                return;
+                Checked::Alive => {}
             }
-            let delay = match state {
+            let delay = match target.state {
                 InstanceState::Claimed => probe::startup_delay(attempt),
                 _ => self.tuning.liveness_interval,
             };
@@ -342,16 +225,131 @@ impl Node {
         }
     }
 
+    /// What the next check of an instance looks at, while it is CLAIMED or RUNNING and idle.
+    fn monitor_target(&self, guid: &str) -> Option<MonitorTarget> {
+        let inner = self.lock();
+        let slot = inner.slot(guid).filter(|s| {
+            s.op == Op::Idle && matches!(s.state, InstanceState::Claimed | InstanceState::Running)
+        })?;
+        let spec = inner.desired.apps.get(&slot.app)?;
+        Some(MonitorTarget {
+            state: slot.state,
+            container: slot.container.clone()?,
+            ports: slot.ports.clone(),
+            monitor: spec.monitor.clone(),
+            timeout: Duration::from_millis(spec.monitor_timeout_ms.max(1)),
+        })
+    }
+
+    /// Applies one check's result to the instance, if it is still as it was when checked.
+    fn judge_check(
+        &self,
+        guid: &str,
+        state: InstanceState,
+        result: std::result::Result<(), String>,
+    ) -> Checked {
+        let mut inner = self.lock();
+        let threshold = self.tuning.failure_threshold;
+        let Some(slot) = inner
+            .slot_mut(guid)
+            .filter(|s| s.op == Op::Idle && s.state == state)
+        else {
+            return Checked::Gone;
+        };
+        // An image without a shell never passes a command monitor: no point waiting.
+        let hopeless = matches!(&result, Err(reason) if reason == health::NO_SHELL);
+        let (verdict, failures) = if hopeless {
+            (health::Verdict::Crash, threshold)
+        } else {
+            health::judge(state, slot.failures, result.is_ok(), threshold)
+        };
+        slot.failures = failures;
+        let visible = self.apply_verdict(slot, verdict, result.err(), threshold);
+        if visible {
+            self.changed(&mut inner);
+        }
+        if verdict == health::Verdict::Crash {
+            Checked::Crashed
+        } else {
+            Checked::Alive
+        }
+    }
+
+    /// Changes an instance as a monitor's verdict says and tells the logs; true when what
+    /// status shows changed.
+    fn apply_verdict(
+        &self,
+        slot: &mut Slot,
+        verdict: health::Verdict,
+        reason: Option<String>,
+        threshold: u32,
+    ) -> bool {
+        let failures = slot.failures;
+        let health_line = |message: &str| {
+            self.logs
+                .publish(&slot.app, "HEALTH", Some(slot.index), message)
+        };
+        match verdict {
+            health::Verdict::BecameRunning => {
+                health_line("healthcheck passed");
+                self.logs.event(
+                    "instance_running",
+                    &slot.app,
+                    Some(slot.index),
+                    Some(&slot.guid),
+                    "healthy and routed".into(),
+                );
+                slot.state = InstanceState::Running;
+                slot.since = SystemTime::now();
+                slot.running_since = Some(Instant::now());
+                slot.last_error = None;
+                true
+            }
+            health::Verdict::StillStarting | health::Verdict::Healthy => {
+                if slot.last_error == reason || slot.state != InstanceState::Claimed {
+                    return false;
+                }
+                if let Some(reason) = &reason {
+                    health_line(&format!("healthcheck failed: {reason}"));
+                }
+                slot.last_error = reason;
+                true
+            }
+            health::Verdict::Recovered => {
+                log(format!("{}/{} is healthy again", slot.app, slot.index));
+                health_line("healthcheck passed");
+                slot.last_error = None;
+                true
+            }
+            health::Verdict::Unhealthy => {
+                let reason = reason.unwrap_or_default();
+                log(format!(
+                    "{}/{} failed its monitor ({failures}/{threshold}): {reason}; out of the routes",
+                    slot.app, slot.index
+                ));
+                health_line(&format!(
+                    "healthcheck failed ({failures}/{threshold}): {reason}"
+                ));
+                slot.last_error = Some(reason);
+                true
+            }
+            health::Verdict::Crash => {
+                let reason = format!(
+                    "failed its monitor {failures} times: {}",
+                    reason.unwrap_or_default()
+                );
+                crash_container(slot, reason, Instant::now(), &self.logs);
+                true
+            }
+        }
+    }
+
     /// Stops an instance that is already out of the route table: its in-flight requests
     /// finish first (bounded), then SIGTERM, then SIGKILL after the grace period.
     pub(super) async fn stop_instance(self: Arc<Self>, guid: String) {
         let container = {
             let inner = self.lock();
-            inner
-                .slots
-                .iter()
-                .find(|s| s.guid == guid)
-                .and_then(|s| s.container.clone())
+            inner.slot(&guid).and_then(|s| s.container.clone())
         };
         self.router.drain(&guid, DRAIN_TIMEOUT).await;
         if let Some(id) = &container {
@@ -362,13 +360,13 @@ impl Node {
         {
             log(format!("cannot stop {}: {e}", id.short()));
             let mut inner = self.lock();
-            if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+            if let Some(slot) = inner.slot_mut(&guid) {
                 slot.op = Op::Idle;
             }
             return;
         }
         let mut inner = self.lock();
-        if let Some(slot) = inner.slots.iter().find(|s| s.guid == guid) {
+        if let Some(slot) = inner.slot(&guid) {
             self.logs
                 .publish(&slot.app, "CELL", Some(slot.index), "Stopped");
             self.logs.event(
@@ -389,25 +387,18 @@ impl Node {
     pub(super) async fn clean_crashed(self: Arc<Self>, guid: String) {
         let container = {
             let inner = self.lock();
-            inner
-                .slots
-                .iter()
-                .find(|s| s.guid == guid)
-                .and_then(|s| s.container.clone())
+            inner.slot(&guid).and_then(|s| s.container.clone())
         };
         // Its last lines (usually why it crashed) are read before the container goes.
         if let Some(id) = &container {
-            let deadline = Instant::now() + Duration::from_millis(500);
-            while self
-                .followers
-                .lock()
-                .expect("followers lock")
-                .contains_key(id)
-                && Instant::now() < deadline
+            let follower = self.followers.lock().expect("followers lock").remove(id);
+            if let Some(mut follower) = follower
+                && tokio::time::timeout(CRASH_OUTPUT_WAIT, &mut follower)
+                    .await
+                    .is_err()
             {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                follower.abort();
             }
-            self.unfollow(id);
         }
         if let Some(id) = container
             && let Err(e) = self.engine.remove_instance(&id, Duration::ZERO).await
@@ -418,7 +409,7 @@ impl Node {
             ));
         }
         let mut inner = self.lock();
-        if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+        if let Some(slot) = inner.slot_mut(&guid) {
             slot.container = None;
             slot.ports.clear();
             slot.op = Op::Idle;
@@ -440,7 +431,18 @@ impl Node {
     }
 }
 
+/// Records a crash of an instance whose container is still there (exited, or running but
+/// failing its monitor): the container is to be removed, and the instance restarted when its
+/// backoff says.
+pub(super) fn crash_container(slot: &mut Slot, reason: String, now: Instant, hub: &logs::LogHub) {
+    record_crash(slot, reason, now, hub);
+    slot.op = Op::Cleaning;
+}
+
+/// Records a crash: the count (reset after a long run, as Diego), the backoff until the next
+/// start, and the lines that tell the node's log, the app's log and the events.
 pub(super) fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &logs::LogHub) {
+    log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
     slot.failures = 0;
     let ran = slot
         .running_since
@@ -480,4 +482,23 @@ pub(super) fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &
         Some(&slot.guid),
         format!("crash {}: {reason}; {then}", slot.crash_count),
     );
+}
+
+/// What one monitor check looks at.
+struct MonitorTarget {
+    state: InstanceState,
+    container: ContainerId,
+    ports: BTreeMap<u16, u16>,
+    monitor: crate::model::Monitor,
+    timeout: Duration,
+}
+
+/// What became of an instance after a check.
+enum Checked {
+    /// Still watched: check again later.
+    Alive,
+    /// Crashed by its monitor: its container is to be cleaned up.
+    Crashed,
+    /// Stopped, replaced or changed while it was checked: this monitor ends.
+    Gone,
 }

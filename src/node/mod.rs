@@ -32,7 +32,7 @@ use crate::engine::{ContainerId, Engine, EngineInfo, labels};
 use crate::error::Result;
 use crate::logging::{log, now_millis};
 use crate::model::{AppSpec, InstanceState};
-use crate::router::table::{AppRoutes, RouteTable};
+use crate::router::table::AppRoutes;
 use crate::router::{Router, RouterConfig};
 use converge::{Op, Slot};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -51,6 +51,10 @@ pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 pub const STARTUP_RECORDS_KEPT: Duration = Duration::from_secs(60);
 /// How long a stopping node waits for the starts it has sent to the engine.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a crashed instance's output follower may take to read its last lines before the
+/// container is removed.
+const CRASH_OUTPUT_WAIT: Duration = Duration::from_millis(500);
 
 /// SIGTERM, then SIGKILL after this long (Diego's and Docker's 10 s).
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -91,6 +95,17 @@ struct Inner {
     foreign: HashSet<ContainerId>,
 }
 
+impl Inner {
+    /// The instance with this guid, if the node still knows it.
+    fn slot(&self, guid: &str) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.guid == guid)
+    }
+
+    fn slot_mut(&mut self, guid: &str) -> Option<&mut Slot> {
+        self.slots.iter_mut().find(|s| s.guid == guid)
+    }
+}
+
 pub struct Node {
     engine: Arc<dyn Engine>,
     router: Arc<Router>,
@@ -98,7 +113,7 @@ pub struct Node {
     /// Whether this node serves its router (false when only its logic runs, in tests).
     router_serving: std::sync::atomic::AtomicBool,
     /// Tasks following each container's output into the log hub.
-    followers: Mutex<HashMap<ContainerId, tokio::task::AbortHandle>>,
+    followers: Mutex<HashMap<ContainerId, tokio::task::JoinHandle<()>>>,
     /// The last two resource samples of each container, and when they were taken.
     stats: Mutex<HashMap<ContainerId, (crate::engine::StatsSample, Option<f64>)>>,
     stats_taken: Mutex<Option<Instant>>,
@@ -189,10 +204,20 @@ impl Node {
     /// Publishes a change: a new route table for the very next request, and a new version
     /// for waiters.
     fn changed(&self, inner: &mut Inner) {
-        self.router.set_table(self.route_table(inner));
+        self.router
+            .publish(&inner.config.domain, &self.routes(inner));
         self.save_records(inner);
         inner.version += 1;
         self.changes.send_replace(inner.version);
+    }
+
+    /// Makes `next` the desired state: saved to `state.json` first (a change that cannot be
+    /// saved is not made), then published.
+    fn commit(&self, inner: &mut Inner, next: DesiredState) -> Result<()> {
+        store::save(&self.paths.state_file(), &next)?;
+        inner.desired = next;
+        self.changed(inner);
+        Ok(())
     }
 
     /// Writes `instances.json` when what it records changed. Called under the state lock, so
@@ -234,8 +259,8 @@ impl Node {
 
     /// Routes of every desired app over its routable instances: RUNNING, of the current
     /// generation, wanted, and not being stopped.
-    fn route_table(&self, inner: &Inner) -> RouteTable {
-        let apps: Vec<AppRoutes> = inner
+    fn routes(&self, inner: &Inner) -> Vec<AppRoutes> {
+        inner
             .desired
             .apps
             .values()
@@ -267,8 +292,7 @@ impl Node {
                     .map(|s| (s.guid.clone(), s.index, s.ports.clone()))
                     .collect(),
             })
-            .collect();
-        RouteTable::build(&apps, &inner.config.domain, &self.router.table())
+            .collect()
     }
 
     pub fn router(&self) -> &Arc<Router> {
@@ -291,10 +315,21 @@ impl Node {
 
     /// Waits, at most `timeout`, until no instance start is in flight.
     async fn settle_starts(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline && self.lock().slots.iter().any(|s| s.op == Op::Starting) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let mut changes = self.changes.subscribe();
+        let settled = async {
+            loop {
+                changes.borrow_and_update();
+                // Checked after marking the version seen, so a start that ends in between
+                // wakes the wait below.
+                if !self.lock().slots.iter().any(|s| s.op == Op::Starting) {
+                    return;
+                }
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(timeout, settled).await;
     }
 
     fn owner_labels(&self) -> Vec<(String, String)> {

@@ -107,100 +107,11 @@ pub fn resolve_create(
     let mut warnings = Vec::new();
     let config = image.config;
 
-    let ports = if request.ports.is_empty() {
-        if config.exposed_ports.is_empty() {
-            notes.push(format!(
-                "No port specified, image metadata did not contain exposed ports. Defaulting to {DEFAULT_PORT}."
-            ));
-            vec![DEFAULT_PORT]
-        } else {
-            notes.push(format!(
-                "No port specified, using exposed ports from the image metadata.\n\tExposed Ports: {}",
-                config
-                    .exposed_ports
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            config.exposed_ports.clone()
-        }
-    } else {
-        let mut ports = request.ports.clone();
-        if ports.contains(&0) {
-            return Err(model::parse_port("0").unwrap_err());
-        }
-        ports.sort_unstable();
-        ports.dedup();
-        ports
-    };
+    let ports = resolve_ports(request, config, &mut notes)?;
     let (monitor, primary_port) = resolve_monitor(request, &ports)?;
-    if request.privileged {
-        warnings.push(
-            "It is possible for a privileged app to break out of its container and access the host OS!"
-                .to_string(),
-        );
-    }
-    match (&request.user, &config.user) {
-        (Some(user), _) => notes.push(format!("Setting the user to {user} from option...")),
-        (None, Some(user)) => notes.push(format!(
-            "Setting the user to {user} (obtained from docker image metadata)..."
-        )),
-        (None, None) => warnings.push(
-            "No container user specified to run your app, your app will be run as root!"
-                .to_string(),
-        ),
-    }
-    if request.working_dir.is_none() {
-        notes.push(
-            "No working directory specified, using working directory from the image metadata..."
-                .to_string(),
-        );
-        notes.push(format!(
-            "Working directory is:\n{}",
-            config.working_dir.as_deref().unwrap_or("/")
-        ));
-    }
-    notes.push(match &monitor {
-        Monitor::Port { port } => format!("Monitoring the app on port {port}..."),
-        Monitor::Url { port, path } => format!("Monitoring the app on url {port}:{path}..."),
-        Monitor::Command { command } => format!("Monitoring the app with command {command}"),
-        Monitor::None => "No ports will be monitored.".to_string(),
-    });
+    explain(request, config, &monitor, &mut notes, &mut warnings);
 
-    let start_command = match &request.start_command {
-        Some(command) if command.is_empty() || command[0].is_empty() => {
-            return Err(Error::usage("the start command after `--` is empty"));
-        }
-        Some(command) => Some(command.clone()),
-        None => None,
-    };
-    let effective_command = match &start_command {
-        Some(command) => command.clone(),
-        None => {
-            let command: Vec<String> = config
-                .entrypoint
-                .iter()
-                .chain(config.cmd.iter())
-                .cloned()
-                .collect();
-            if command.is_empty() {
-                return Err(Error::new(
-                    Kind::Image,
-                    format!(
-                        "unable to determine a start command: image `{}` has no ENTRYPOINT or CMD",
-                        image.name
-                    ),
-                )
-                .with_hint("give the command after `--`: `ltc create APP IMAGE -- CMD ARGS...`"));
-            }
-            notes.push(
-                "No start command specified, using start command from the image metadata...".into(),
-            );
-            notes.push(format!("Start command is:\n{}", command.join(" ")));
-            command
-        }
-    };
+    let (start_command, effective_command) = resolve_command(request, &image, &mut notes)?;
 
     let routes = routes_for(
         &name,
@@ -245,6 +156,126 @@ pub fn resolve_create(
         notes,
         warnings,
     })
+}
+
+/// The app's container ports: the ones asked for, else the image's EXPOSE, else 8080.
+fn resolve_ports(
+    request: &CreateRequest,
+    config: &ImageConfig,
+    notes: &mut Vec<String>,
+) -> Result<Vec<u16>> {
+    Ok(if request.ports.is_empty() {
+        if config.exposed_ports.is_empty() {
+            notes.push(format!(
+                "No port specified, image metadata did not contain exposed ports. Defaulting to {DEFAULT_PORT}."
+            ));
+            vec![DEFAULT_PORT]
+        } else {
+            notes.push(format!(
+                "No port specified, using exposed ports from the image metadata.\n\tExposed Ports: {}",
+                config
+                    .exposed_ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            config.exposed_ports.clone()
+        }
+    } else {
+        let mut ports = request.ports.clone();
+        if ports.contains(&0) {
+            return Err(model::parse_port("0").unwrap_err());
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    })
+}
+
+/// Lattice's notes and warnings about what the app will run as and how it is monitored.
+fn explain(
+    request: &CreateRequest,
+    config: &ImageConfig,
+    monitor: &Monitor,
+    notes: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    if request.privileged {
+        warnings.push(
+            "It is possible for a privileged app to break out of its container and access the host OS!"
+                .to_string(),
+        );
+    }
+    match (&request.user, &config.user) {
+        (Some(user), _) => notes.push(format!("Setting the user to {user} from option...")),
+        (None, Some(user)) => notes.push(format!(
+            "Setting the user to {user} (obtained from docker image metadata)..."
+        )),
+        (None, None) => warnings.push(
+            "No container user specified to run your app, your app will be run as root!"
+                .to_string(),
+        ),
+    }
+    if request.working_dir.is_none() {
+        notes.push(
+            "No working directory specified, using working directory from the image metadata..."
+                .to_string(),
+        );
+        notes.push(format!(
+            "Working directory is:\n{}",
+            config.working_dir.as_deref().unwrap_or("/")
+        ));
+    }
+    notes.push(match monitor {
+        Monitor::Port { port } => format!("Monitoring the app on port {port}..."),
+        Monitor::Url { port, path } => format!("Monitoring the app on url {port}:{path}..."),
+        Monitor::Command { command } => format!("Monitoring the app with command {command}"),
+        Monitor::None => "No ports will be monitored.".to_string(),
+    });
+}
+
+/// The start command as given (`None`: the image's), and the command that will run.
+fn resolve_command(
+    request: &CreateRequest,
+    image: &ImageChoice<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(Option<Vec<String>>, Vec<String>)> {
+    let config = image.config;
+    let start_command = match &request.start_command {
+        Some(command) if command.is_empty() || command[0].is_empty() => {
+            return Err(Error::usage("the start command after `--` is empty"));
+        }
+        Some(command) => Some(command.clone()),
+        None => None,
+    };
+    let effective_command = match &start_command {
+        Some(command) => command.clone(),
+        None => {
+            let command: Vec<String> = config
+                .entrypoint
+                .iter()
+                .chain(config.cmd.iter())
+                .cloned()
+                .collect();
+            if command.is_empty() {
+                return Err(Error::new(
+                    Kind::Image,
+                    format!(
+                        "unable to determine a start command: image `{}` has no ENTRYPOINT or CMD",
+                        image.name
+                    ),
+                )
+                .with_hint("give the command after `--`: `ltc create APP IMAGE -- CMD ARGS...`"));
+            }
+            notes.push(
+                "No start command specified, using start command from the image metadata...".into(),
+            );
+            notes.push(format!("Start command is:\n{}", command.join(" ")));
+            command
+        }
+    };
+    Ok((start_command, effective_command))
 }
 
 /// An app's routes from `--http-route`, `--tcp-route` and `--no-routes`: none, the given

@@ -9,7 +9,8 @@ use crate::engine::ContainerId;
 use crate::error::Result;
 use crate::logging::rfc3339;
 use crate::model::{
-    AppStatus, EngineStatus, InstanceState, InstanceStatus, NodeInfo, RouteStatus, TcpRouteStatus,
+    self, AppStatus, CellEngine, CellInfo, EngineStatus, InstanceState, InstanceStatus, NodeInfo,
+    RouteStatus, TcpRouteStatus,
 };
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -247,7 +248,7 @@ impl Node {
     }
 
     /// A cell's view of this machine, for `ltc cells` (Lattice's one line per cell).
-    pub async fn cell(&self) -> Result<serde_json::Value> {
+    pub async fn cell(&self) -> Result<CellInfo> {
         let info = self.check_engine().await?;
         // The node runs beside the engine: the filesystem of its root directory is the cell's
         // disk (unknown when the engine is elsewhere, e.g. in a VM).
@@ -263,17 +264,25 @@ impl Node {
                 .filter(|s| s.state == state && s.op != Op::Stopping)
                 .count()
         };
-        Ok(serde_json::json!({
-            "cell_id": "cell-01",
-            "engine": { "endpoint": self.engine.endpoint(), "version": info.version },
-            "memory_mb": info.memory_bytes / (1024 * 1024),
-            "cpus": info.cpus,
-            "disk_mb": disk.as_ref().map(|d| d.total_space() / (1024 * 1024)),
-            "disk_free_mb": disk.as_ref().map(|d| d.available_space() / (1024 * 1024)),
-            "running_instances": count(InstanceState::Running),
-            "claimed_instances": count(InstanceState::Claimed),
-            "crashed_instances": count(InstanceState::Crashed),
-            "reserved_memory_mb": inner.desired.apps.values().map(|a| a.memory_mb * u64::from(a.instances)).sum::<u64>(),
-        }))
+        Ok(CellInfo {
+            cell_id: model::CELL_ID.to_string(),
+            engine: CellEngine {
+                endpoint: self.engine.endpoint(),
+                version: info.version,
+            },
+            memory_mb: info.memory_bytes / (1024 * 1024),
+            cpus: info.cpus,
+            disk_mb: disk.as_ref().map(|d| d.total_space() / (1024 * 1024)),
+            disk_free_mb: disk.as_ref().map(|d| d.available_space() / (1024 * 1024)),
+            running_instances: count(InstanceState::Running),
+            claimed_instances: count(InstanceState::Claimed),
+            crashed_instances: count(InstanceState::Crashed),
+            reserved_memory_mb: inner
+                .desired
+                .apps
+                .values()
+                .map(|a| a.memory_mb * u64::from(a.instances))
+                .sum(),
+        })
     }
 }

@@ -4,7 +4,7 @@
 //! started, when a restart backoff ends, and every [`super::RESYNC_INTERVAL`].
 
 use super::converge::{self, Action, Op, Slot};
-use super::instance::record_crash;
+use super::instance::crash_container;
 use super::records;
 use super::store::DesiredState;
 use super::{Inner, Node};
@@ -61,110 +61,15 @@ impl Node {
         let seq_before = self.lock().seq;
         let observed = self.engine.list_instances(&self.owner_labels()).await?;
         let now = Instant::now();
+        let mut found = Found::default();
         let mut inner = self.lock();
         let mut dirty = false;
         if inner.engine_error.take().is_some() {
             log("engine: reachable again");
             dirty = true;
         }
-        let by_id: HashMap<&ContainerId, &Observed> = observed.iter().map(|o| (&o.id, o)).collect();
-        let mut to_clean = Vec::new();
-        let mut vanished = Vec::new();
-        for slot in inner.slots.iter_mut().filter(|s| s.op == Op::Idle) {
-            let Some(id) = slot.container.clone() else {
-                continue;
-            };
-            // A list taken before this container was recorded may show it missing, or still
-            // `created` before its start returned: it says nothing about it yet.
-            if slot.container_seq > seq_before {
-                continue;
-            }
-            match by_id.get(&id).map(|o| o.state) {
-                None => vanished.push(slot.guid.clone()),
-                Some(ContainerState::Running) | Some(ContainerState::Other) => {}
-                Some(ContainerState::Exited(code)) => {
-                    let reason = match code {
-                        Some(code) => format!("exited with status {code}"),
-                        None => "exited".to_string(),
-                    };
-                    log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
-                    record_crash(slot, reason, now, &self.logs);
-                    slot.op = Op::Cleaning;
-                    to_clean.push(slot.guid.clone());
-                    dirty = true;
-                }
-                Some(ContainerState::Created) => {
-                    record_crash(slot, "its container never started".into(), now, &self.logs);
-                    slot.op = Op::Cleaning;
-                    to_clean.push(slot.guid.clone());
-                    dirty = true;
-                }
-            }
-        }
-        if !vanished.is_empty() {
-            inner.slots.retain(|s| {
-                let gone = vanished.contains(&s.guid);
-                if gone {
-                    log(format!(
-                        "{}/{}: container removed outside ltc; replacing it",
-                        s.app, s.index
-                    ));
-                }
-                !gone
-            });
-            dirty = true;
-        }
-
-        let mut to_probe = Vec::new();
-        let mut to_follow = Vec::new();
-        let mut strays = Vec::new();
-        for o in &observed {
-            let guid = o.labels.get(labels::GUID).cloned().unwrap_or_default();
-            let known = inner.slots.iter().any(|s| {
-                s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid)
-            });
-            if known || inner.strays.contains(&o.id) || inner.foreign.contains(&o.id) {
-                continue;
-            }
-            let record = inner
-                .startup_records
-                .as_ref()
-                .map(|(records, _)| records)
-                .filter(|r| r.owns(&guid, &o.id.0))
-                .or(Some(&inner.records).filter(|r| r.owns(&guid, &o.id.0)))
-                .and_then(|r| r.get(&guid))
-                .cloned();
-            let Some(record) = record else {
-                log(format!(
-                    "ignoring container {}: it carries this home's labels but ltc did not create it",
-                    o.id.short()
-                ));
-                inner.foreign.insert(o.id.clone());
-                dirty = true;
-                continue;
-            };
-            match adoptable(&inner, o) {
-                Some((app, generation, index)) => {
-                    let mut slot = Slot::new(&app, generation, index, guid.clone());
-                    inner.seq += 1;
-                    slot.container_seq = inner.seq;
-                    slot.container = Some(o.id.clone());
-                    slot.state = InstanceState::Claimed;
-                    slot.ports = o.ports.clone();
-                    slot.crash_count = record.crash_count;
-                    slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);
-                    log(format!("adopted {app}/{index} ({})", o.id.short()));
-                    inner.slots.push(slot);
-                    to_probe.push(guid);
-                    to_follow.push((app.clone(), index, o.id.clone()));
-                }
-                None => {
-                    inner.strays.insert(o.id.clone());
-                    strays.push(o.id.clone());
-                }
-            }
-            dirty = true;
-        }
+        dirty |= self.fold_known(&mut inner, &observed, seq_before, now, &mut found);
+        dirty |= self.fold_unknown(&mut inner, &observed, &mut found);
         // What the records of the previous node described has now been adopted or removed,
         // but for containers whose creation the engine is still finishing.
         if inner
@@ -183,20 +88,122 @@ impl Node {
             self.changed(&mut inner);
         }
         drop(inner);
-        for guid in to_clean {
+        for guid in found.to_clean {
             tokio::spawn(self.clone().clean_crashed(guid));
         }
-        for guid in to_probe {
+        for guid in found.to_probe {
             tokio::spawn(self.clone().monitor(guid));
         }
         let now_secs = now_millis() as i64 / 1000;
-        for (app, index, id) in to_follow {
+        for (app, index, id) in found.to_follow {
             self.follow_output(app, index, id, now_secs);
         }
-        for id in strays {
+        for id in found.strays {
             tokio::spawn(self.clone().remove_stray(id));
         }
         Ok(())
+    }
+
+    /// Known instances whose containers exited, never started or vanished. True when
+    /// anything changed.
+    fn fold_known(
+        &self,
+        inner: &mut Inner,
+        observed: &[Observed],
+        seq_before: u64,
+        now: Instant,
+        found: &mut Found,
+    ) -> bool {
+        let by_id: HashMap<&ContainerId, &Observed> = observed.iter().map(|o| (&o.id, o)).collect();
+        let mut dirty = false;
+        let mut vanished = Vec::new();
+        for slot in inner.slots.iter_mut().filter(|s| s.op == Op::Idle) {
+            let Some(id) = slot.container.clone() else {
+                continue;
+            };
+            // A list taken before this container was recorded may show it missing, or still
+            // `created` before its start returned: it says nothing about it yet.
+            if slot.container_seq > seq_before {
+                continue;
+            }
+            let reason = match by_id.get(&id).map(|o| o.state) {
+                None => {
+                    vanished.push(slot.guid.clone());
+                    continue;
+                }
+                Some(ContainerState::Running) | Some(ContainerState::Other) => continue,
+                Some(ContainerState::Exited(code)) => exit_reason(code),
+                Some(ContainerState::Created) => "its container never started".to_string(),
+            };
+            crash_container(slot, reason, now, &self.logs);
+            found.to_clean.push(slot.guid.clone());
+            dirty = true;
+        }
+        if !vanished.is_empty() {
+            inner.slots.retain(|s| {
+                let gone = vanished.contains(&s.guid);
+                if gone {
+                    log(format!(
+                        "{}/{}: container removed outside ltc; replacing it",
+                        s.app, s.index
+                    ));
+                }
+                !gone
+            });
+            dirty = true;
+        }
+        dirty
+    }
+
+    /// Containers of this home that no slot knows: adopted when a record says this home made
+    /// them and they fill a wanted index, removed when they are this home's but unwanted, and
+    /// left alone when nothing says this home made them. True when anything changed.
+    fn fold_unknown(&self, inner: &mut Inner, observed: &[Observed], found: &mut Found) -> bool {
+        let mut dirty = false;
+        for o in observed {
+            let guid = o.labels.get(labels::GUID).cloned().unwrap_or_default();
+            let known = inner.slots.iter().any(|s| {
+                s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid)
+            });
+            if known || inner.strays.contains(&o.id) || inner.foreign.contains(&o.id) {
+                continue;
+            }
+            dirty = true;
+            let record = inner
+                .startup_records
+                .as_ref()
+                .map(|(records, _)| records)
+                .filter(|r| r.owns(&guid, &o.id.0))
+                .or(Some(&inner.records).filter(|r| r.owns(&guid, &o.id.0)))
+                .and_then(|r| r.get(&guid))
+                .cloned();
+            let Some(record) = record else {
+                log(format!(
+                    "ignoring container {}: it carries this home's labels but ltc did not create it",
+                    o.id.short()
+                ));
+                inner.foreign.insert(o.id.clone());
+                continue;
+            };
+            let Some((app, generation, index)) = adoptable(inner, o) else {
+                inner.strays.insert(o.id.clone());
+                found.strays.push(o.id.clone());
+                continue;
+            };
+            let mut slot = Slot::new(&app, generation, index, guid.clone());
+            inner.seq += 1;
+            slot.container_seq = inner.seq;
+            slot.container = Some(o.id.clone());
+            slot.state = InstanceState::Claimed;
+            slot.ports = o.ports.clone();
+            slot.crash_count = record.crash_count;
+            slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);
+            log(format!("adopted {app}/{index} ({})", o.id.short()));
+            inner.slots.push(slot);
+            found.to_probe.push(guid);
+            found.to_follow.push((app, index, o.id.clone()));
+        }
+        dirty
     }
 
     /// Applies the plan: marks slots and spawns the operations.
@@ -217,8 +224,7 @@ impl Node {
                     replaces,
                 } => {
                     let guid = new_guid();
-                    let existing =
-                        replaces.and_then(|old| inner.slots.iter_mut().find(|s| s.guid == old));
+                    let existing = replaces.and_then(|old| inner.slot_mut(&old));
                     match existing {
                         Some(slot) => {
                             slot.guid = guid.clone();
@@ -239,7 +245,7 @@ impl Node {
                     starts.push(guid);
                 }
                 Action::Stop { guid } => {
-                    if let Some(slot) = inner.slots.iter_mut().find(|s| s.guid == guid) {
+                    if let Some(slot) = inner.slot_mut(&guid) {
                         slot.op = Op::Stopping;
                         stops.push(guid);
                     }
@@ -270,13 +276,8 @@ impl Node {
         };
         match event.action.as_str() {
             "die" if slot.state != InstanceState::Crashed => {
-                let reason = match event.exit_code {
-                    Some(code) => format!("exited with status {code}"),
-                    None => "exited".to_string(),
-                };
-                log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
-                record_crash(slot, reason, Instant::now(), &self.logs);
-                slot.op = Op::Cleaning;
+                let reason = exit_reason(event.exit_code);
+                crash_container(slot, reason, Instant::now(), &self.logs);
                 let guid = slot.guid.clone();
                 self.changed(&mut inner);
                 drop(inner);
@@ -379,4 +380,25 @@ pub(super) fn restore_crashed(desired: &DesiredState, saved: &records::Records) 
             slot
         })
         .collect()
+}
+
+/// What a resync found to do once the state lock is released.
+#[derive(Default)]
+struct Found {
+    /// Crashed instances whose containers are to be removed.
+    to_clean: Vec<String>,
+    /// Adopted instances to monitor.
+    to_probe: Vec<String>,
+    /// Adopted containers whose output to follow: app, index, container.
+    to_follow: Vec<(String, u32, ContainerId)>,
+    /// This home's containers that no app wants.
+    strays: Vec<ContainerId>,
+}
+
+/// Why an instance whose process exited crashed.
+fn exit_reason(code: Option<i64>) -> String {
+    match code {
+        Some(code) => format!("exited with status {code}"),
+        None => "exited".to_string(),
+    }
 }

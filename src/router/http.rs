@@ -10,10 +10,10 @@
 //! never sent twice). Bodies stream both ways; small request bodies with a Content-Length are
 //! kept for replay. Upgrades (WebSocket) are spliced once the instance answers 101.
 
+use super::connections::{Connections, PooledBody, Return, SendError};
 use super::headers::{self, REQUEST_ID, ROUTER_ERROR};
-use super::pool::{Pool, PooledBody, Return, SendError};
 use super::sniff;
-use super::table::{Backend, HostError, Lookup, normalize_host};
+use super::table::{Backend, HostError, InflightGuard, Lookup, Pool, normalize_host};
 use super::{MAX_REPLAY_BODY, ProxyBody, Router};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -91,7 +91,7 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
         .timer(TokioTimer::new())
         .max_header_list_size(router.config.max_head_bytes as u32);
     let builders = Arc::new((http1, http2));
-    let connections = Pool::new(
+    let connections = Connections::new(
         router.config.dial_timeout,
         router.config.backend_idle_timeout,
     );
@@ -208,70 +208,185 @@ fn is_idempotent(request: &Request<Incoming>, has_body: bool) -> bool {
         || request.headers().contains_key("x-idempotency-key")
 }
 
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// Why the router answers a request itself, in Lattice's words (`X-Cf-RouterError`).
+#[derive(Debug)]
+enum Refusal {
+    Host(HostError),
+    UnknownRoute(String),
+    NoEndpoints(String),
+    UnreadableBody,
+    Timeout,
+    EndpointFailure,
 }
 
-pub async fn handle(
-    router: &Router,
-    connections: &Arc<Pool>,
-    peer: SocketAddr,
-    mut request: Request<Incoming>,
-) -> Response<ProxyBody> {
-    let request_id = uuid::Uuid::new_v4().hyphenated().to_string();
-    let started = std::time::Instant::now();
-    let (host, raw_host) = match request_host(&request) {
-        Ok(found) => found,
-        Err(HostError::Missing) => {
-            return error_response(
+impl From<HostError> for Refusal {
+    fn from(error: HostError) -> Refusal {
+        Refusal::Host(error)
+    }
+}
+
+impl Refusal {
+    fn response(&self, request_id: &str) -> Response<ProxyBody> {
+        let (status, kind, message) = match self {
+            Refusal::Host(HostError::Missing) => (
                 StatusCode::BAD_REQUEST,
                 "empty_host",
-                "Request had empty Host header",
-                &request_id,
-            );
-        }
-        Err(HostError::Duplicate) => {
-            return error_response(
+                "Request had empty Host header".to_string(),
+            ),
+            Refusal::Host(HostError::Duplicate) => (
                 StatusCode::BAD_REQUEST,
                 "bad_host",
-                "Request had more than one Host header",
-                &request_id,
-            );
-        }
-        Err(HostError::Malformed) => {
-            return error_response(
+                "Request had more than one Host header".to_string(),
+            ),
+            Refusal::Host(HostError::Malformed) => (
                 StatusCode::BAD_REQUEST,
                 "bad_host",
-                "Request had a malformed Host header",
-                &request_id,
-            );
-        }
-    };
-    let table = router.table();
-    let pool = match table.lookup(&host) {
-        Lookup::Found(pool) => pool.clone(),
-        Lookup::Unknown => {
-            return error_response(
+                "Request had a malformed Host header".to_string(),
+            ),
+            Refusal::UnknownRoute(host) => (
                 StatusCode::NOT_FOUND,
                 "unknown_route",
-                &format!("Requested route ('{host}') does not exist."),
-                &request_id,
-            );
+                format!("Requested route ('{host}') does not exist."),
+            ),
+            Refusal::NoEndpoints(host) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_endpoints",
+                format!("Requested route ('{host}') has no available endpoints."),
+            ),
+            Refusal::UnreadableBody => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Request body could not be read".to_string(),
+            ),
+            Refusal::Timeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "endpoint_timeout",
+                "Registered endpoint did not respond in time.".to_string(),
+            ),
+            Refusal::EndpointFailure => (
+                StatusCode::BAD_GATEWAY,
+                "endpoint_failure",
+                "Registered endpoint failed to handle the request.".to_string(),
+            ),
+        };
+        error_response(status, kind, &message, request_id)
+    }
+}
+
+/// Routes one request: to an instance of the app its host names, or an answer of the router's
+/// own when it cannot.
+pub async fn handle(
+    router: &Router,
+    connections: &Arc<Connections>,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let request_id = uuid::Uuid::new_v4().hyphenated().to_string();
+    match proxy(router, connections, peer, request, &request_id).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.response(&request_id),
+    }
+}
+
+/// A request on its way to an instance: its head as forwarded, and its body, kept for a retry
+/// when small and of known length.
+struct Outbound {
+    parts: hyper::http::request::Parts,
+    path: Option<PathAndQuery>,
+    raw_host: String,
+    replay: Option<Bytes>,
+    stream_once: Option<ProxyBody>,
+    idempotent: bool,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+}
+
+impl Outbound {
+    /// The body for the next attempt, or `None` when a streamed body was already sent.
+    fn next_body(&mut self) -> Option<ProxyBody> {
+        match (&self.replay, self.stream_once.take()) {
+            (Some(bytes), _) => Some(full(bytes.clone())),
+            (None, body) => body,
         }
+    }
+}
+
+async fn proxy(
+    router: &Router,
+    connections: &Arc<Connections>,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+    request_id: &str,
+) -> Result<Response<ProxyBody>, Refusal> {
+    let started = std::time::Instant::now();
+    let (host, raw_host) = request_host(&request)?;
+    let pool = match router.table().lookup(&host) {
+        Lookup::Found(pool) => pool.clone(),
+        Lookup::Unknown => return Err(Refusal::UnknownRoute(host)),
     };
-    drop(table);
     let candidates = pool.candidates(router.config.max_attempts);
     if candidates.is_empty() {
-        return error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_endpoints",
-            &format!("Requested route ('{host}') has no available endpoints."),
-            &request_id,
-        );
+        return Err(Refusal::NoEndpoints(host));
     }
+    let mut outbound = outbound(request, peer, raw_host, &pool, request_id).await?;
+    for backend in &candidates {
+        let Some(body) = outbound.next_body() else {
+            break;
+        };
+        let upstream = build_upstream(&outbound.parts, backend, &outbound.path, body);
+        let guard = backend.track();
+        let sent = tokio::time::timeout(
+            router.config.response_header_timeout,
+            connections.send(backend.addr, upstream, !outbound.idempotent),
+        )
+        .await;
+        let response = match sent {
+            Err(_elapsed) => return Err(Refusal::Timeout),
+            Ok(Ok(response)) => response,
+            Ok(Err(SendError::Dial(_))) => {
+                backend.mark_failed();
+                if outbound.replay.is_some() {
+                    continue;
+                }
+                break;
+            }
+            Ok(Err(SendError::AfterSend { fresh, .. })) => {
+                if fresh {
+                    backend.mark_failed();
+                }
+                if outbound.replay.is_some() && outbound.idempotent {
+                    continue;
+                }
+                break;
+            }
+        };
+        if let Some(log) = &router.access_log
+            && log.wants(&pool.app)
+        {
+            log.record(
+                &pool.app,
+                backend.index,
+                &access_line(&outbound, response.status(), response.headers(), started),
+            );
+        }
+        return Ok(pass_back(
+            response,
+            guard,
+            outbound.client_upgrade,
+            request_id,
+        ));
+    }
+    Err(Refusal::EndpointFailure)
+}
 
+/// Prepares a request for its instance: forwarding headers, the app's id, and its body read
+/// for replay when it is small and its length known.
+async fn outbound(
+    mut request: Request<Incoming>,
+    peer: SocketAddr,
+    raw_host: String,
+    pool: &Pool,
+    request_id: &str,
+) -> Result<Outbound, Refusal> {
     let upgrade = headers::wants_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
     let content_length: Option<u64> = request
@@ -286,133 +401,94 @@ pub async fn handle(
         &mut parts.headers,
         peer.ip(),
         &raw_host,
-        &request_id,
+        request_id,
         upgrade,
-        now_millis(),
+        crate::logging::now_millis(),
     );
     if let Ok(value) = HeaderValue::from_str(&raw_host) {
         parts.headers.insert(HOST, value);
     }
-    parts.headers.insert(
-        headers::APPLICATION_ID,
-        HeaderValue::from_str(&pool.app).unwrap_or(HeaderValue::from_static("")),
-    );
-
-    // A body is kept for replay only when it is small and its length known.
-    let (replay, mut stream_once): (Option<Bytes>, Option<ProxyBody>) = if !has_body {
+    parts
+        .headers
+        .insert(headers::APPLICATION_ID, pool.app_header.clone());
+    let (replay, stream_once) = if !has_body {
         (Some(Bytes::new()), None)
     } else if !chunked && content_length.is_some_and(|n| n <= MAX_REPLAY_BODY) {
         match Limited::new(body, MAX_REPLAY_BODY as usize).collect().await {
             Ok(collected) => (Some(collected.to_bytes()), None),
-            Err(_) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "Request body could not be read",
-                    &request_id,
-                );
-            }
+            Err(_) => return Err(Refusal::UnreadableBody),
         }
     } else {
         (None, Some(body.boxed()))
     };
     let path = parts.uri.path_and_query().cloned();
+    Ok(Outbound {
+        parts,
+        path,
+        raw_host,
+        replay,
+        stream_once,
+        idempotent,
+        client_upgrade,
+    })
+}
 
-    for backend in &candidates {
-        let body = match (&replay, stream_once.take()) {
-            (Some(bytes), _) => full(bytes.clone()),
-            (None, Some(body)) => body,
-            (None, None) => break,
-        };
-        let upstream = build_upstream(&parts, backend, &path, body);
-        let guard = backend.track();
-        let sent = tokio::time::timeout(
-            router.config.response_header_timeout,
-            connections.send(backend.addr, upstream, !idempotent),
-        )
-        .await;
-        let mut response = match sent {
-            Err(_elapsed) => {
-                return error_response(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "endpoint_timeout",
-                    "Registered endpoint did not respond in time.",
-                    &request_id,
-                );
-            }
-            Ok(Ok(response)) => response,
-            Ok(Err(SendError::Dial(_))) => {
-                backend.mark_failed();
-                if replay.is_some() {
-                    continue;
-                }
-                break;
-            }
-            Ok(Err(SendError::AfterSend { fresh, .. })) => {
-                if fresh {
-                    backend.mark_failed();
-                }
-                if replay.is_some() && idempotent {
-                    continue;
-                }
-                break;
-            }
-        };
-        if let Some(log) = &router.access_log
-            && log.wants(&pool.app)
-        {
-            let length = response
-                .headers()
-                .get(CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            let target = path.as_ref().map_or("/", |p| p.as_str());
-            log.record(
-                &pool.app,
-                backend.index,
-                &format!(
-                    "{raw_host} - \"{} {target} {:?}\" {} {length} {:.1}ms",
-                    parts.method,
-                    parts.version,
-                    response.status().as_u16(),
-                    started.elapsed().as_secs_f64() * 1000.0
-                ),
-            );
-        }
-        let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-        headers::prepare_response(response.headers_mut(), &request_id, switching);
-        if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
-            let backend_upgrade = hyper::upgrade::on(&mut response);
-            tokio::spawn(async move {
-                let _guard = guard;
-                if let (Ok(client), Ok(backend)) = tokio::join!(client_upgrade, backend_upgrade) {
-                    let _ = tokio::io::copy_bidirectional(
-                        &mut TokioIo::new(client),
-                        &mut TokioIo::new(backend),
-                    )
-                    .await;
-                }
-            });
-            return response.map(|_| full(Bytes::new()));
-        }
-        // The instance counts as busy until the response body has been passed on; then the
-        // connection goes back to the pool.
-        let on_end = response.extensions().get::<Return>().cloned();
-        return response.map(|body| {
-            PooledBody::new(body, on_end)
-                .map_frame(move |frame| {
-                    let _ = &guard;
-                    frame
-                })
-                .boxed()
-        });
-    }
-    error_response(
-        StatusCode::BAD_GATEWAY,
-        "endpoint_failure",
-        "Registered endpoint failed to handle the request.",
-        &request_id,
+/// The `[RTR]` line of a routed request.
+fn access_line(
+    outbound: &Outbound,
+    status: StatusCode,
+    headers: &hyper::HeaderMap,
+    started: std::time::Instant,
+) -> String {
+    let length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let target = outbound.path.as_ref().map_or("/", |p| p.as_str());
+    format!(
+        "{} - \"{} {target} {:?}\" {} {length} {:.1}ms",
+        outbound.raw_host,
+        outbound.parts.method,
+        outbound.parts.version,
+        status.as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
     )
+}
+
+/// Hands an instance's response to the client: an upgrade is spliced through; otherwise the
+/// instance counts as busy until the body has been passed on, and the connection then goes
+/// back to the pool.
+fn pass_back(
+    mut response: Response<Incoming>,
+    guard: InflightGuard,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    request_id: &str,
+) -> Response<ProxyBody> {
+    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    headers::prepare_response(response.headers_mut(), request_id, switching);
+    if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
+        let backend_upgrade = hyper::upgrade::on(&mut response);
+        tokio::spawn(async move {
+            let _guard = guard;
+            if let (Ok(client), Ok(backend)) = tokio::join!(client_upgrade, backend_upgrade) {
+                let _ = tokio::io::copy_bidirectional(
+                    &mut TokioIo::new(client),
+                    &mut TokioIo::new(backend),
+                )
+                .await;
+            }
+        });
+        return response.map(|_| full(Bytes::new()));
+    }
+    let on_end = response.extensions().get::<Return>().cloned();
+    response.map(|body| {
+        PooledBody::new(body, on_end)
+            .map_frame(move |frame| {
+                let _ = &guard;
+                frame
+            })
+            .boxed()
+    })
 }
 
 fn build_upstream(

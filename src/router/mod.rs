@@ -4,26 +4,26 @@
 //! - [`table`]: the route table, a plain value the node rebuilds on every change.
 //! - [`headers`]: hop-by-hop stripping and forwarding headers.
 //! - [`http`]: the HTTP proxy: Host rules, retries, errors, upgrades.
-//! - [`pool`]: keep-alive connections to instances, one pool per router thread.
+//! - [`connections`]: keep-alive connections to instances, one set per router thread.
 //! - [`sniff`]: telling h2c from HTTP/1.1 by a connection's first bytes.
 //! - [`tcp`]: TCP routes: one listener per external port.
 //!
 //! Every limit and timeout is a named constant in [`RouterConfig`]'s defaults, with a test.
 
+pub mod connections;
 pub mod headers;
 pub mod http;
-pub mod pool;
 pub mod sniff;
 pub mod table;
 pub mod tcp;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use table::{Backend, RouteTable};
+use table::{AppRoutes, Backend, RouteTable};
 use tokio::sync::watch;
 
 /// Client header read timeout. hyper enforces none unless a timer is set. For HTTP/1 it is
@@ -95,6 +95,8 @@ pub trait AccessLog: Send + Sync {
 pub struct Router {
     table: RwLock<Arc<RouteTable>>,
     table_changes: watch::Sender<u64>,
+    /// Held while a table is rebuilt, so two publishes never build on the same predecessor.
+    publishing: Mutex<()>,
     /// Backends that are in the table or still have requests in flight, for draining.
     known: Mutex<HashMap<String, Arc<Backend>>>,
     pub config: RouterConfig,
@@ -102,7 +104,7 @@ pub struct Router {
     pub(crate) listen_ip: IpAddr,
     pub(crate) access_log: Option<Arc<dyn AccessLog>>,
     /// TCP route ports with an open listener, kept by [`tcp::serve`].
-    pub(crate) tcp_listening: Mutex<std::collections::HashSet<u16>>,
+    pub(crate) tcp_listening: watch::Sender<HashSet<u16>>,
 }
 
 impl Router {
@@ -118,11 +120,12 @@ impl Router {
         Arc::new(Router {
             table: RwLock::new(Arc::new(RouteTable::default())),
             table_changes: watch::channel(0).0,
+            publishing: Mutex::new(()),
             known: Mutex::new(HashMap::new()),
             config,
             listen_ip,
             access_log,
-            tcp_listening: Mutex::new(std::collections::HashSet::new()),
+            tcp_listening: watch::channel(HashSet::new()).0,
         })
     }
 
@@ -130,8 +133,12 @@ impl Router {
         self.table.read().expect("table lock").clone()
     }
 
-    /// Replaces the table; the next request sees it.
-    pub fn set_table(&self, table: RouteTable) {
+    /// Publishes the routes the node wants. The table is rebuilt against the current one, so
+    /// round-robin positions, failure marks and in-flight counts carry over, and the very next
+    /// request sees it. Routes flow one way: the node never reads the table back.
+    pub fn publish(&self, domain: &str, apps: &[AppRoutes]) {
+        let _one_at_a_time = self.publishing.lock().expect("publish lock");
+        let table = RouteTable::build(apps, domain, &self.table());
         {
             let mut known = self.known.lock().expect("known lock");
             known.retain(|_, backend| backend.inflight() > 0);
@@ -150,24 +157,20 @@ impl Router {
     /// Waits (at most `timeout`) until every one of these TCP route ports listens, so a route
     /// change is in effect when the command that made it returns. Says which did not open.
     pub async fn wait_tcp(&self, ports: &[u16], timeout: Duration) -> Result<(), Vec<u16>> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let missing: Vec<u16> = {
-                let open = self.tcp_listening.lock().expect("tcp lock");
-                ports
-                    .iter()
-                    .copied()
-                    .filter(|p| !open.contains(p))
-                    .collect()
-            };
-            if missing.is_empty() {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(missing);
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        let mut listening = self.tcp_listening.subscribe();
+        let all_open = |open: &HashSet<u16>| ports.iter().all(|p| open.contains(p));
+        if tokio::time::timeout(timeout, listening.wait_for(all_open))
+            .await
+            .is_ok_and(|waited| waited.is_ok())
+        {
+            return Ok(());
         }
+        let open = self.tcp_listening.borrow();
+        Err(ports
+            .iter()
+            .copied()
+            .filter(|p| !open.contains(p))
+            .collect())
     }
 
     /// Requests in flight to an instance.
@@ -182,9 +185,9 @@ impl Router {
     /// Waits until an instance (already out of the table) has no request in flight, at most
     /// `timeout`. Called before an instance is stopped.
     pub async fn drain(&self, guid: &str, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while self.inflight(guid) > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let backend = self.known.lock().expect("known lock").get(guid).cloned();
+        if let Some(backend) = backend {
+            let _ = tokio::time::timeout(timeout, backend.idle()).await;
         }
     }
 }

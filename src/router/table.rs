@@ -9,7 +9,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// One routable instance, with its failure mark and in-flight count as atomics, so the
@@ -25,6 +25,10 @@ pub struct Backend {
     /// Milliseconds on [`clock`] until which the instance is skipped; 0 when healthy.
     failed_until: AtomicU64,
     inflight: AtomicUsize,
+    /// Set once someone waits for the instance to drain: only then does the last request's
+    /// end wake [`Backend::idle`], so the request path pays nothing for draining.
+    draining: AtomicBool,
+    drained: tokio::sync::Notify,
 }
 
 impl Backend {
@@ -37,6 +41,8 @@ impl Backend {
                 .unwrap_or(hyper::header::HeaderValue::from_static("")),
             failed_until: AtomicU64::new(0),
             inflight: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
+            drained: tokio::sync::Notify::new(),
         }
     }
 
@@ -55,6 +61,22 @@ impl Backend {
         self.inflight.load(Ordering::SeqCst)
     }
 
+    /// Returns once no request is in flight.
+    pub async fn idle(&self) {
+        // SeqCst on both sides: either the last guard sees `draining` and wakes us, or we see
+        // its decrement.
+        self.draining.store(true, Ordering::SeqCst);
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.inflight() == 0 {
+                return;
+            }
+            drained.await;
+        }
+    }
+
     /// Counts a request in flight until the guard is dropped.
     pub fn track(self: &Arc<Self>) -> InflightGuard {
         self.inflight.fetch_add(1, Ordering::SeqCst);
@@ -70,7 +92,12 @@ pub struct InflightGuard {
 
 impl Drop for InflightGuard {
     fn drop(&mut self) {
-        self.backend.inflight.fetch_sub(1, Ordering::SeqCst);
+        let backend = &self.backend;
+        if backend.inflight.fetch_sub(1, Ordering::SeqCst) == 1
+            && backend.draining.load(Ordering::SeqCst)
+        {
+            backend.drained.notify_waiters();
+        }
     }
 }
 

@@ -20,7 +20,9 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
             let keep = wanted.contains(port);
             if !keep {
                 token.cancel();
-                router.tcp_listening.lock().expect("tcp lock").remove(port);
+                router.tcp_listening.send_modify(|open| {
+                    open.remove(port);
+                });
             }
             keep
         });
@@ -33,7 +35,9 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
                 Ok(listener) => {
                     let token = cancel.child_token();
                     listeners.insert(port, token.clone());
-                    router.tcp_listening.lock().expect("tcp lock").insert(port);
+                    router.tcp_listening.send_modify(|open| {
+                        open.insert(port);
+                    });
                     tokio::spawn(accept_loop(router.clone(), listener, port, token));
                 }
                 Err(e) => crate::logging::log(format!("router: cannot open TCP route {addr}: {e}")),

@@ -50,15 +50,15 @@ struct Idle {
     since: Instant,
 }
 
-pub struct Pool {
+pub struct Connections {
     idle: Mutex<HashMap<SocketAddr, Vec<Idle>>>,
     dial_timeout: Duration,
     idle_timeout: Duration,
 }
 
-impl Pool {
-    pub fn new(dial_timeout: Duration, idle_timeout: Duration) -> Arc<Pool> {
-        Arc::new(Pool {
+impl Connections {
+    pub fn new(dial_timeout: Duration, idle_timeout: Duration) -> Arc<Connections> {
+        Arc::new(Connections {
             idle: Mutex::new(HashMap::new()),
             dial_timeout,
             idle_timeout,
@@ -184,7 +184,7 @@ impl Pool {
 /// What puts a connection back in the pool once its response body is done.
 #[derive(Clone)]
 pub struct Return {
-    pool: Arc<Pool>,
+    pool: Arc<Connections>,
     addr: SocketAddr,
     sender: Arc<Mutex<Option<SendRequest<ProxyBody>>>>,
 }
@@ -289,7 +289,7 @@ mod tests {
     async fn a_connection_is_reused_once_its_body_was_read() {
         // The server accepts a single connection: a second dial would hang.
         let addr = server(1).await;
-        let pool = Pool::new(Duration::from_secs(1), Duration::from_secs(90));
+        let pool = Connections::new(Duration::from_secs(1), Duration::from_secs(90));
         for _ in 0..3 {
             let response = pool.send(addr, get(), false).await.unwrap();
             let on_end = response.extensions().get::<Return>().cloned();
@@ -301,7 +301,7 @@ mod tests {
     #[tokio::test]
     async fn an_idle_connection_is_not_reused_after_the_idle_timeout() {
         let (addr, accepted) = server_counting(2).await;
-        let pool = Pool::new(Duration::from_secs(1), Duration::from_millis(50));
+        let pool = Connections::new(Duration::from_secs(1), Duration::from_millis(50));
         for pause in [Duration::ZERO, Duration::from_millis(120)] {
             tokio::time::sleep(pause).await;
             let response = pool.send(addr, get(), false).await.unwrap();
@@ -330,7 +330,7 @@ mod tests {
                 held.push(stream);
             }
         }
-        let pool = Pool::new(Duration::from_millis(200), Duration::from_secs(90));
+        let pool = Connections::new(Duration::from_millis(200), Duration::from_secs(90));
         let started = Instant::now();
         let outcome = pool.send(addr, get(), false).await;
         assert!(matches!(outcome, Err(SendError::Dial(_))), "{outcome:?}");
@@ -345,7 +345,7 @@ mod tests {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap()
         };
-        let pool = Pool::new(Duration::from_secs(1), Duration::from_secs(90));
+        let pool = Connections::new(Duration::from_secs(1), Duration::from_secs(90));
         assert!(matches!(
             pool.send(addr, get(), true).await,
             Err(SendError::Dial(_))
