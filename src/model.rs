@@ -239,18 +239,38 @@ pub fn parse_http_route(text: &str, domain: &str, ports: &[u16]) -> Result<HttpR
             "malformed route `{text}`: routes must be of the form HOST[:PORT]"
         )));
     }
-    let hostname = if host.contains('.') {
-        host
-    } else {
-        format!("{host}.{domain}")
+    // `<h>.localhost` is how the router serves `<h>.<domain>` on this machine: it is the same
+    // route, kept under its canonical name so ownership is checked once.
+    let hostname = match host.strip_suffix(".localhost") {
+        Some(label) if !label.is_empty() => format!("{label}.{domain}"),
+        _ if host.contains('.') => host,
+        _ => format!("{host}.{domain}"),
     };
     validate_domain(&hostname).map_err(|_| {
         Error::usage(format!(
             "malformed route `{text}`: `{hostname}` is not a valid hostname"
         ))
     })?;
+    if hostname.parse::<std::net::IpAddr>().is_ok() || hostname == "localhost" {
+        return Err(Error::usage(format!(
+            "`{hostname}` cannot be a route: it is an address of this machine, not an app's name"
+        ))
+        .with_hint(format!(
+            "use a name such as `myapp` (served as `myapp.{domain}` and `myapp.localhost`)"
+        )));
+    }
     let port = route_port(port, ports, "--http-route")?;
     Ok(HttpRoute { hostname, port })
+}
+
+/// Every name the router serves an HTTP route under: the route itself and, for a route under
+/// the system domain, its `.localhost` alias. Two apps may not share any of them.
+pub fn served_names(hostname: &str, domain: &str) -> Vec<String> {
+    let mut names = vec![hostname.to_string()];
+    if let Some(label) = hostname.strip_suffix(&format!(".{domain}")) {
+        names.push(format!("{label}.localhost"));
+    }
+    names
 }
 
 /// Ports a TCP route may not take: ltc's own router port is checked by the node.
@@ -473,6 +493,9 @@ pub struct InstanceStatus {
     /// Why the last start or run failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The last crash, kept after the instance runs again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_crash: Option<LastCrash>,
     /// True while the instance is being stopped (scale-down or remove).
     #[serde(default)]
     pub stopping: bool,
@@ -486,6 +509,14 @@ pub struct InstanceStatus {
     /// Memory in use, from the engine's last sample.
     #[serde(default)]
     pub memory_bytes: Option<u64>,
+}
+
+/// Why and when an instance last crashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastCrash {
+    pub reason: String,
+    /// RFC 3339.
+    pub time: String,
 }
 
 fn healthy_default() -> bool {

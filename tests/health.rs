@@ -305,3 +305,34 @@ fn with_the_engine_gone_status_shows_what_the_node_knows_and_exits_15() {
     );
     home.ltc(&["daemon", "stop"]).ok();
 }
+
+#[test]
+fn the_last_crash_stays_in_status_after_the_instance_runs_again() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let status = home.json(&["status", "web"]);
+    let port = status["instances"][0]["ports"]["8080"].as_u64().unwrap() as u16;
+    // The demo app's `/exit` ends the process with status 1.
+    let _ = http_get(port, "/exit", "web");
+    let status = home.wait_status("web", Duration::from_secs(20), |s| {
+        let i = &s["instances"][0];
+        i["crash_count"] == 1 && i["state"] == "RUNNING"
+    });
+    let crash = &status["instances"][0]["last_crash"];
+    assert_eq!(crash["reason"], "exited with status 1", "{status:#}");
+    assert!(
+        humantime::parse_rfc3339(crash["time"].as_str().unwrap()).is_ok(),
+        "{crash}"
+    );
+    let human = home.ltc(&["status", "web"]).ok().stdout;
+    assert!(
+        human.contains("last crash") && human.contains("exited with status 1"),
+        "{human}"
+    );
+    // The node's records keep it across a restart of the node.
+    home.ltc(&["daemon", "stop"]).ok();
+    home.wait_status("web", Duration::from_secs(20), |s| {
+        s["instances"][0]["last_crash"]["reason"] == "exited with status 1"
+    });
+}

@@ -54,6 +54,28 @@ fn logs_follow_every_instance_as_the_app_scales_and_leak_nothing() {
 }
 
 #[test]
+fn an_app_created_again_under_a_removed_apps_name_starts_with_an_empty_log() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let first = home.ltc(&["logs", "web", "--recent"]).ok().stdout;
+    assert!(first.contains("[CELL|0] Creating container"), "{first}");
+    home.ltc(&["remove", "web"]).ok();
+    home.ltc(&["create", "web", "--", "/lattice-app", "--ports", "8080"])
+        .ok();
+    let second = home.ltc(&["logs", "web", "--recent"]).ok().stdout;
+    assert!(
+        !second.contains("[CELL|0] Stopped"),
+        "the removed app's lines are gone:\n{second}"
+    );
+    assert_eq!(
+        second.matches("[CELL|0] Creating container").count(),
+        1,
+        "one creation, this app's:\n{second}"
+    );
+}
+
+#[test]
 fn a_crash_loop_shows_each_crash_once_in_the_logs() {
     require_docker();
     let home = Home::new();

@@ -182,8 +182,33 @@ fn app(name: &str, backends: &[SocketAddr]) -> AppRoutes {
     }
 }
 
+/// Collects the router's `[RTR]` lines: (app, index, line).
+#[derive(Default)]
+struct Lines(Mutex<Vec<(String, Option<u32>, String)>>);
+
+impl ltc::router::AccessLog for Lines {
+    fn wants(&self, _app: &str) -> bool {
+        true
+    }
+    fn record(&self, app: &str, index: Option<u32>, line: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((app.to_string(), index, line.to_string()));
+    }
+}
+
 async fn proxy_with(config: RouterConfig, apps: Vec<AppRoutes>) -> Proxy {
-    let router = Router::new(config, "127.0.0.1".parse().unwrap());
+    proxy_logging(config, apps, None).await
+}
+
+async fn proxy_logging(
+    config: RouterConfig,
+    apps: Vec<AppRoutes>,
+    lines: Option<Arc<Lines>>,
+) -> Proxy {
+    let lines = lines.map(|l| l as Arc<dyn ltc::router::AccessLog>);
+    let router = Router::with_access_log(config, "127.0.0.1".parse().unwrap(), lines);
     router.publish("d.io", &apps);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -296,12 +321,39 @@ async fn a_missing_duplicate_or_malformed_host_is_400() {
         "GET / HTTP/1.1\r\nHost: web.d.io\r\nHost: web.d.io\r\nConnection: close\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: web d.io\r\nConnection: close\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n",
+        // A port out of range and empty labels are not hosts, not unknown routes.
+        "GET / HTTP/1.1\r\nHost: web.d.io:99999\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: web.d.io:0\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: web..d.io\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: .web.d.io\r\nConnection: close\r\n\r\n",
     ];
     for case in cases {
         let (status, _, _) =
             parse_response(&raw(p.addr, case.as_bytes(), Duration::from_secs(5)).await);
         assert_eq!(status, 400, "{case:?}");
     }
+}
+
+#[tokio::test]
+async fn a_client_that_half_closes_after_its_request_gets_the_response() {
+    // socat, `nc -N` and scripts calling shutdown(SHUT_WR) send the request and then close
+    // their write side; HTTP/1.1 lets them, and the response must still come back.
+    let (a, recorder) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    stream
+        .write_all(b"GET /index HTTP/1.1\r\nHost: web.d.io\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    stream.shutdown().await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out))
+        .await
+        .expect("the router answers and closes")
+        .unwrap();
+    let (status, _, body) = parse_response(&String::from_utf8_lossy(&out));
+    assert_eq!((status, body.as_str()), (200, "a"));
+    assert_eq!(recorder.seen().len(), 1, "the request reached the app once");
 }
 
 #[tokio::test]
@@ -447,6 +499,52 @@ async fn a_slow_response_header_is_504() {
     assert_eq!(
         ltc::router::RESPONSE_HEADER_TIMEOUT,
         Duration::from_secs(60)
+    );
+}
+
+#[tokio::test]
+async fn every_answer_for_a_known_app_has_an_access_line_with_its_request_id() {
+    let (a, _) = backend("a").await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let config = RouterConfig {
+        response_header_timeout: Duration::from_millis(300),
+        ..RouterConfig::default()
+    };
+    let lines = Arc::new(Lines::default());
+    let apps = vec![app("web", &[a]), app("dead", &[closed]), app("empty", &[])];
+    let p = proxy_logging(config, apps, Some(lines.clone())).await;
+    let cases = [
+        ("web.d.io", "/index", 200, Some(0)),
+        ("web.d.io", "/sleep/2000", 504, Some(0)),
+        ("dead.d.io", "/", 502, Some(0)),
+        ("empty.d.io", "/", 503, None),
+    ];
+    for (host, path, expected, index) in cases {
+        let (status, headers, _) = get(p.addr, host, path).await;
+        assert_eq!(status, expected, "{host}{path}");
+        let id = headers["x-vcap-request-id"].to_str().unwrap().to_string();
+        let seen = lines.0.lock().unwrap().clone();
+        let line = seen
+            .iter()
+            .find(|(_, _, line)| line.ends_with(&format!("vcap_request_id:{id}")))
+            .unwrap_or_else(|| panic!("no line for {host}{path} ({id}): {seen:#?}"));
+        assert_eq!(line.0, host.split('.').next().unwrap());
+        assert_eq!(line.1, index, "{line:?}");
+        assert!(
+            line.2
+                .contains(&format!("\"GET {path} HTTP/1.1\" {expected} ")),
+            "{line:?}"
+        );
+    }
+    let (status, _, _) = get(p.addr, "nope.d.io", "/").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        lines.0.lock().unwrap().len(),
+        cases.len(),
+        "an unknown host belongs to no app's log"
     );
 }
 

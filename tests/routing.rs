@@ -204,3 +204,48 @@ fn a_route_used_by_another_app_is_refused() {
     );
     assert_eq!(home.json(&["list"]).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn an_app_cannot_take_another_apps_url_through_its_localhost_alias() {
+    require_docker();
+    let home = Home::new();
+    // `thief.localhost`-style routes are the same route as `<name>.<domain>`: claimed first
+    // by `thief`, the victim's default URL is refused instead of silently served by the thief.
+    home.ltc(&["create", "thief", "-R", "victim.localhost", "--no-wait"])
+        .ok();
+    let run = home.ltc(&["create", "victim", "--no-wait"]).code(14);
+    assert!(
+        run.stderr
+            .contains("route `victim.127.0.0.1.xip.io` is already used by app `thief`"),
+        "{run:#?}"
+    );
+    let names: Vec<String> = home
+        .json(&["list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["thief"], "nothing of the victim was created");
+
+    // And in the other order: the alias of an existing app's route cannot be claimed.
+    home.ltc(&["create", "owner", "--no-wait"]).ok();
+    let run = home
+        .ltc(&["update", "thief", "-R", "owner.localhost"])
+        .code(14);
+    assert!(
+        run.stderr.contains("is already used by app `owner`"),
+        "{run:#?}"
+    );
+
+    // This machine's own names are nobody's route.
+    for taken in ["127.0.0.1", "127.0.0.1:8080"] {
+        let run = home.ltc(&["update", "thief", "-R", taken]).code(13);
+        assert!(run.stderr.contains("cannot be a route"), "{run:#?}");
+    }
+    let status = home.json(&["status", "thief"]);
+    assert_eq!(
+        status["routes"][0]["hostname"], "victim.127.0.0.1.xip.io",
+        "the refused updates changed nothing"
+    );
+}

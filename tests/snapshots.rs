@@ -77,7 +77,14 @@ fn is_sample(word: &str) -> bool {
 type Matcher = fn(&str) -> bool;
 
 /// Words that vary from run to run, and what replaces them, in order.
-const PLACEHOLDERS: [(Matcher, &str); 7] = [
+/// A router line's `vcap_request_id:<uuid>`.
+fn is_request_id(word: &str) -> bool {
+    word.strip_prefix("vcap_request_id:")
+        .is_some_and(|id| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+}
+
+const PLACEHOLDERS: [(Matcher, &str); 8] = [
+    (is_request_id, "vcap_request_id:<ID>"),
     (is_hex_run, "<ID>"),
     (is_log_clock, "<CLOCK>"),
     (is_log_date, "<DATE>"),

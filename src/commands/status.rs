@@ -46,6 +46,16 @@ fn instance_note(instance: &InstanceStatus) -> String {
     }
     if let Some(error) = &instance.last_error {
         parts.push(error.clone());
+    } else if let Some(crash) = &instance.last_crash {
+        let ago = humantime::parse_rfc3339(&crash.time)
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .unwrap_or_default();
+        parts.push(format!(
+            "last crash {} ago: {}",
+            format_duration(ago),
+            crash.reason
+        ));
     }
     parts.join("; ")
 }

@@ -117,6 +117,8 @@ impl Node {
             next.apps.insert(name.to_string(), resolved.spec.clone());
             check_placement(&next.apps, memory)?;
             self.commit(&mut inner, next)?;
+            // A removed app of the same name may have left lines: this app's log starts here.
+            self.logs.clear_recent(name.as_str());
             let status = self.status_of(&inner, name.as_str()).expect("just created");
             (resolved, status)
         };
@@ -143,19 +145,26 @@ impl Node {
     }
 
     pub(super) fn check_routes(&self, inner: &Inner, spec: &AppSpec) -> Result<()> {
+        let domain = &inner.config.domain;
         for route in &spec.routes.http {
-            let taken = inner.desired.apps.values().find(|other| {
-                other.name != spec.name
-                    && other
-                        .routes
-                        .http
-                        .iter()
-                        .any(|r| r.hostname == route.hostname)
-            });
-            if let Some(other) = taken {
+            let names = model::served_names(&route.hostname, domain);
+            let taken = inner
+                .desired
+                .apps
+                .values()
+                .filter(|other| other.name != spec.name)
+                .find_map(|other| {
+                    other.routes.http.iter().find_map(|r| {
+                        model::served_names(&r.hostname, domain)
+                            .into_iter()
+                            .find(|name| names.contains(name))
+                            .map(|name| (other, name))
+                    })
+                });
+            if let Some((other, name)) = taken {
                 return Err(Error::conflict(format!(
-                    "route `{}` is already used by app `{}`",
-                    route.hostname, other.name
+                    "route `{name}` is already used by app `{}`",
+                    other.name
                 )));
             }
         }

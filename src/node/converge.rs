@@ -82,6 +82,8 @@ pub struct Slot {
     pub ports: BTreeMap<u16, u16>,
     pub op: Op,
     pub last_error: Option<String>,
+    /// The last crash's reason and when it happened, kept after the instance runs again.
+    pub last_crash: Option<(String, SystemTime)>,
     /// Monitor failures in a row while RUNNING; routed only at zero.
     pub failures: u32,
 }
@@ -104,6 +106,7 @@ impl Slot {
             ports: BTreeMap::new(),
             op: Op::Idle,
             last_error: None,
+            last_crash: None,
             failures: 0,
         }
     }

@@ -17,6 +17,7 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
     let paths = &settings.paths;
     paths.ensure_home()?;
     let lock = lock_home(paths)?;
+    store::remove_stale_temp_files(&paths.home);
     let router_listener = tokio::net::TcpListener::bind(settings.router_addr)
         .await
         .map_err(|e| {

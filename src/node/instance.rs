@@ -9,7 +9,7 @@ use crate::engine::{ContainerId, EngineError};
 use crate::logging::log;
 use crate::model::InstanceState;
 use crate::router::DRAIN_TIMEOUT;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -330,7 +330,8 @@ impl Node {
                 health_line(&format!(
                     "healthcheck failed ({failures}/{threshold}): {reason}"
                 ));
-                slot.last_error = Some(reason);
+                slot.last_error = Some(reason.clone());
+                slot.last_crash = Some((reason, SystemTime::now()));
                 true
             }
             health::Verdict::Crash => {
@@ -378,8 +379,7 @@ impl Node {
             );
         }
         inner.slots.retain(|s| s.guid != guid);
-        let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
-        inner.removing.retain(|name, _| with_slots.contains(name));
+        self.forget_removed(&mut inner);
         self.changed(&mut inner);
     }
 
@@ -451,7 +451,8 @@ pub(super) fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &
     slot.state = InstanceState::Crashed;
     slot.since = SystemTime::now();
     slot.running_since = None;
-    slot.last_error = Some(reason);
+    slot.last_error = Some(reason.clone());
+    slot.last_crash = Some((reason, SystemTime::now()));
     let then = match converge::restart_delay(slot.crash_count) {
         Some(delay) => {
             slot.next_restart = Some(now + delay);

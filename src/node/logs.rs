@@ -133,6 +133,14 @@ impl LogHub {
             + crate::logging::node_log().receiver_count()
     }
 
+    /// Starts an app's log afresh (a new app under a removed one's name): its recent lines go,
+    /// live followers stay.
+    pub fn clear_recent(&self, app: &str) {
+        if let Some(log) = self.apps.lock().expect("log hub lock").get_mut(app) {
+            log.recent.clear();
+        }
+    }
+
     /// Forgets a removed app's lines (unless someone still follows it).
     pub fn forget(&self, app: &str) {
         let mut apps = self.apps.lock().expect("log hub lock");
@@ -172,8 +180,8 @@ impl crate::router::AccessLog for LogHub {
         self.watchers.load(std::sync::atomic::Ordering::Relaxed) > 0 && self.watched(app)
     }
 
-    fn record(&self, app: &str, index: u32, line: &str) {
-        self.publish(app, "RTR", Some(index), line);
+    fn record(&self, app: &str, index: Option<u32>, line: &str) {
+        self.publish(app, "RTR", index, line);
     }
 }
 

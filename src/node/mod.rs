@@ -38,7 +38,7 @@ use converge::{Op, Slot};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use store::{DesiredState, NodeConfig};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -220,6 +220,23 @@ impl Node {
         Ok(())
     }
 
+    /// Forgets removed apps whose last instance is gone, and their log lines. True when any
+    /// was forgotten.
+    fn forget_removed(&self, inner: &mut Inner) -> bool {
+        let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
+        let gone: Vec<String> = inner
+            .removing
+            .keys()
+            .filter(|name| !with_slots.contains(*name))
+            .cloned()
+            .collect();
+        for name in &gone {
+            inner.removing.remove(name);
+            self.logs.forget(name);
+        }
+        !gone.is_empty()
+    }
+
     /// Writes `instances.json` when what it records changed. Called under the state lock, so
     /// a new instance's guid is on disk before its container is created.
     fn save_records(&self, inner: &mut Inner) {
@@ -239,6 +256,12 @@ impl Node {
                     .next_restart
                     .map(|at| now_ms + at.saturating_duration_since(now).as_millis() as u64),
                 last_error: s.last_error.clone(),
+                last_crash: s.last_crash.as_ref().map(|(reason, at)| {
+                    let at_ms = at
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64);
+                    (reason.clone(), at_ms)
+                }),
             })
             .collect::<Vec<_>>();
         let unchanged = instances.len() == inner.records.instances.len()

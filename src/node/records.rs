@@ -22,6 +22,9 @@ pub struct InstanceRecord {
     pub next_restart_ms: Option<u64>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The last crash's reason and time (Unix milliseconds).
+    #[serde(default)]
+    pub last_crash: Option<(String, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +69,7 @@ mod tests {
             crash_count: 0,
             next_restart_ms: None,
             last_error: None,
+            last_crash: None,
         }
     }
 

@@ -9,8 +9,8 @@ use crate::engine::ContainerId;
 use crate::error::Result;
 use crate::logging::rfc3339;
 use crate::model::{
-    self, AppStatus, CellEngine, CellInfo, EngineStatus, InstanceState, InstanceStatus, NodeInfo,
-    RouteStatus, TcpRouteStatus,
+    self, AppStatus, CellEngine, CellInfo, EngineStatus, InstanceState, InstanceStatus, LastCrash,
+    NodeInfo, RouteStatus, TcpRouteStatus,
 };
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -128,6 +128,10 @@ impl Node {
                     _ => None,
                 },
                 last_error: slot.last_error.clone(),
+                last_crash: slot.last_crash.as_ref().map(|(reason, at)| LastCrash {
+                    reason: reason.clone(),
+                    time: rfc3339(*at),
+                }),
                 stopping: slot.op == Op::Stopping || !current(slot),
                 healthy: slot.failures == 0,
                 cpu_percent: slot.container.as_ref().and_then(|id| stats.get(id)?.1),

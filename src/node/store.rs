@@ -49,15 +49,47 @@ impl Default for NodeConfig {
     }
 }
 
-/// Reads a JSON file, or the default when it does not exist yet.
+/// The format of `state.json` and `instances.json` this ltc reads and writes.
+pub const FORMAT: u64 = 1;
+
+/// Reads a JSON file, or the default when it does not exist yet. A file that says it has a
+/// format other than [`FORMAT`] (written by another version of ltc) is refused, untouched:
+/// reading it as this format could lose what it holds when it is written back.
 pub fn load<T: DeserializeOwned + Default>(path: &Path) -> Result<T> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            Error::config(format!("`{}` is damaged: {e}", path.display()))
-                .with_hint("restore it from a backup, or move it away to start with no apps")
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
-        Err(e) => Err(Error::fs(format!("cannot read `{}`: {e}", path.display()))),
+    let damaged = |e: serde_json::Error| {
+        Error::config(format!("`{}` is damaged: {e}", path.display()))
+            .with_hint("restore it from a backup, or move it away to start with no apps")
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
+        Err(e) => return Err(Error::fs(format!("cannot read `{}`: {e}", path.display()))),
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(damaged)?;
+    if let Some(format) = value.get("format")
+        && format.as_u64() != Some(FORMAT)
+    {
+        return Err(Error::fs(format!(
+            "`{}` has format {format}; this ltc reads format {FORMAT}",
+            path.display()
+        ))
+        .with_hint("run the ltc that wrote it, or move the file away to start afresh"));
+    }
+    serde_json::from_value(value).map_err(damaged)
+}
+
+/// Removes the temporary files of writes that never finished (a node killed in the middle of
+/// one, or a full disk): `.<name>.<pid>.tmp` in `dir`. Called with the home's lock held.
+pub fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -74,17 +106,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path.file_name().unwrap_or_default().to_string_lossy();
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(&temp)
-        .map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    drop(file);
-    std::fs::rename(&temp, path).map_err(fail)?;
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = written {
+        // A write that failed (a full disk) leaves nothing behind.
+        let _ = std::fs::remove_file(&temp);
+        return Err(fail(e));
+    }
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(fail)?;
@@ -141,6 +178,59 @@ mod tests {
         let error = load::<DesiredState>(&path).unwrap_err();
         assert_eq!(error.kind, crate::error::Kind::Config);
         assert!(error.message.contains("damaged"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_file_of_an_unknown_format_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["state.json", "instances.json"] {
+            let path = dir.path().join(name);
+            let written = br#"{"format": 999, "next_generation": 3, "apps": {}, "instances": []}"#;
+            std::fs::write(&path, written).unwrap();
+            let error = if name == "state.json" {
+                load::<DesiredState>(&path).unwrap_err()
+            } else {
+                load::<crate::node::records::Records>(&path).unwrap_err()
+            };
+            assert_eq!(error.exit_code(), 12, "{}", error.message);
+            assert!(error.message.contains(name), "{}", error.message);
+            assert!(error.message.contains("format 999"), "{}", error.message);
+            assert!(
+                error.message.contains("reads format 1"),
+                "{}",
+                error.message
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), written);
+        }
+    }
+
+    #[test]
+    fn temp_files_of_unfinished_writes_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [".state.json.77.tmp", ".instances.json.78.tmp", "state.json"] {
+            std::fs::write(dir.path().join(name), b"{}").unwrap();
+        }
+        remove_stale_temp_files(dir.path());
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["state.json"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Renaming over a directory fails after the temp file was written.
+        let path = dir.path().join("state.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), b"x").unwrap();
+        assert!(save(&path, &DesiredState::default()).is_err());
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["state.json"], "no temp file left");
     }
 
     #[test]

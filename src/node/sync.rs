@@ -13,7 +13,7 @@ use crate::engine::{ContainerId, ContainerState, EngineError, Observed, labels};
 use crate::error::Result;
 use crate::logging::{log, now_millis};
 use crate::model::InstanceState;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -80,10 +80,7 @@ impl Node {
             inner.startup_records = None;
         }
         // Removed apps whose last instance is gone are forgotten.
-        let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
-        let before = inner.removing.len();
-        inner.removing.retain(|name, _| with_slots.contains(name));
-        dirty |= inner.removing.len() != before;
+        dirty |= self.forget_removed(&mut inner);
         if dirty {
             self.changed(&mut inner);
         }
@@ -197,6 +194,7 @@ impl Node {
             slot.state = InstanceState::Claimed;
             slot.ports = o.ports.clone();
             slot.crash_count = record.crash_count;
+            slot.last_crash = restored_crash(&record);
             slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);
             log(format!("adopted {app}/{index} ({})", o.id.short()));
             inner.slots.push(slot);
@@ -372,6 +370,7 @@ pub(super) fn restore_crashed(desired: &DesiredState, saved: &records::Records) 
             slot.state = InstanceState::Crashed;
             slot.crash_count = r.crash_count;
             slot.last_error = r.last_error.clone();
+            slot.last_crash = restored_crash(r);
             if let Some(due) = r.next_restart_ms {
                 let wait = Duration::from_millis(due.saturating_sub(now_ms));
                 slot.next_restart = Some(now + wait);
@@ -401,4 +400,10 @@ fn exit_reason(code: Option<i64>) -> String {
         Some(code) => format!("exited with status {code}"),
         None => "exited".to_string(),
     }
+}
+
+/// The last crash an instance record kept.
+fn restored_crash(record: &records::InstanceRecord) -> Option<(String, SystemTime)> {
+    let (reason, at_ms) = record.last_crash.clone()?;
+    Some((reason, UNIX_EPOCH + Duration::from_millis(at_ms)))
 }

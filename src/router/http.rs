@@ -81,7 +81,10 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
         }
     };
     let mut http1 = hyper::server::conn::http1::Builder::new();
+    // A client may send its request and then shut its write side (socat, `nc -N`): without
+    // half_close hyper takes the EOF for the end of the connection and answers nothing.
     http1
+        .half_close(true)
         .timer(TokioTimer::new())
         .header_read_timeout(router.config.client_header_timeout)
         .max_buf_size(router.config.max_head_bytes)
@@ -226,6 +229,16 @@ impl From<HostError> for Refusal {
 }
 
 impl Refusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Refusal::Host(_) | Refusal::UnreadableBody => StatusCode::BAD_REQUEST,
+            Refusal::UnknownRoute(_) => StatusCode::NOT_FOUND,
+            Refusal::NoEndpoints(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Refusal::EndpointFailure => StatusCode::BAD_GATEWAY,
+        }
+    }
+
     fn response(&self, request_id: &str) -> Response<ProxyBody> {
         let (status, kind, message) = match self {
             Refusal::Host(HostError::Missing) => (
@@ -293,7 +306,6 @@ pub async fn handle(
 struct Outbound {
     parts: hyper::http::request::Parts,
     path: Option<PathAndQuery>,
-    raw_host: String,
     replay: Option<Bytes>,
     stream_once: Option<ProxyBody>,
     idempotent: bool,
@@ -323,15 +335,27 @@ async fn proxy(
         Lookup::Found(pool) => pool.clone(),
         Lookup::Unknown => return Err(Refusal::UnknownRoute(host)),
     };
+    let access = Access {
+        router,
+        app: &pool.app,
+        host: raw_host,
+        method: request.method().clone(),
+        target: request.uri().path_and_query().cloned(),
+        version: request.version(),
+        started,
+        request_id,
+    };
     let candidates = pool.candidates(router.config.max_attempts);
     if candidates.is_empty() {
-        return Err(Refusal::NoEndpoints(host));
+        return Err(access.refused(None, Refusal::NoEndpoints(host)));
     }
-    let mut outbound = outbound(request, peer, raw_host, &pool, request_id).await?;
+    let mut outbound = outbound(request, peer, &access.host, &pool, request_id).await?;
+    let mut last = None;
     for backend in &candidates {
         let Some(body) = outbound.next_body() else {
             break;
         };
+        last = Some(backend.index);
         let upstream = build_upstream(&outbound.parts, backend, &outbound.path, body);
         let guard = backend.track();
         let sent = tokio::time::timeout(
@@ -340,7 +364,7 @@ async fn proxy(
         )
         .await;
         let response = match sent {
-            Err(_elapsed) => return Err(Refusal::Timeout),
+            Err(_elapsed) => return Err(access.refused(last, Refusal::Timeout)),
             Ok(Ok(response)) => response,
             Ok(Err(SendError::Dial(_))) => {
                 backend.mark_failed();
@@ -359,15 +383,12 @@ async fn proxy(
                 break;
             }
         };
-        if let Some(log) = &router.access_log
-            && log.wants(&pool.app)
-        {
-            log.record(
-                &pool.app,
-                backend.index,
-                &access_line(&outbound, response.status(), response.headers(), started),
-            );
-        }
+        let length = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        access.record(Some(backend.index), response.status(), length);
         return Ok(pass_back(
             response,
             guard,
@@ -375,7 +396,52 @@ async fn proxy(
             request_id,
         ));
     }
-    Err(Refusal::EndpointFailure)
+    Err(access.refused(last, Refusal::EndpointFailure))
+}
+
+/// What the `[RTR]` line of a request for a known app says.
+struct Access<'a> {
+    router: &'a Router,
+    app: &'a str,
+    host: String,
+    method: Method,
+    target: Option<PathAndQuery>,
+    version: Version,
+    started: std::time::Instant,
+    request_id: &'a str,
+}
+
+impl Access<'_> {
+    /// Writes the line, when the app's log takes it: which instance answered (none when the
+    /// router answered before choosing one), the status and the body's length.
+    fn record(&self, index: Option<u32>, status: StatusCode, length: &str) {
+        let Some(log) = &self.router.access_log else {
+            return;
+        };
+        if !log.wants(self.app) {
+            return;
+        }
+        let target = self.target.as_ref().map_or("/", |p| p.as_str());
+        log.record(
+            self.app,
+            index,
+            &format!(
+                "{} - \"{} {target} {:?}\" {} {length} {:.1}ms vcap_request_id:{}",
+                self.host,
+                self.method,
+                self.version,
+                status.as_u16(),
+                self.started.elapsed().as_secs_f64() * 1000.0,
+                self.request_id,
+            ),
+        );
+    }
+
+    /// Records an answer the router makes itself (502, 503, 504), and passes it on.
+    fn refused(&self, index: Option<u32>, refusal: Refusal) -> Refusal {
+        self.record(index, refusal.status(), "-");
+        refusal
+    }
 }
 
 /// Prepares a request for its instance: forwarding headers, the app's id, and its body read
@@ -383,7 +449,7 @@ async fn proxy(
 async fn outbound(
     mut request: Request<Incoming>,
     peer: SocketAddr,
-    raw_host: String,
+    raw_host: &str,
     pool: &Pool,
     request_id: &str,
 ) -> Result<Outbound, Refusal> {
@@ -400,12 +466,12 @@ async fn outbound(
     headers::prepare_request(
         &mut parts.headers,
         peer.ip(),
-        &raw_host,
+        raw_host,
         request_id,
         upgrade,
         crate::logging::now_millis(),
     );
-    if let Ok(value) = HeaderValue::from_str(&raw_host) {
+    if let Ok(value) = HeaderValue::from_str(raw_host) {
         parts.headers.insert(HOST, value);
     }
     parts
@@ -425,34 +491,11 @@ async fn outbound(
     Ok(Outbound {
         parts,
         path,
-        raw_host,
         replay,
         stream_once,
         idempotent,
         client_upgrade,
     })
-}
-
-/// The `[RTR]` line of a routed request.
-fn access_line(
-    outbound: &Outbound,
-    status: StatusCode,
-    headers: &hyper::HeaderMap,
-    started: std::time::Instant,
-) -> String {
-    let length = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    let target = outbound.path.as_ref().map_or("/", |p| p.as_str());
-    format!(
-        "{} - \"{} {target} {:?}\" {} {length} {:.1}ms",
-        outbound.raw_host,
-        outbound.parts.method,
-        outbound.parts.version,
-        status.as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
-    )
 }
 
 /// Hands an instance's response to the client: an upgrade is spliced through; otherwise the

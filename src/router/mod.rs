@@ -87,7 +87,9 @@ pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 /// are made only for apps someone is watching, so an unwatched app costs nothing.
 pub trait AccessLog: Send + Sync {
     fn wants(&self, app: &str) -> bool;
-    fn record(&self, app: &str, index: u32, line: &str);
+    /// One line; `index` is the instance that answered, `None` when the router answered
+    /// before choosing one.
+    fn record(&self, app: &str, index: Option<u32>, line: &str);
 }
 
 /// The router's shared state: the current table, failure marks, in-flight counts, and the

@@ -172,7 +172,6 @@ impl RouteTable {
     /// Builds the table, keeping each pool's round-robin position from `previous`. A route
     /// `<label>.<domain>` is also served as `<label>.localhost`.
     pub fn build(apps: &[AppRoutes], domain: &str, previous: &RouteTable) -> RouteTable {
-        let suffix = format!(".{domain}");
         let mut table = RouteTable::default();
         // One `Backend` per instance address, shared by every pool that routes to it (an app's
         // hostnames and their `.localhost` aliases) and kept from the previous table, so its
@@ -207,11 +206,7 @@ impl RouteTable {
                 })
             };
             for (hostname, port) in &app.http {
-                let mut names = vec![hostname.clone()];
-                if let Some(label) = hostname.strip_suffix(&suffix) {
-                    names.push(format!("{label}.localhost"));
-                }
-                for name in names {
+                for name in crate::model::served_names(hostname, domain) {
                     // The first app to claim a hostname keeps it (the node refuses duplicates).
                     if let Entry::Vacant(slot) = table.http.entry(name) {
                         let built = pool(*port, previous.http.get(slot.key()));
@@ -282,23 +277,28 @@ pub fn normalize_host(raw: &str) -> Result<String, HostError> {
     let host = if let Some(rest) = raw.strip_prefix('[') {
         let end = rest.find(']').ok_or(HostError::Malformed)?;
         let after = &rest[end + 1..];
-        if !(after.is_empty() || after.starts_with(':')) {
-            return Err(HostError::Malformed);
+        match after.strip_prefix(':') {
+            Some(port) => valid_port(port)?,
+            None if after.is_empty() => {}
+            None => return Err(HostError::Malformed),
         }
         format!("[{}]", &rest[..end])
     } else {
         let host = match raw.rsplit_once(':') {
             Some((host, port)) => {
-                if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(HostError::Malformed);
-                }
+                valid_port(port)?;
                 host
             }
             None => raw,
         };
+        // One trailing dot is the fully qualified form; any other empty label is not a name.
+        let host = host.strip_suffix('.').unwrap_or(host);
+        if host.split('.').any(str::is_empty) {
+            return Err(HostError::Malformed);
+        }
         host.to_string()
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.to_ascii_lowercase();
     let valid = !host.is_empty()
         && host.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':')
@@ -307,6 +307,15 @@ pub fn normalize_host(raw: &str) -> Result<String, HostError> {
         return Err(HostError::Malformed);
     }
     Ok(host)
+}
+
+/// A `Host` port: 1 to 65535 in decimal (RFC 9110 §4.2.1 and RFC 3986's `port`).
+fn valid_port(port: &str) -> Result<(), HostError> {
+    let digits = !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+    match port.parse::<u16>() {
+        Ok(n) if digits && n > 0 => Ok(()),
+        _ => Err(HostError::Malformed),
+    }
 }
 
 /// How long an instance that failed a dial is skipped (gorouter's `RetryAfterFailure`).
@@ -444,6 +453,14 @@ mod tests {
             "[::1]x",
             "we/b",
             "a\u{7f}b",
+            "web.d.io:99999",
+            "web.d.io:0",
+            "web.d.io:+80",
+            "[::1]:99999",
+            "web..d.io",
+            ".web.d.io",
+            "web.d.io..",
+            ".",
         ] {
             assert_eq!(normalize_host(bad), Err(HostError::Malformed), "{bad:?}");
         }
