@@ -173,7 +173,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__create)
-            opts="-i -p -e -m -d -c -w -u -R -T -M -U -t -q -h -V --instances --ports --env --memory-mb --disk-mb --cpu-weight --working-dir --user --privileged --http-route --tcp-route --no-routes --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --timeout --wait --no-wait --json --quiet --help --version"
+            opts="-i -p -e -m -d -c -w -u -R -T -M -U -t -q -h -V --instances --ports --env --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --privileged --http-route --tcp-route --no-routes --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --timeout --wait --no-wait --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -224,6 +224,10 @@ _ltc() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pids-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -507,7 +511,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__status)
-            opts="-d -r -q -h -V --detailed --rate --json --quiet --help --version"
+            opts="-d -r -q -h -V --detailed --rate --show-env --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

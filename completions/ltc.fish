@@ -74,6 +74,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand create" -s e -l env -d 'Environm
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s m -l memory-mb -d 'Memory limit per instance in MB (0 = unlimited)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s d -l disk-mb -d 'Disk limit per instance in MB (0 = unlimited; recorded, as Lattice did not enforce it)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s c -l cpu-weight -d 'Relative CPU weight, 1 to 100' -r
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l pids-limit -d 'Most processes and threads per instance (0 = unlimited), so a fork bomb stays inside' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s w -l working-dir -d 'Working directory [default: the image\'s WORKDIR, else /]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s u -l user -d 'User to run as [default: the image\'s USER, else root]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
@@ -98,6 +99,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand cr" -s e -l env -d 'Environment 
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s m -l memory-mb -d 'Memory limit per instance in MB (0 = unlimited)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s d -l disk-mb -d 'Disk limit per instance in MB (0 = unlimited; recorded, as Lattice did not enforce it)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s c -l cpu-weight -d 'Relative CPU weight, 1 to 100' -r
+complete -c ltc -n "__fish_ltc_using_subcommand cr" -l pids-limit -d 'Most processes and threads per instance (0 = unlimited), so a fork bomb stays inside' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s w -l working-dir -d 'Working directory [default: the image\'s WORKDIR, else /]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s u -l user -d 'User to run as [default: the image\'s USER, else root]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
@@ -172,12 +174,14 @@ complete -c ltc -n "__fish_ltc_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s r -l rate -d 'Redraw every DURATION until Ctrl-C (needs a terminal)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s d -l detailed -d 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory'
+complete -c ltc -n "__fish_ltc_using_subcommand status" -l show-env -d 'Show environment values (only names are shown otherwise; `--json` always has both)'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand st" -s r -l rate -d 'Redraw every DURATION until Ctrl-C (needs a terminal)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand st" -s d -l detailed -d 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory'
+complete -c ltc -n "__fish_ltc_using_subcommand st" -l show-env -d 'Show environment values (only names are shown otherwise; `--json` always has both)'
 complete -c ltc -n "__fish_ltc_using_subcommand st" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand st" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand st" -s h -l help -d 'Print help'

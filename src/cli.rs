@@ -390,6 +390,10 @@ pub struct CreateArgs {
     #[arg(short, long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub cpu_weight: u8,
 
+    /// Most processes and threads per instance (0 = unlimited), so a fork bomb stays inside
+    #[arg(long, default_value_t = crate::model::DEFAULT_PIDS_LIMIT)]
+    pub pids_limit: u32,
+
     /// Working directory [default: the image's WORKDIR, else /]
     #[arg(short, long)]
     pub working_dir: Option<String>,
@@ -492,6 +496,10 @@ pub struct StatusArgs {
     /// Redraw every DURATION until Ctrl-C (needs a terminal)
     #[arg(short, long, value_name = "DURATION", value_parser = parse_timeout)]
     pub rate: Option<Duration>,
+
+    /// Show environment values (only names are shown otherwise; `--json` always has both)
+    #[arg(long)]
+    pub show_env: bool,
 }
 
 #[derive(Debug, Args)]

@@ -156,6 +156,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Turns a clap error into ltc's usage error (exit 13), or prints help/version (exit 0).
+/// `Usage: ltc scale [OPTIONS] <NAME> <INSTANCES>`: a subcommand's (or ltc's) usage as the
+/// help shows it, whatever flags the failed command line had.
+fn usage_line(subcommand: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let mut command = cli::Cli::command();
+    let usage = match command.find_subcommand_mut(subcommand) {
+        Some(sub) => {
+            let mut sub = sub.clone().bin_name(format!("ltc {}", sub.get_name()));
+            sub.render_usage()
+        }
+        None => command.render_usage(),
+    };
+    let text = usage.to_string();
+    let line = text.lines().next()?.trim().to_string();
+    Some(if line.starts_with("Usage:") {
+        line
+    } else {
+        format!("Usage: {line}")
+    })
+}
+
 fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -179,6 +200,18 @@ fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
             }
             Some(text)
         }
+        // clap echoes the whole `NAME=VALUE` of a bad `-e`: the value may be a secret.
+        ErrorKind::ValueValidation
+            if context(ContextKind::InvalidArg).is_some_and(|a| a.starts_with("--env")) =>
+        {
+            let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+            let rendered = error.to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let cause = first
+                .split_once(&format!("for '{arg}': "))
+                .map_or("", |(_, cause)| cause);
+            Some(format!("invalid value for '{arg}': {cause}"))
+        }
         ErrorKind::UnknownArgument if matches!(subcommand, "create" | "cr") => {
             let arg = context(ContextKind::InvalidArg).unwrap_or_default();
             (!arg.starts_with('-')).then(|| "'--' Required before start command".to_string())
@@ -188,7 +221,10 @@ fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
     let code = Kind::Usage.exit_code();
     match (message, json) {
         (Some(message), _) => {
-            let e = Error::usage(message);
+            let mut e = Error::usage(message);
+            if let Some(usage) = usage_line(subcommand) {
+                e = e.with_hint(usage);
+            }
             ui::Ui::plain(json).error(&e);
         }
         (None, true) => {
@@ -202,7 +238,7 @@ fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
                 .collect::<Vec<_>>()
                 .join(" ");
             let mut e = Error::usage(first.trim_start_matches("error: ").to_string());
-            if let Some(usage) = rendered.lines().find(|l| l.starts_with("Usage: ")) {
+            if let Some(usage) = usage_line(subcommand) {
                 e = e.with_hint(usage);
             }
             ui::Ui::plain(true).error(&e);

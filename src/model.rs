@@ -354,6 +354,9 @@ pub struct AppSpec {
     #[serde(default)]
     pub disk_mb: u64,
     pub cpu_weight: u8,
+    /// Most processes and threads an instance may have (0 = unlimited).
+    #[serde(default = "default_pids_limit")]
+    pub pids_limit: u32,
     #[serde(default)]
     pub working_dir: Option<String>,
     #[serde(default)]
@@ -392,6 +395,9 @@ pub struct CreateRequest {
     #[serde(default)]
     pub disk_mb: u64,
     pub cpu_weight: u8,
+    /// [`DEFAULT_PIDS_LIMIT`] when absent.
+    #[serde(default)]
+    pub pids_limit: Option<u32>,
     #[serde(default)]
     pub working_dir: Option<String>,
     #[serde(default)]
@@ -552,6 +558,7 @@ pub struct AppStatus {
     pub memory_mb: u64,
     pub disk_mb: u64,
     pub cpu_weight: u8,
+    pub pids_limit: u32,
     pub user: Option<String>,
     pub working_dir: Option<String>,
     pub privileged: bool,
@@ -681,6 +688,15 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
     pub message: String,
+}
+
+/// Most processes and threads an instance may have unless its app says otherwise: a fork bomb
+/// in one app must not take the machine (Docker and Kubernetes set no limit by default;
+/// Heroku's dynos have 256 to 32768).
+pub const DEFAULT_PIDS_LIMIT: u32 = 1024;
+
+fn default_pids_limit() -> u32 {
+    DEFAULT_PIDS_LIMIT
 }
 
 /// The id of the one cell: a single-engine node is one machine.

@@ -1,6 +1,6 @@
 //! The binary's usage errors: exit 13, one clear line, and nothing created — not even a node.
 
-use crate::support::Home;
+use crate::support::{Home, require_docker};
 use std::time::{Duration, Instant};
 
 /// Nothing was made under the home: no node was started and no state written.
@@ -275,4 +275,86 @@ fn completion_without_a_node_offers_commands_and_starts_nothing() {
         "no app names: {run:#?}"
     );
     assert_untouched(&home);
+}
+
+#[test]
+fn a_state_file_written_by_another_format_is_refused_and_left_untouched() {
+    let home = Home::new();
+    let state = home.path().join("state.json");
+    let written = br#"{"format": 999, "next_generation": 9, "apps": {"keep": "whatever"}}"#;
+    std::fs::write(&state, written).unwrap();
+    let run = home.ltc(&["daemon", "run"]).code(12);
+    assert!(
+        run.stderr.contains("state.json") && run.stderr.contains("format 999"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("reads format 1"), "{run:#?}");
+    assert_eq!(std::fs::read(&state).unwrap(), written, "untouched");
+}
+
+#[test]
+fn environment_values_are_never_echoed_unless_asked_for() {
+    // A bad `-e` names what is wrong without repeating the value.
+    let home = Home::new();
+    for json in [false, true] {
+        let mut args = vec!["create", "web", "-e", "BAD NAME=hunter2-secret"];
+        if json {
+            args.push("--json");
+        }
+        let run = home.ltc(&args).code(13);
+        assert!(!run.stderr.contains("hunter2"), "{run:#?}");
+        assert!(run.stderr.contains("BAD NAME"), "{run:#?}");
+        assert!(run.stderr.contains("Usage: ltc create"), "{run:#?}");
+    }
+    assert_untouched(&home);
+
+    require_docker();
+    home.ltc(&["create", "web", "-e", "API_KEY=hunter2-secret", "--no-wait"])
+        .ok();
+    let status = home.ltc(&["status", "web"]).ok();
+    assert!(status.stdout.contains("API_KEY"), "{status:#?}");
+    assert!(!status.stdout.contains("hunter2"), "{status:#?}");
+    assert!(status.stderr.contains("--show-env"), "{status:#?}");
+    let detailed = home.ltc(&["status", "web", "--detailed"]).ok();
+    assert!(!detailed.stdout.contains("hunter2"), "{detailed:#?}");
+    let shown = home.ltc(&["status", "web", "--show-env"]).ok();
+    assert!(
+        shown.stdout.contains("API_KEY=\"hunter2-secret\""),
+        "{shown:#?}"
+    );
+    let json = home.json(&["status", "web"]);
+    assert_eq!(
+        json["env"]["API_KEY"], "hunter2-secret",
+        "scripts get values"
+    );
+}
+
+#[test]
+fn a_nul_byte_in_an_environment_value_is_refused_before_anything_is_created() {
+    use std::io::{Read, Write};
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["daemon", "start"]).ok();
+    // The CLI cannot pass a NUL in an argument; a script talking to the API can.
+    let body = r#"{"name":"web","instances":1,"memory_mb":128,"cpu_weight":100,"env":[{"name":"TOKEN","value":"a\u0000b-secret"}]}"#;
+    let mut socket =
+        std::os::unix::net::UnixStream::connect(home.path().join("node.sock")).unwrap();
+    write!(
+        socket,
+        "POST /v1/apps HTTP/1.1\r\nHost: ltc\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    assert!(answer.contains("\"kind\":\"usage\""), "exit 13: {answer}");
+    assert!(
+        answer.contains("TOKEN") && answer.contains("NUL"),
+        "{answer}"
+    );
+    assert!(!answer.contains("secret"), "{answer}");
+    assert!(home.json(&["list"]).as_array().unwrap().is_empty());
+    assert!(home.containers().is_empty(), "no container was made");
 }

@@ -120,7 +120,7 @@ fn each_instance_gets_lattices_environment_and_docker_settings() {
     let id = home.containers()[0].id.clone();
     let inspect = Command::new("docker")
         .args(["inspect", "--format"])
-        .arg("{{.HostConfig.Init}} {{.HostConfig.Memory}} {{.HostConfig.CpuShares}} {{.Name}}")
+        .arg("{{.HostConfig.Init}} {{.HostConfig.Memory}} {{.HostConfig.CpuShares}} {{.Name}} {{.HostConfig.PidsLimit}}")
         .arg(&id)
         .output()
         .unwrap();
@@ -130,6 +130,10 @@ fn each_instance_gets_lattices_environment_and_docker_settings() {
     assert_eq!(fields[1], (64u64 << 20).to_string());
     assert_eq!(fields[2], "512");
     assert!(fields[3].starts_with("/ltc-envy-0-"), "{inspect}");
+    assert_eq!(
+        fields[4], "1024",
+        "a fork bomb stays inside the default pids limit"
+    );
     let bindings = Command::new("docker").args(["port", &id]).output().unwrap();
     let bindings = String::from_utf8_lossy(&bindings.stdout);
     assert!(
@@ -541,4 +545,40 @@ fn app_names_complete_from_the_running_node() {
     }
     let run = home.complete(&["scale", "web"]).ok();
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), ["webapp"]);
+}
+
+#[test]
+fn the_pids_limit_is_set_per_app() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "small", "--pids-limit", "32", "--no-wait"])
+        .ok();
+    home.ltc(&["create", "free", "--pids-limit", "0", "--no-wait"])
+        .ok();
+    let limit = |app: &str| {
+        let status = home.wait_status(app, Duration::from_secs(20), |s| {
+            s["instances"][0]["container_id"].is_string()
+        });
+        let id = status["instances"][0]["container_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let out = Command::new("docker")
+            .args(["inspect", "--format", "{{.HostConfig.PidsLimit}}", &id])
+            .output()
+            .unwrap();
+        (
+            status["pids_limit"].as_u64().unwrap(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )
+    };
+    assert_eq!(limit("small"), (32, "32".to_string()));
+    let (free, inspected) = limit("free");
+    assert_eq!(free, 0);
+    assert!(
+        matches!(inspected.as_str(), "<nil>" | "0" | "-1"),
+        "unlimited: {inspected}"
+    );
+    let human = home.ltc(&["status", "free"]).ok().stdout;
+    assert!(human.contains("unlimited"), "{human}");
 }

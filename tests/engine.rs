@@ -47,6 +47,7 @@ fn spec(install: &str, image: &str, name: &str, host_port: u16) -> InstanceSpec 
         ports: vec![(8080, host_port)],
         memory_bytes: 64 << 20,
         cpu_shares: 1024,
+        pids_limit: 64,
         privileged: false,
     }
 }

@@ -29,6 +29,7 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         memory_mb: args.memory_mb,
         disk_mb: args.disk_mb,
         cpu_weight: args.cpu_weight,
+        pids_limit: Some(args.pids_limit),
         working_dir: args.working_dir.clone(),
         user: args.user.clone(),
         privileged: args.privileged,

@@ -72,16 +72,16 @@ pub async fn run(args: StatusArgs, settings: &Settings, ui: &Ui) -> Result<()> {
             if ui.json {
                 ui.json(&app);
             } else if args.detailed {
-                print_status(ui, &app, false);
+                print_status(ui, &app, false, args.show_env);
                 print_detailed(ui, &app);
             } else {
-                print_status(ui, &app, true);
+                print_status(ui, &app, true, args.show_env);
             }
             // What the node knows is shown; a script still learns that the engine is gone.
             return engine.map_or(Ok(()), Err);
         };
         super::clear_screen(ui);
-        print_status(ui, &app, true);
+        print_status(ui, &app, true, args.show_env);
         tokio::time::sleep(rate).await;
     }
 }
@@ -150,7 +150,7 @@ fn print_detailed(ui: &Ui, app: &AppStatus) {
     }
 }
 
-fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool) {
+fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool, show_env: bool) {
     let heavy = "=".repeat(RULE_WIDTH);
     let light = "-".repeat(RULE_WIDTH);
     ui.out(&heavy);
@@ -161,6 +161,13 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool) {
         vec![Cell::plain("DiskMB"), Cell::plain(app.disk_mb)],
         vec![Cell::plain("MemoryMB"), Cell::plain(app.memory_mb)],
         vec![Cell::plain("CPUWeight"), Cell::plain(app.cpu_weight)],
+        vec![
+            Cell::plain("PidsLimit"),
+            Cell::plain(match app.pids_limit {
+                0 => "unlimited".to_string(),
+                n => n.to_string(),
+            }),
+        ],
         vec![
             Cell::plain("Ports"),
             Cell::plain(crate::model::join_ports(&app.ports)),
@@ -201,8 +208,16 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool) {
         ui.out(&light);
         ui.out("Environment");
         ui.out("");
+        // Values are often secrets: names only, unless asked (`--show-env`; JSON has both).
         for (key, value) in &app.env {
-            ui.out(format!("{key}={value:?}"));
+            if show_env {
+                ui.out(format!("{key}={value:?}"));
+            } else {
+                ui.out(key);
+            }
+        }
+        if !show_env {
+            ui.note("values hidden; `--show-env` shows them");
         }
     }
     ui.out(&heavy);

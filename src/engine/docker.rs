@@ -325,6 +325,7 @@ impl Engine for DockerEngine {
             port_bindings: Some(bindings),
             memory: (spec.memory_bytes > 0).then_some(spec.memory_bytes as i64),
             cpu_shares: Some(spec.cpu_shares as i64),
+            pids_limit: (spec.pids_limit > 0).then_some(i64::from(spec.pids_limit)),
             privileged: Some(spec.privileged),
             security_opt: (!spec.privileged).then(|| vec!["no-new-privileges".to_string()]),
             ..Default::default()

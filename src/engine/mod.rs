@@ -83,6 +83,8 @@ pub struct InstanceSpec {
     /// 0 = unlimited.
     pub memory_bytes: u64,
     pub cpu_shares: u64,
+    /// Most processes and threads; 0 = unlimited.
+    pub pids_limit: u32,
     pub privileged: bool,
 }
 

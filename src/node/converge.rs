@@ -233,6 +233,7 @@ mod tests {
             memory_mb: 128,
             disk_mb: 0,
             cpu_weight: 100,
+            pids_limit: crate::model::DEFAULT_PIDS_LIMIT,
             working_dir: None,
             user: None,
             privileged: false,

@@ -102,6 +102,14 @@ pub fn resolve_create(
     }
     for var in &request.env {
         validate_env_name(&var.name)?;
+        // A process's environment is NUL-terminated strings: Docker would start a container
+        // that can never run. The value itself is never echoed (it may be a secret).
+        if var.value.contains('\0') {
+            return Err(Error::usage(format!(
+                "the value of environment variable `{}` contains a NUL byte",
+                var.name
+            )));
+        }
     }
     let mut notes = Vec::new();
     let mut warnings = Vec::new();
@@ -139,6 +147,9 @@ pub fn resolve_create(
         memory_mb: request.memory_mb,
         disk_mb: request.disk_mb,
         cpu_weight: request.cpu_weight,
+        pids_limit: request
+            .pids_limit
+            .unwrap_or(crate::model::DEFAULT_PIDS_LIMIT),
         working_dir: request.working_dir.clone(),
         user: request.user.clone().or_else(|| config.user.clone()),
         privileged: request.privileged,
@@ -420,6 +431,7 @@ pub fn instance_spec(
         memory_bytes: spec.memory_mb * 1024 * 1024,
         // Lattice's weight 1–100 maps onto Docker's shares the way Diego mapped it.
         cpu_shares: (u64::from(spec.cpu_weight) * 1024 / 100).max(2),
+        pids_limit: spec.pids_limit,
         privileged: spec.privileged,
     }
 }

@@ -153,6 +153,7 @@ impl Node {
             memory_mb: spec.memory_mb,
             disk_mb: spec.disk_mb,
             cpu_weight: spec.cpu_weight,
+            pids_limit: spec.pids_limit,
             user: spec.user.clone(),
             working_dir: spec.working_dir.clone(),
             privileged: spec.privileged,
