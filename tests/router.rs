@@ -548,6 +548,104 @@ async fn every_answer_for_a_known_app_has_an_access_line_with_its_request_id() {
     );
 }
 
+/// Sends `head`, then each chunk after `pause`, and returns the status line's code and when
+/// the response came (measured from the start).
+async fn trickle(
+    addr: SocketAddr,
+    head: &str,
+    chunks: &[&str],
+    pause: Duration,
+) -> (u16, Duration) {
+    let started = std::time::Instant::now();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let chunks: Vec<String> = chunks.iter().map(|c| c.to_string()).collect();
+    let sender = tokio::spawn(async move {
+        for chunk in chunks {
+            tokio::time::sleep(pause).await;
+            if writer.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        // Hold the connection open, sending nothing more.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(writer);
+    });
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), reader.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {
+                out.extend_from_slice(&buf[..n]);
+                if out.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    sender.abort();
+    (
+        parse_response(&String::from_utf8_lossy(&out)).0,
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn a_request_body_that_stalls_or_trickles_is_408_and_never_forwarded_whole() {
+    let (a, recorder) = backend("a").await;
+    let config = RouterConfig {
+        body_idle_timeout: Duration::from_millis(300),
+        replay_body_timeout: Duration::from_secs(1),
+        stream_body_timeout: Duration::from_secs(2),
+        ..RouterConfig::default()
+    };
+    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let small = "POST /pay HTTP/1.1\r\nHost: web.d.io\r\nContent-Length: 20\r\n\r\n";
+    // Stalls: one byte, then nothing.
+    let (status, took) = trickle(p.addr, small, &["x"], Duration::from_millis(10)).await;
+    assert_eq!(status, 408);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Trickles: a byte every 200 ms (under the idle timeout) would take 4 s, past the total.
+    let bytes = ["x"; 20];
+    let (status, took) = trickle(p.addr, small, &bytes, Duration::from_millis(200)).await;
+    assert_eq!(status, 408);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        recorder.seen().is_empty(),
+        "a partial small body reaches no app"
+    );
+
+    // A streamed (chunked) body goes on as it arrives; when it stalls the instance gets a
+    // broken request, never a complete one, and the client 408.
+    let chunked = "POST /upload HTTP/1.1\r\nHost: web.d.io\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let (status, _) = trickle(
+        p.addr,
+        chunked,
+        &["5\r\nhello\r\n"],
+        Duration::from_millis(10),
+    )
+    .await;
+    assert_eq!(status, 408);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        recorder.seen().iter().all(|s| s.body_len == 0),
+        "no complete body was forwarded: {:?}",
+        recorder
+            .seen()
+            .iter()
+            .map(|s| s.body_len)
+            .collect::<Vec<_>>()
+    );
+    // A body that keeps moving passes.
+    let parts = ["5\r\nhello\r\n", "5\r\nworld\r\n", "0\r\n\r\n"];
+    let (status, _) = trickle(p.addr, chunked, &parts, Duration::from_millis(100)).await;
+    assert_eq!(status, 200);
+    assert!(recorder.seen().iter().any(|s| s.body_len == 10));
+    assert_eq!(ltc::router::BODY_IDLE_TIMEOUT, Duration::from_secs(10));
+}
+
 #[tokio::test]
 async fn forwarding_headers_are_set_and_hop_by_hop_headers_stripped_both_ways() {
     let (a, rec) = backend("a").await;

@@ -10,6 +10,7 @@
 //! never sent twice). Bodies stream both ways; small request bodies with a Content-Length are
 //! kept for replay. Upgrades (WebSocket) are spliced once the instance answers 101.
 
+use super::body::{BodyTimeout, TimedBody};
 use super::connections::{Connections, PooledBody, Return, SendError};
 use super::headers::{self, REQUEST_ID, ROUTER_ERROR};
 use super::sniff;
@@ -218,6 +219,7 @@ enum Refusal {
     UnknownRoute(String),
     NoEndpoints(String),
     UnreadableBody,
+    BodyTimeout,
     Timeout,
     EndpointFailure,
 }
@@ -232,6 +234,7 @@ impl Refusal {
     fn status(&self) -> StatusCode {
         match self {
             Refusal::Host(_) | Refusal::UnreadableBody => StatusCode::BAD_REQUEST,
+            Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::UnknownRoute(_) => StatusCode::NOT_FOUND,
             Refusal::NoEndpoints(_) => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Timeout => StatusCode::GATEWAY_TIMEOUT,
@@ -271,6 +274,11 @@ impl Refusal {
                 "bad_request",
                 "Request body could not be read".to_string(),
             ),
+            Refusal::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body did not arrive in time.".to_string(),
+            ),
             Refusal::Timeout => (
                 StatusCode::GATEWAY_TIMEOUT,
                 "endpoint_timeout",
@@ -308,11 +316,19 @@ struct Outbound {
     path: Option<PathAndQuery>,
     replay: Option<Bytes>,
     stream_once: Option<ProxyBody>,
+    /// Set when the streamed body timed out on its way to the instance.
+    body_expired: Option<Arc<std::sync::atomic::AtomicBool>>,
     idempotent: bool,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
 }
 
 impl Outbound {
+    fn body_timed_out(&self) -> bool {
+        self.body_expired
+            .as_ref()
+            .is_some_and(|e| e.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
     /// The body for the next attempt, or `None` when a streamed body was already sent.
     fn next_body(&mut self) -> Option<ProxyBody> {
         match (&self.replay, self.stream_once.take()) {
@@ -349,7 +365,12 @@ async fn proxy(
     if candidates.is_empty() {
         return Err(access.refused(None, Refusal::NoEndpoints(host)));
     }
-    let mut outbound = outbound(request, peer, &access.host, &pool, request_id).await?;
+    let mut outbound = match outbound(router, request, peer, &access.host, &pool, request_id).await
+    {
+        Ok(outbound) => outbound,
+        Err(refusal @ Refusal::BodyTimeout) => return Err(access.refused(None, refusal)),
+        Err(refusal) => return Err(refusal),
+    };
     let mut last = None;
     for backend in &candidates {
         let Some(body) = outbound.next_body() else {
@@ -372,6 +393,9 @@ async fn proxy(
                     continue;
                 }
                 break;
+            }
+            Ok(Err(SendError::AfterSend { .. })) if outbound.body_timed_out() => {
+                return Err(access.refused(last, Refusal::BodyTimeout));
             }
             Ok(Err(SendError::AfterSend { fresh, .. })) => {
                 if fresh {
@@ -447,6 +471,7 @@ impl Access<'_> {
 /// Prepares a request for its instance: forwarding headers, the app's id, and its body read
 /// for replay when it is small and its length known.
 async fn outbound(
+    router: &Router,
     mut request: Request<Incoming>,
     peer: SocketAddr,
     raw_host: &str,
@@ -477,15 +502,28 @@ async fn outbound(
     parts
         .headers
         .insert(headers::APPLICATION_ID, pool.app_header.clone());
+    let config = &router.config;
+    let mut body_expired = None;
     let (replay, stream_once) = if !has_body {
         (Some(Bytes::new()), None)
     } else if !chunked && content_length.is_some_and(|n| n <= MAX_REPLAY_BODY) {
-        match Limited::new(body, MAX_REPLAY_BODY as usize).collect().await {
+        // Read whole before anything is sent, so it can be retried; a client that sends it too
+        // slowly gets 408 and the instance sees nothing.
+        let limited = Limited::new(body, MAX_REPLAY_BODY as usize);
+        let timed = TimedBody::new(
+            limited,
+            config.body_idle_timeout,
+            config.replay_body_timeout,
+        );
+        match timed.collect().await {
             Ok(collected) => (Some(collected.to_bytes()), None),
+            Err(e) if e.is::<BodyTimeout>() => return Err(Refusal::BodyTimeout),
             Err(_) => return Err(Refusal::UnreadableBody),
         }
     } else {
-        (None, Some(body.boxed()))
+        let timed = TimedBody::new(body, config.body_idle_timeout, config.stream_body_timeout);
+        body_expired = Some(timed.expired());
+        (None, Some(timed.boxed()))
     };
     let path = parts.uri.path_and_query().cloned();
     Ok(Outbound {
@@ -493,6 +531,7 @@ async fn outbound(
         path,
         replay,
         stream_once,
+        body_expired,
         idempotent,
         client_upgrade,
     })
@@ -530,6 +569,7 @@ fn pass_back(
                 let _ = &guard;
                 frame
             })
+            .map_err(Into::into)
             .boxed()
     })
 }

@@ -2,6 +2,7 @@
 //! a TCP proxy, both round-robin over an app's routable instances, in the node's process.
 //!
 //! - [`table`]: the route table, a plain value the node rebuilds on every change.
+//! - [`body`]: request bodies on a clock (idle and total timeouts).
 //! - [`headers`]: hop-by-hop stripping and forwarding headers.
 //! - [`http`]: the HTTP proxy: Host rules, retries, errors, upgrades.
 //! - [`connections`]: keep-alive connections to instances, one set per router thread.
@@ -10,6 +11,7 @@
 //!
 //! Every limit and timeout is a named constant in [`RouterConfig`]'s defaults, with a test.
 
+pub mod body;
 pub mod connections;
 pub mod headers;
 pub mod http;
@@ -36,6 +38,13 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const MAX_HEADERS: usize = 100;
 /// Connecting to an instance on loopback: a second is generous.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest pause between two chunks of a request body; then 408.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A body kept for a retry (at most [`MAX_REPLAY_BODY`]) must arrive whole within this; it is
+/// read before anything is sent to an instance.
+pub const REPLAY_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a streamed request body may take, all told.
+pub const STREAM_BODY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// How long an instance may take to start its response; then 504.
 pub const RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Idle pooled connections to instances are closed after this long (hyper-util's default).
@@ -57,6 +66,9 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct RouterConfig {
     pub client_header_timeout: Duration,
+    pub body_idle_timeout: Duration,
+    pub replay_body_timeout: Duration,
+    pub stream_body_timeout: Duration,
     pub max_head_bytes: usize,
     pub max_headers: usize,
     pub dial_timeout: Duration,
@@ -70,6 +82,9 @@ impl Default for RouterConfig {
     fn default() -> Self {
         RouterConfig {
             client_header_timeout: CLIENT_HEADER_TIMEOUT,
+            body_idle_timeout: BODY_IDLE_TIMEOUT,
+            replay_body_timeout: REPLAY_BODY_TIMEOUT,
+            stream_body_timeout: STREAM_BODY_TIMEOUT,
             max_head_bytes: MAX_HEAD_BYTES,
             max_headers: MAX_HEADERS,
             dial_timeout: DIAL_TIMEOUT,
@@ -81,7 +96,8 @@ impl Default for RouterConfig {
     }
 }
 
-pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+/// Bodies the router passes on, both ways.
+pub type ProxyBody = BoxBody<Bytes, body::BodyError>;
 
 /// Where the router writes one access line per routed request (`[RTR]` in `ltc logs`). Lines
 /// are made only for apps someone is watching, so an unwatched app costs nothing.
