@@ -249,3 +249,61 @@ fn an_app_cannot_take_another_apps_url_through_its_localhost_alias() {
         "the refused updates changed nothing"
     );
 }
+
+#[test]
+fn daemon_stop_finishes_the_requests_in_flight() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let port = home.router_port;
+    let slow = std::thread::spawn(move || http_get(port, "/sleep/1500", "web.localhost"));
+    std::thread::sleep(Duration::from_millis(400));
+    home.ltc(&["daemon", "stop"]).ok();
+    let answer = slow.join().unwrap();
+    assert!(
+        matches!(&answer, Ok((200, _))),
+        "the request in flight is answered: {answer:?}"
+    );
+}
+
+#[test]
+fn a_known_app_is_never_404_while_the_node_starts() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    home.ltc(&["daemon", "stop"]).ok();
+    let port = home.router_port;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hammer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut seen: Vec<(u16, String)> = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+                // Refused connections are expected until the new node listens.
+                if let Ok(answer) = http_get(port, "/index", "web.localhost") {
+                    seen.push(answer);
+                }
+            }
+            seen
+        })
+    };
+    home.ltc(&["daemon", "start"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !matches!(http_get(port, "/index", "web.localhost"), Ok((200, _))) {
+        assert!(Instant::now() < deadline, "the app answers again");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = hammer.join().unwrap();
+    assert!(seen.iter().any(|(s, _)| *s == 200), "{seen:?}");
+    assert!(
+        seen.iter().all(|(s, _)| *s != 404),
+        "never unknown: {:?}",
+        seen.iter().filter(|(s, _)| *s != 200).collect::<Vec<_>>()
+    );
+    for (_, body) in seen.iter().filter(|(s, _)| *s == 503) {
+        assert!(body.contains("the router is starting"), "{body}");
+    }
+}

@@ -47,6 +47,10 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
         settings.router_addr
     ));
 
+    // Known apps are routes before the first request: until their instances are adopted they
+    // answer 503 "starting", never 404.
+    node.router.set_starting(true);
+    node.publish_routes();
     let cancel = node.cancel_token();
     let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
     let converger = tokio::spawn(node.clone().converge_loop());

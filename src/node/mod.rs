@@ -44,6 +44,10 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// The router says "starting" for an app with no routable instance until the node's first
+/// resync has adopted its instances and checked them, or for at most this long.
+pub const STARTUP_GRACE: Duration = Duration::from_secs(10);
+
 /// A full resync runs at least this often, whatever events say.
 pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the previous node's instance records are kept after start (see
@@ -121,6 +125,8 @@ pub struct Node {
     install_id: String,
     router_addr: SocketAddr,
     started_at: SystemTime,
+    /// When this node started (monotonic).
+    started: Instant,
     inner: Mutex<Inner>,
     changes: watch::Sender<u64>,
     kick: Notify,
@@ -174,6 +180,7 @@ impl Node {
             install_id,
             router_addr: settings.router_addr,
             started_at: SystemTime::now(),
+            started: Instant::now(),
             inner: Mutex::new(Inner {
                 config,
                 desired,
@@ -209,6 +216,13 @@ impl Node {
         self.save_records(inner);
         inner.version += 1;
         self.changes.send_replace(inner.version);
+    }
+
+    /// Publishes the routes as the state says now.
+    fn publish_routes(&self) {
+        let inner = self.lock();
+        self.router
+            .publish(&inner.config.domain, &self.routes(&inner));
     }
 
     /// Makes `next` the desired state: saved to `state.json` first (a change that cannot be

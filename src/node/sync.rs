@@ -8,7 +8,7 @@ use super::instance::crash_container;
 use super::records;
 use super::store::DesiredState;
 use super::{Inner, Node};
-use super::{RESYNC_INTERVAL, new_guid};
+use super::{RESYNC_INTERVAL, STARTUP_GRACE, new_guid};
 use crate::engine::{ContainerId, ContainerState, EngineError, Observed, labels};
 use crate::error::Result;
 use crate::logging::{log, now_millis};
@@ -29,6 +29,7 @@ impl Node {
                 Ok(()) => {
                     failures = 0;
                     self.apply();
+                    self.end_startup();
                     let next = converge::next_wakeup(&self.lock().slots);
                     next.map_or(RESYNC_INTERVAL, |at| {
                         at.saturating_duration_since(Instant::now())
@@ -53,6 +54,21 @@ impl Node {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.cancel.cancelled() => return,
             }
+        }
+    }
+
+    /// Ends the router's "starting" once nothing adopted is still waiting for its first check.
+    fn end_startup(&self) {
+        if !self.router.is_starting() {
+            return;
+        }
+        let adopting = self
+            .lock()
+            .slots
+            .iter()
+            .any(|s| s.state == InstanceState::Claimed && s.op == Op::Idle);
+        if !adopting || self.started.elapsed() >= STARTUP_GRACE {
+            self.router.set_starting(false);
         }
     }
 

@@ -67,6 +67,14 @@ pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: Cancellat
         }
     }
     cancel.cancelled().await;
+    // Each thread stops accepting at once and ends when its requests in flight are answered
+    // (bounded by the drain timeout).
+    let _ = tokio::task::spawn_blocking(move || {
+        for thread in threads {
+            let _ = thread.join();
+        }
+    })
+    .await;
 }
 
 /// One router thread: accepts and serves connections with its own backend pool.
@@ -99,6 +107,7 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
         router.config.dial_timeout,
         router.config.backend_idle_timeout,
     );
+    let tracker = tokio_util::task::TaskTracker::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -109,7 +118,7 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
                     continue;
                 }
             },
-            _ = cancel.cancelled() => return,
+            _ = cancel.cancelled() => break,
         };
         // Linux hands the listener's TCP_NODELAY down to accepted sockets (see `serve`).
         #[cfg(not(target_os = "linux"))]
@@ -120,7 +129,7 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
             connections.clone(),
             cancel.clone(),
         );
-        tokio::spawn(async move {
+        tracker.spawn(async move {
             let mut stream = stream;
             // A client that sends nothing is dropped after the header timeout, like one that
             // sends its head too slowly.
@@ -136,24 +145,37 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
                 async move { Ok::<_, Infallible>(handle(&router, &connections, peer, request).await) }
             });
             let (http1, http2) = &*builders;
+            // On shutdown a connection finishes the request it is serving, then closes; an
+            // idle one closes at once.
             match protocol {
                 sniff::Protocol::Http1 => {
                     let connection = http1.serve_connection(io, service).with_upgrades();
+                    tokio::pin!(connection);
                     tokio::select! {
-                        _ = connection => {}
-                        _ = cancel.cancelled() => {}
+                        _ = connection.as_mut() => {}
+                        _ = cancel.cancelled() => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
                     }
                 }
                 sniff::Protocol::Http2 => {
                     let connection = http2.serve_connection(io, service);
+                    tokio::pin!(connection);
                     tokio::select! {
-                        _ = connection => {}
-                        _ = cancel.cancelled() => {}
+                        _ = connection.as_mut() => {}
+                        _ = cancel.cancelled() => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
                     }
                 }
             }
         });
     }
+    drop(listener);
+    tracker.close();
+    let _ = tokio::time::timeout(router.config.shutdown_grace, tracker.wait()).await;
 }
 
 fn full(bytes: impl Into<Bytes>) -> ProxyBody {
@@ -217,7 +239,11 @@ fn is_idempotent(request: &Request<Incoming>, has_body: bool) -> bool {
 enum Refusal {
     Host(HostError),
     UnknownRoute(String),
-    NoEndpoints(String),
+    /// No routable instance; `starting` when the node is still adopting its instances.
+    NoEndpoints {
+        host: String,
+        starting: bool,
+    },
     UnreadableBody,
     BodyTimeout,
     Timeout,
@@ -236,7 +262,7 @@ impl Refusal {
             Refusal::Host(_) | Refusal::UnreadableBody => StatusCode::BAD_REQUEST,
             Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::UnknownRoute(_) => StatusCode::NOT_FOUND,
-            Refusal::NoEndpoints(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::NoEndpoints { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Refusal::EndpointFailure => StatusCode::BAD_GATEWAY,
         }
@@ -264,10 +290,17 @@ impl Refusal {
                 "unknown_route",
                 format!("Requested route ('{host}') does not exist."),
             ),
-            Refusal::NoEndpoints(host) => (
+            Refusal::NoEndpoints { host, starting } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "no_endpoints",
-                format!("Requested route ('{host}') has no available endpoints."),
+                if *starting {
+                    format!(
+                        "Requested route ('{host}') has no available endpoints yet: the router \
+                         is starting."
+                    )
+                } else {
+                    format!("Requested route ('{host}') has no available endpoints.")
+                },
             ),
             Refusal::UnreadableBody => (
                 StatusCode::BAD_REQUEST,
@@ -363,7 +396,8 @@ async fn proxy(
     };
     let candidates = pool.candidates(router.config.max_attempts);
     if candidates.is_empty() {
-        return Err(access.refused(None, Refusal::NoEndpoints(host)));
+        let starting = router.is_starting();
+        return Err(access.refused(None, Refusal::NoEndpoints { host, starting }));
     }
     let mut outbound = match outbound(router, request, peer, &access.host, &pool, request_id).await
     {

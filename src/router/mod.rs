@@ -59,6 +59,8 @@ pub fn default_workers() -> usize {
 /// Request bodies up to this size (with a Content-Length) are kept so a failed dial can be
 /// retried; larger and chunked bodies stream through once and are not retried.
 pub const MAX_REPLAY_BODY: u64 = 64 * 1024;
+/// How long a stopping router lets the requests in flight finish before it exits anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a stopping instance's in-flight requests may take before it is stopped anyway.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -76,6 +78,7 @@ pub struct RouterConfig {
     pub backend_idle_timeout: Duration,
     pub max_attempts: usize,
     pub workers: usize,
+    pub shutdown_grace: Duration,
 }
 
 impl Default for RouterConfig {
@@ -92,6 +95,7 @@ impl Default for RouterConfig {
             backend_idle_timeout: BACKEND_IDLE_TIMEOUT,
             max_attempts: MAX_ATTEMPTS,
             workers: default_workers(),
+            shutdown_grace: SHUTDOWN_GRACE,
         }
     }
 }
@@ -121,6 +125,9 @@ pub struct Router {
     /// The address TCP routes listen on (the router's IP).
     pub(crate) listen_ip: IpAddr,
     pub(crate) access_log: Option<Arc<dyn AccessLog>>,
+    /// Set while the node that owns this router is starting: its instances are being adopted,
+    /// so an app with none routable yet is "starting", not down.
+    starting: std::sync::atomic::AtomicBool,
     /// TCP route ports with an open listener, kept by [`tcp::serve`].
     pub(crate) tcp_listening: watch::Sender<HashSet<u16>>,
 }
@@ -139,6 +146,7 @@ impl Router {
             table: RwLock::new(Arc::new(RouteTable::default())),
             table_changes: watch::channel(0).0,
             publishing: Mutex::new(()),
+            starting: std::sync::atomic::AtomicBool::new(false),
             known: Mutex::new(HashMap::new()),
             config,
             listen_ip,
@@ -166,6 +174,16 @@ impl Router {
         }
         *self.table.write().expect("table lock") = Arc::new(table);
         self.table_changes.send_modify(|n| *n += 1);
+    }
+
+    /// Says whether the node is still adopting its instances (see [`Router::is_starting`]).
+    pub fn set_starting(&self, starting: bool) {
+        self.starting
+            .store(starting, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_starting(&self) -> bool {
+        self.starting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
