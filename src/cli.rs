@@ -272,7 +272,7 @@ fn app_names() -> Vec<CompletionCandidate> {
     runtime.block_on(async {
         let client = crate::client::Client::new(&settings);
         let listed = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-            if !client.ping().await {
+            if !client.ping().await.unwrap_or(false) {
                 return Vec::new();
             }
             client

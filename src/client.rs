@@ -24,10 +24,18 @@ use tokio::net::UnixStream;
 /// How long a command waits for a node it started to answer.
 pub const NODE_START_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A node that has not answered after this long (beyond what the request itself waits for) is
+/// named on stderr, so a command never waits in silence.
+pub const SLOW_NODE_NOTE: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct Client {
     socket: PathBuf,
     log_file: PathBuf,
+    lock_file: PathBuf,
+    timeout: Duration,
+    /// Where to say that the node is slow to answer; nowhere when `None`.
+    notes: Option<Ui>,
 }
 
 /// Why a request got no answer from the node.
@@ -36,6 +44,8 @@ enum Unanswered {
     NoNode,
     /// The node was there but the exchange failed.
     Broken(String),
+    /// The node took the connection and did not answer in time (stopped, hung).
+    Hung,
 }
 
 impl Client {
@@ -43,7 +53,42 @@ impl Client {
         Client {
             socket: settings.paths.socket(),
             log_file: settings.paths.log_file(),
+            lock_file: settings.paths.lock_file(),
+            timeout: settings.node_timeout,
+            notes: None,
         }
+    }
+
+    /// Says on `ui`'s stderr when the node is slow to answer.
+    pub fn with_notes(mut self, ui: &Ui) -> Client {
+        self.notes = Some(ui.clone());
+        self
+    }
+
+    /// The node's pid as its lock file records it.
+    fn node_pid(&self) -> String {
+        std::fs::read_to_string(&self.lock_file)
+            .map(|pid| pid.trim().to_string())
+            .ok()
+            .filter(|pid| !pid.is_empty())
+            .unwrap_or_else(|| "?".into())
+    }
+
+    /// The node took the request and did not answer in time (16).
+    fn hung(&self) -> Error {
+        let pid = self.node_pid();
+        Error::new(
+            Kind::Timeout,
+            format!(
+                "the ltc node (pid {pid}) did not respond within {}",
+                humantime::format_duration(self.timeout)
+            ),
+        )
+        .with_hint(format!(
+            "its log is `{}`; `kill {pid}` stops it and the next command starts a new one \
+             (LTC_NODE_TIMEOUT changes how long to wait)",
+            self.log_file.display()
+        ))
     }
 
     async fn exchange(
@@ -52,24 +97,52 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> std::result::Result<Response<Incoming>, Unanswered> {
-        let stream = UnixStream::connect(&self.socket)
+        // A long poll (`wait_ms`) is answered that much later by design.
+        let expected = path
+            .split_once('?')
+            .and_then(|(_, query)| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("wait_ms="))
+                    .and_then(|ms| ms.parse().ok())
+            })
+            .map_or(Duration::ZERO, Duration::from_millis);
+        let attempt = async {
+            let stream = UnixStream::connect(&self.socket)
+                .await
+                .map_err(|_| Unanswered::NoNode)?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(|e| Unanswered::Broken(e.to_string()))?;
+            tokio::spawn(connection);
+            let request = Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", "ltc-node")
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body.unwrap_or_default())))
+                .expect("valid request");
+            sender
+                .send_request(request)
+                .await
+                .map_err(|e| Unanswered::Broken(e.to_string()))
+        };
+        tokio::pin!(attempt);
+        tokio::select! {
+            answer = &mut attempt => return answer,
+            _ = tokio::time::sleep(expected + SLOW_NODE_NOTE) => {}
+        }
+        if let Some(ui) = &self.notes {
+            ui.note(format!(
+                "waiting for the ltc node (pid {}) to answer...",
+                self.node_pid()
+            ));
+        }
+        let rest = (expected + self.timeout).saturating_sub(expected + SLOW_NODE_NOTE);
+        tokio::time::timeout(rest, attempt)
             .await
-            .map_err(|_| Unanswered::NoNode)?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| Unanswered::Broken(e.to_string()))?;
-        tokio::spawn(connection);
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "ltc-node")
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .expect("valid request");
-        sender
-            .send_request(request)
-            .await
-            .map_err(|e| Unanswered::Broken(e.to_string()))
+            .unwrap_or(Err(Unanswered::Hung))
     }
 
     fn lost(&self, reason: &str) -> Error {
@@ -111,6 +184,7 @@ impl Client {
             Ok(response) => response,
             Err(Unanswered::NoNode) => return Err(self.lost("the node is not running")),
             Err(Unanswered::Broken(reason)) => return Err(self.lost(&reason)),
+            Err(Unanswered::Hung) => return Err(self.hung()),
         };
         let status = response.status();
         let version = response
@@ -161,6 +235,7 @@ impl Client {
             Ok(response) => response,
             Err(Unanswered::NoNode) => return Err(self.lost("the node is not running")),
             Err(Unanswered::Broken(reason)) => return Err(self.lost(&reason)),
+            Err(Unanswered::Hung) => return Err(self.hung()),
         };
         let mut body = response.into_body();
         let mut pending = Vec::new();
@@ -180,12 +255,14 @@ impl Client {
         Ok(())
     }
 
-    /// Whether a node answers on the socket.
-    pub async fn ping(&self) -> bool {
-        matches!(
-            self.exchange(Method::GET, "/v1/health", None).await,
-            Ok(response) if response.status().is_success()
-        )
+    /// Whether a node answers on the socket; an error (16) when one took the request and did
+    /// not answer in time.
+    pub async fn ping(&self) -> Result<bool> {
+        match self.exchange(Method::GET, "/v1/health", None).await {
+            Ok(response) => Ok(response.status().is_success()),
+            Err(Unanswered::Hung) => Err(self.hung()),
+            Err(Unanswered::NoNode | Unanswered::Broken(_)) => Ok(false),
+        }
     }
 }
 
@@ -223,8 +300,8 @@ fn log_tail(path: &Path, lines: usize) -> String {
 
 /// Connects to the node of this `LTC_HOME`, starting it when it does not answer.
 pub async fn connect(settings: &Settings, ui: &Ui) -> Result<Client> {
-    let client = Client::new(settings);
-    if client.ping().await {
+    let client = Client::new(settings).with_notes(ui);
+    if client.ping().await? {
         return Ok(client);
     }
     ui.note(format!(
@@ -249,7 +326,7 @@ pub async fn wait_for_node(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut exited_at = None;
     loop {
-        if client.ping().await {
+        if matches!(client.ping().await, Ok(true)) {
             return Ok(());
         }
         if exited_at.is_none()
@@ -295,6 +372,7 @@ mod tests {
             docker_host: "unix:///nonexistent".into(),
             router_addr: "127.0.0.1:8080".parse().unwrap(),
             color_allowed: false,
+            node_timeout: crate::config::DEFAULT_NODE_TIMEOUT,
         }
     }
 

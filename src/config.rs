@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 /// Where the router listens unless `LTC_ROUTER_ADDR` says otherwise.
 pub const DEFAULT_ROUTER_ADDR: &str = "127.0.0.1:8080";
 
+/// How long a command waits for the node to answer unless `LTC_NODE_TIMEOUT` says otherwise:
+/// longer than any engine call the node makes on a request's behalf (10 s each).
+pub const DEFAULT_NODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Docker's own default when `DOCKER_HOST` is unset.
 pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
@@ -65,6 +69,8 @@ pub struct Settings {
     /// Colour is allowed (`NO_COLOR` unset and `TERM` not empty or `dumb`); whether a stream is
     /// a terminal is decided by the printer.
     pub color_allowed: bool,
+    /// How long a command waits for the node to answer a request before it gives up (16).
+    pub node_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -86,12 +92,19 @@ impl Settings {
                 "LTC_ROUTER_ADDR `{router_text}` is not an address like `127.0.0.1:8080`"
             ))
         })?;
+        let node_timeout = match var("LTC_NODE_TIMEOUT") {
+            Some(text) => crate::cli::parse_timeout(&text).map_err(|e| {
+                Error::config(format!("LTC_NODE_TIMEOUT `{text}` is not a duration: {e}"))
+            })?,
+            None => DEFAULT_NODE_TIMEOUT,
+        };
         let term = var("TERM");
         Ok(Settings {
             paths: Paths::new(home),
             docker_host: var("DOCKER_HOST").unwrap_or_else(|| DEFAULT_DOCKER_HOST.into()),
             router_addr,
             color_allowed: var("NO_COLOR").is_none() && term.is_some_and(|t| t != "dumb"),
+            node_timeout,
         })
     }
 }

@@ -358,3 +358,37 @@ fn a_nul_byte_in_an_environment_value_is_refused_before_anything_is_created() {
     assert!(home.json(&["list"]).as_array().unwrap().is_empty());
     assert!(home.containers().is_empty(), "no container was made");
 }
+
+#[test]
+fn a_hung_node_is_named_after_a_second_and_given_up_on_with_16() {
+    require_docker();
+    let home = Home::new().with_env("LTC_NODE_TIMEOUT", "3s");
+    home.ltc(&["daemon", "start"]).ok();
+    let pid = home.node_pid().expect("the node's pid").to_string();
+    let stop = |signal: &str| {
+        std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+    };
+    stop("-STOP");
+    let started = Instant::now();
+    let run = home.ltc(&["list"]);
+    let took = started.elapsed();
+    stop("-CONT");
+    assert_eq!(run.code, 16, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("waiting for the ltc node (pid {pid}) to answer")),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("(pid {pid}) did not respond within 3s")),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("node.log"), "{run:#?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    // Woken, it answers again.
+    home.ltc(&["list"]).ok();
+}

@@ -20,8 +20,8 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             node::run(settings, engine).await
         }
         DaemonCommand::Start { timeout } => {
-            let client = Client::new(settings);
-            let already = client.ping().await;
+            let client = Client::new(settings).with_notes(ui);
+            let already = client.ping().await?;
             if !already {
                 let child = client::spawn_node(settings)?;
                 client::wait_for_node(&client, settings, child, timeout).await?;
@@ -39,8 +39,8 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             Ok(())
         }
         DaemonCommand::Stop { timeout } => {
-            let client = Client::new(settings);
-            if !client.ping().await {
+            let client = Client::new(settings).with_notes(ui);
+            if !client.ping().await? {
                 say(ui, false, "the ltc node is not running");
                 return Ok(());
             }
@@ -50,7 +50,7 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
                 .call::<serde_json::Value>(Method::POST, "/v1/shutdown", None::<&()>)
                 .await;
             let deadline = tokio::time::Instant::now() + timeout;
-            while client.ping().await || node_holds_lock(settings) {
+            while client.ping().await.unwrap_or(true) || node_holds_lock(settings) {
                 if tokio::time::Instant::now() >= deadline {
                     return Err(crate::error::Error::new(
                         crate::error::Kind::Timeout,
@@ -66,8 +66,8 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             Ok(())
         }
         DaemonCommand::Status => {
-            let client = Client::new(settings);
-            if !client.ping().await {
+            let client = Client::new(settings).with_notes(ui);
+            if !client.ping().await? {
                 say(ui, false, "the ltc node is not running");
                 return Ok(());
             }

@@ -22,6 +22,7 @@ fn settings(dir: &std::path::Path) -> Settings {
         docker_host: "fake://engine".into(),
         router_addr: "127.0.0.1:8080".parse().unwrap(),
         color_allowed: false,
+        node_timeout: crate::config::DEFAULT_NODE_TIMEOUT,
     }
 }
 
