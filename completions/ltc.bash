@@ -173,7 +173,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__create)
-            opts="-i -p -e -m -d -c -w -u -R -T -M -U -t -q -h -V --instances --ports --env --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --privileged --http-route --tcp-route --no-routes --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --timeout --wait --no-wait --json --quiet --help --version"
+            opts="-i -p -e -m -d -c -w -u -R -T -M -U -t -q -h -V --instances --ports --env --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --privileged --http-route --tcp-route --no-routes --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --timeout --wait --no-wait --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,6 +284,10 @@ _ltc() {
                     return 0
                     ;;
                 --monitor-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

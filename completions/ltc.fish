@@ -83,6 +83,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand create" -s M -l monitor-port -d 
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s U -l monitor-url -d 'Check that GET PORT:/PATH answers 200' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l monitor-command -d 'Check that `/bin/sh -c COMMAND` exits 0 inside the instance' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l monitor-timeout -d 'How long one check may take' -r
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l start-timeout -d 'How long a new instance may take to pass its first check before its start counts as a crash (and is retried with the crash backoff)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s t -l timeout -d 'How long to wait for every instance to run (2m, 90s, ...)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l privileged -d 'Run privileged (the app can break out of its container)'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l no-routes -d 'No routes [update: removes every route]'
@@ -108,6 +109,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand cr" -s M -l monitor-port -d 'Che
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s U -l monitor-url -d 'Check that GET PORT:/PATH answers 200' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l monitor-command -d 'Check that `/bin/sh -c COMMAND` exits 0 inside the instance' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l monitor-timeout -d 'How long one check may take' -r
+complete -c ltc -n "__fish_ltc_using_subcommand cr" -l start-timeout -d 'How long a new instance may take to pass its first check before its start counts as a crash (and is retried with the crash backoff)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -s t -l timeout -d 'How long to wait for every instance to run (2m, 90s, ...)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l privileged -d 'Run privileged (the app can break out of its container)'
 complete -c ltc -n "__fish_ltc_using_subcommand cr" -l no-routes -d 'No routes [update: removes every route]'

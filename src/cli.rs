@@ -429,6 +429,11 @@ pub struct CreateArgs {
     #[arg(long, default_value = "1s", value_parser = parse_timeout)]
     pub monitor_timeout: Duration,
 
+    /// How long a new instance may take to pass its first check before its start counts as a
+    /// crash (and is retried with the crash backoff)
+    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    pub start_timeout: Duration,
+
     /// How long to wait for every instance to run (2m, 90s, ...)
     #[arg(short, long, default_value = "2m", value_parser = parse_timeout)]
     pub timeout: Duration,

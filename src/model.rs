@@ -368,6 +368,10 @@ pub struct AppSpec {
     pub monitor: Monitor,
     /// How long one check may take (`--monitor-timeout`).
     pub monitor_timeout_ms: u64,
+    /// How long a new instance may take to pass its first check before it counts as a crash
+    /// (`--start-timeout`, Diego's start timeout).
+    #[serde(default = "default_start_timeout_ms")]
+    pub start_timeout_ms: u64,
     /// Changes only when the containers must be replaced; every container carries it as a label.
     pub generation: u64,
     /// Changes on every accepted request (create, scale, ...), so waiters can see they were
@@ -420,6 +424,9 @@ pub struct CreateRequest {
     pub no_monitor: bool,
     #[serde(default)]
     pub monitor_timeout_ms: Option<u64>,
+    /// [`DEFAULT_START_TIMEOUT`] when absent.
+    #[serde(default)]
+    pub start_timeout_ms: Option<u64>,
 }
 
 /// What `ltc update` asks for: the app's new route set.
@@ -499,6 +506,9 @@ pub struct InstanceStatus {
     /// Why the last start or run failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// For CLAIMED instances: when a start that is still not healthy counts as a crash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_deadline: Option<String>,
     /// The last crash, kept after the instance runs again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_crash: Option<LastCrash>,
@@ -567,6 +577,7 @@ pub struct AppStatus {
     pub tcp_routes: Vec<TcpRouteStatus>,
     pub monitor: Monitor,
     pub monitor_timeout_ms: u64,
+    pub start_timeout_ms: u64,
     pub instances: Vec<InstanceStatus>,
     /// True once `remove` was accepted and containers are still being stopped.
     pub removing: bool,
@@ -694,6 +705,14 @@ pub struct Event {
 /// in one app must not take the machine (Docker and Kubernetes set no limit by default;
 /// Heroku's dynos have 256 to 32768).
 pub const DEFAULT_PIDS_LIMIT: u32 = 1024;
+
+/// How long a new instance may take to become healthy before its start counts as a crash,
+/// unless its app says otherwise (Cloud Foundry's and Diego's default start timeout).
+pub const DEFAULT_START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn default_start_timeout_ms() -> u64 {
+    DEFAULT_START_TIMEOUT.as_millis() as u64
+}
 
 fn default_pids_limit() -> u32 {
     DEFAULT_PIDS_LIMIT

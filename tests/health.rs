@@ -336,3 +336,55 @@ fn the_last_crash_stays_in_status_after_the_instance_runs_again() {
         s["instances"][0]["last_crash"]["reason"] == "exited with status 1"
     });
 }
+
+#[test]
+fn a_start_that_never_becomes_healthy_is_a_crash_after_the_start_timeout() {
+    require_docker();
+    let home = Home::new();
+    // The app listens on 8080 only; the monitor watches 9999 and never passes.
+    home.ltc(&[
+        "create",
+        "stuck",
+        "--ports",
+        "8080,9999",
+        "--monitor-port",
+        "9999",
+        "--start-timeout",
+        "2s",
+        "--no-wait",
+        "--",
+        "/lattice-app",
+        "--ports",
+        "8080",
+    ])
+    .ok();
+    let claimed = home.wait_status("stuck", Duration::from_secs(20), |s| {
+        s["instances"][0]["state"] == "CLAIMED"
+    });
+    assert!(
+        claimed["instances"][0]["start_deadline"].is_string(),
+        "{claimed:#}"
+    );
+    assert_eq!(claimed["start_timeout_ms"], 2000);
+    let human = home.ltc(&["status", "stuck"]).ok().stdout;
+    assert!(human.contains("(start timeout)"), "{human}");
+    let crashed = home.wait_status("stuck", Duration::from_secs(20), |s| {
+        s["instances"][0]["crash_count"].as_u64().unwrap_or(0) >= 1
+    });
+    let reason = crashed["instances"][0]["last_crash"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        reason.starts_with("not healthy within 2s (start timeout)"),
+        "{crashed:#}"
+    );
+    // Retried as a crash: the third one backs off (Diego), with the reason in status.
+    let backing_off = home.wait_status("stuck", Duration::from_secs(30), |s| {
+        s["instances"][0]["crash_count"].as_u64().unwrap_or(0) >= 3
+    });
+    assert!(
+        backing_off["instances"][0]["next_restart"].is_string(),
+        "{backing_off:#}"
+    );
+}

@@ -41,6 +41,7 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         monitor_command: args.monitor_command.clone(),
         no_monitor: args.no_monitor,
         monitor_timeout_ms: Some(args.monitor_timeout.as_millis() as u64),
+        start_timeout_ms: Some(args.start_timeout.as_millis() as u64),
     };
     if let Some(url) = &args.monitor_url {
         crate::model::parse_monitor_url(url)?;

@@ -35,6 +35,16 @@ fn instance_note(instance: &InstanceStatus) -> String {
     if !instance.healthy {
         parts.push("unhealthy, out of the routes".to_string());
     }
+    if let Some(at) = instance.start_deadline.as_deref() {
+        let left = humantime::parse_rfc3339(at)
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::now()).ok())
+            .unwrap_or_default();
+        parts.push(format!(
+            "must be healthy within {} (start timeout)",
+            format_duration(left)
+        ));
+    }
     if let Some(at) = instance.next_restart.as_deref() {
         let wait = humantime::parse_rfc3339(at)
             .ok()

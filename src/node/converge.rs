@@ -82,6 +82,8 @@ pub struct Slot {
     pub ports: BTreeMap<u16, u16>,
     pub op: Op,
     pub last_error: Option<String>,
+    /// While CLAIMED: when a start that has not passed its monitor becomes a crash.
+    pub start_deadline: Option<(Instant, SystemTime)>,
     /// The last crash's reason and when it happened, kept after the instance runs again.
     pub last_crash: Option<(String, SystemTime)>,
     /// Monitor failures in a row while RUNNING; routed only at zero.
@@ -89,6 +91,16 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// Marks the instance CLAIMED: its container runs and its monitor has `start_timeout` to
+    /// pass.
+    pub fn claim(&mut self, start_timeout: Duration) {
+        self.state = InstanceState::Claimed;
+        self.start_deadline = Some((
+            Instant::now() + start_timeout,
+            SystemTime::now() + start_timeout,
+        ));
+    }
+
     pub fn new(app: &str, generation: u64, index: u32, guid: String) -> Slot {
         Slot {
             app: app.to_string(),
@@ -107,6 +119,7 @@ impl Slot {
             op: Op::Idle,
             last_error: None,
             last_crash: None,
+            start_deadline: None,
             failures: 0,
         }
     }
@@ -240,6 +253,7 @@ mod tests {
             routes: Routes::default(),
             monitor: crate::model::Monitor::Port { port: 8080 },
             monitor_timeout_ms: 1000,
+            start_timeout_ms: 60_000,
             generation,
             revision: generation,
             created_at: 0,

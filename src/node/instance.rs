@@ -100,6 +100,12 @@ impl Node {
         let mut inner = self.lock();
         inner.seq += 1;
         let seq = inner.seq;
+        let start_timeout = inner
+            .slot(guid)
+            .and_then(|slot| inner.desired.apps.get(&slot.app))
+            .map_or(crate::model::DEFAULT_START_TIMEOUT, |spec| {
+                Duration::from_millis(spec.start_timeout_ms)
+            });
         let Some(slot) = inner.slot_mut(guid) else {
             return;
         };
@@ -125,7 +131,7 @@ impl Node {
                 slot.container = Some(id);
                 slot.container_seq = seq;
                 slot.ports = ports;
-                slot.state = InstanceState::Claimed;
+                slot.claim(start_timeout);
                 slot.last_error = None;
             }
             Err(None) => slot.state = InstanceState::Unclaimed,
@@ -250,12 +256,37 @@ impl Node {
     ) -> Checked {
         let mut inner = self.lock();
         let threshold = self.tuning.failure_threshold;
+        let start_timeout = inner
+            .slot(guid)
+            .and_then(|slot| inner.desired.apps.get(&slot.app))
+            .map(|spec| Duration::from_millis(spec.start_timeout_ms));
         let Some(slot) = inner
             .slot_mut(guid)
             .filter(|s| s.op == Op::Idle && s.state == state)
         else {
             return Checked::Gone;
         };
+        // A start that is still not healthy at its deadline is a crash (Diego's start
+        // timeout), so it is retried with the crash backoff instead of waiting forever.
+        let late = state == InstanceState::Claimed
+            && slot
+                .start_deadline
+                .is_some_and(|(at, _)| Instant::now() >= at);
+        if let (Err(reason), true, Some(limit)) = (&result, late, start_timeout) {
+            let reason = format!(
+                "not healthy within {} (start timeout): {reason}",
+                crate::ui::format_duration(limit)
+            );
+            self.logs.publish(
+                &slot.app,
+                "HEALTH",
+                Some(slot.index),
+                &format!("healthcheck failed: {reason}"),
+            );
+            crash_container(slot, reason, Instant::now(), &self.logs);
+            self.changed(&mut inner);
+            return Checked::Crashed;
+        }
         // An image without a shell never passes a command monitor: no point waiting.
         let hopeless = matches!(&result, Err(reason) if reason == health::NO_SHELL);
         let (verdict, failures) = if hopeless {

@@ -158,6 +158,10 @@ pub fn resolve_create(
         monitor_timeout_ms: request
             .monitor_timeout_ms
             .unwrap_or(DEFAULT_MONITOR_TIMEOUT.as_millis() as u64),
+        start_timeout_ms: request
+            .start_timeout_ms
+            .unwrap_or(crate::model::DEFAULT_START_TIMEOUT.as_millis() as u64)
+            .max(1),
         generation,
         revision: generation,
         created_at: now_millis,

@@ -128,6 +128,10 @@ impl Node {
                     _ => None,
                 },
                 last_error: slot.last_error.clone(),
+                start_deadline: match (slot.state, slot.start_deadline) {
+                    (InstanceState::Claimed, Some((_, at))) => Some(rfc3339(at)),
+                    _ => None,
+                },
                 last_crash: slot.last_crash.as_ref().map(|(reason, at)| LastCrash {
                     reason: reason.clone(),
                     time: rfc3339(*at),
@@ -184,6 +188,7 @@ impl Node {
                 .collect(),
             monitor: spec.monitor.clone(),
             monitor_timeout_ms: spec.monitor_timeout_ms,
+            start_timeout_ms: spec.start_timeout_ms,
             instances,
             removing,
             generation: spec.generation,

@@ -203,11 +203,12 @@ impl Node {
                 found.strays.push(o.id.clone());
                 continue;
             };
+            let start_timeout = Duration::from_millis(inner.desired.apps[&app].start_timeout_ms);
             let mut slot = Slot::new(&app, generation, index, guid.clone());
             inner.seq += 1;
             slot.container_seq = inner.seq;
             slot.container = Some(o.id.clone());
-            slot.state = InstanceState::Claimed;
+            slot.claim(start_timeout);
             slot.ports = o.ports.clone();
             slot.crash_count = record.crash_count;
             slot.last_crash = restored_crash(&record);
