@@ -388,3 +388,79 @@ fn a_start_that_never_becomes_healthy_is_a_crash_after_the_start_timeout() {
         "{backing_off:#}"
     );
 }
+
+/// Pseudo-random numbers for spreading kills over time, seeded so a failure can be replayed.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn a_node_killed_at_random_moments_while_scaling_leaks_no_container() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "--no-wait"]).ok();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut state = seed;
+    const KILLS: usize = 25;
+    for _ in 0..KILLS {
+        let count = (xorshift(&mut state) % 4 + 1).to_string();
+        // Each command starts a node when none runs; kill it somewhere in the scale.
+        let _ = home.ltc(&["scale", "web", &count, "--no-wait"]);
+        std::thread::sleep(Duration::from_millis(xorshift(&mut state) % 250));
+        if let Some(pid) = home.node_pid() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+    home.ltc(&["scale", "web", "2", "--no-wait"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let containers = home.containers();
+        if containers.len() == 2 && containers.iter().all(|c| c.state == "running") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "seed {seed}: {} containers for 2 wanted: {:?}\n{:#}\n{}",
+            containers.len(),
+            containers.iter().map(|c| &c.state).collect::<Vec<_>>(),
+            home.json(&["status", "web"]),
+            std::fs::read_to_string(home.path().join("node.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    home.ltc(&["remove", "web"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !home.containers().is_empty() {
+        assert!(Instant::now() < deadline, "seed {seed}: left after remove");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = std::fs::read_to_string(home.path().join("node.log")).unwrap_or_default();
+    assert!(
+        !log.contains("did not create it"),
+        "seed {seed}: every container was accounted for:\n{log}"
+    );
+}
+
+#[test]
+fn removing_a_large_app_takes_no_container_of_its_own_for_a_stranger() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "big", "-i", "12", "-m", "32"]).ok();
+    home.ltc(&["remove", "big"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !home.containers().is_empty() {
+        assert!(Instant::now() < deadline, "left after remove");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let a resync whose list was taken during the removal run.
+    std::thread::sleep(Duration::from_millis(5500));
+    let log = std::fs::read_to_string(home.path().join("node.log")).unwrap_or_default();
+    assert!(!log.contains("did not create it"), "{log}");
+}

@@ -4,7 +4,7 @@
 use super::Node;
 use super::converge::{self, Op, Slot};
 use super::{CRASH_OUTPUT_WAIT, STOP_GRACE};
-use super::{health, logs, probe, resolve};
+use super::{health, logs, probe, records, resolve};
 use crate::engine::{ContainerId, EngineError};
 use crate::logging::log;
 use crate::model::InstanceState;
@@ -387,8 +387,8 @@ impl Node {
         if let Some(id) = &container {
             self.unfollow(id);
         }
-        if let Some(id) = container
-            && let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await
+        if let Some(id) = &container
+            && let Err(e) = self.engine.remove_instance(id, STOP_GRACE).await
         {
             log(format!("cannot stop {}: {e}", id.short()));
             let mut inner = self.lock();
@@ -398,6 +398,9 @@ impl Node {
             return;
         }
         let mut inner = self.lock();
+        if let Some(id) = &container {
+            inner.removed(id);
+        }
         if let Some(slot) = inner.slot(&guid) {
             self.logs
                 .publish(&slot.app, "CELL", Some(slot.index), "Stopped");
@@ -431,15 +434,40 @@ impl Node {
                 follower.abort();
             }
         }
-        if let Some(id) = container
-            && let Err(e) = self.engine.remove_instance(&id, Duration::ZERO).await
-        {
-            log(format!(
-                "cannot remove crashed container {}: {e}",
-                id.short()
-            ));
-        }
+        let removed = match &container {
+            Some(id) => match self.engine.remove_instance(id, Duration::ZERO).await {
+                Ok(()) => true,
+                Err(e) => {
+                    log(format!(
+                        "cannot remove crashed container {}: {e}",
+                        id.short()
+                    ));
+                    false
+                }
+            },
+            None => true,
+        };
         let mut inner = self.lock();
+        let leftover = inner.slot(&guid).and_then(|slot| {
+            let id = container.as_ref()?;
+            // Kept on record so this node, or the next, removes it as a stray later.
+            (!removed).then(|| records::InstanceRecord {
+                guid: slot.guid.clone(),
+                app: slot.app.clone(),
+                index: slot.index,
+                generation: slot.generation,
+                container: Some(id.0.clone()),
+                crash_count: slot.crash_count,
+                next_restart_ms: None,
+                last_error: None,
+                last_crash: None,
+                starting: false,
+            })
+        });
+        inner.pending.extend(leftover);
+        if let (true, Some(id)) = (removed, &container) {
+            inner.removed(id);
+        }
         if let Some(slot) = inner.slot_mut(&guid) {
             slot.container = None;
             slot.ports.clear();
@@ -455,10 +483,14 @@ impl Node {
             "removing container {} (not wanted by any app)",
             id.short()
         ));
-        if let Err(e) = self.engine.remove_instance(&id, STOP_GRACE).await {
-            log(format!("cannot remove {}: {e}", id.short()));
+        let result = self.engine.remove_instance(&id, STOP_GRACE).await;
+        let mut inner = self.lock();
+        match result {
+            Ok(()) => inner.removed(&id),
+            // Still on record: the next resync finds it and tries again.
+            Err(e) => log(format!("cannot remove {}: {e}", id.short())),
         }
-        self.lock().strays.remove(&id);
+        inner.strays.remove(&id);
     }
 }
 

@@ -50,8 +50,9 @@ pub const STARTUP_GRACE: Duration = Duration::from_secs(10);
 
 /// A full resync runs at least this often, whatever events say.
 pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
-/// How long the previous node's instance records are kept after start (see
-/// `Inner::startup_records`): far longer than the engine takes to create a container.
+/// How long records of creates the previous node sent are kept after start (see
+/// `Inner::pending`), and how long removed containers are remembered: far longer than the
+/// engine takes to create or list a container.
 pub const STARTUP_RECORDS_KEPT: Duration = Duration::from_secs(60);
 /// How long a stopping node waits for the starts it has sent to the engine.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -90,11 +91,17 @@ struct Inner {
     recent_ports: VecDeque<u16>,
     /// The records as last written to `instances.json`.
     records: records::Records,
-    /// The records found at start, and until when they are kept. A previous node killed in
-    /// the middle of a start leaves a create request in the engine that may finish after
-    /// this node's first resync; its container is then known as the previous node's, and
-    /// removed, instead of being taken for one ltc did not create.
-    startup_records: Option<(records::Records, Instant)>,
+    /// Records of containers this home made that no slot accounts for yet: the previous
+    /// node's (until adopted or removed), and crashed containers whose removal failed. They
+    /// are written with the slots' records, so a node killed before it resolved them leaves
+    /// them to the next one instead of losing them (a lost record makes a container foreign,
+    /// left forever). A record without a container id is a create the previous node sent and
+    /// may finish after this node's first resync: kept until `pending_creates_until`.
+    pending: Vec<records::InstanceRecord>,
+    pending_creates_until: Instant,
+    /// Containers this node removed lately: a container list taken before the removal still
+    /// shows them, and they are not to be taken for containers ltc did not create.
+    removed: HashMap<ContainerId, Instant>,
     /// Containers with this home's labels that this home did not create: never touched.
     foreign: HashSet<ContainerId>,
 }
@@ -107,6 +114,25 @@ impl Inner {
 
     fn slot_mut(&mut self, guid: &str) -> Option<&mut Slot> {
         self.slots.iter_mut().find(|s| s.guid == guid)
+    }
+
+    /// Whether a slot accounts for this record: the same guid, and the same container when
+    /// the record names one.
+    fn accounts_for(&self, record: &records::InstanceRecord) -> bool {
+        self.slots.iter().any(|s| {
+            s.guid == record.guid
+                && record
+                    .container
+                    .as_ref()
+                    .is_none_or(|c| s.container.as_ref().is_some_and(|id| id.0 == *c))
+        })
+    }
+
+    /// Remembers a container this node removed (or found removed).
+    fn removed(&mut self, id: &ContainerId) {
+        self.pending
+            .retain(|r| r.container.as_deref() != Some(id.0.as_str()));
+        self.removed.insert(id.clone(), Instant::now());
     }
 }
 
@@ -191,8 +217,10 @@ impl Node {
                 seq: 0,
                 version: 0,
                 recent_ports: VecDeque::new(),
-                records: saved.clone(),
-                startup_records: Some((saved, Instant::now() + STARTUP_RECORDS_KEPT)),
+                pending: saved.instances.clone(),
+                records: saved,
+                pending_creates_until: Instant::now() + STARTUP_RECORDS_KEPT,
+                removed: HashMap::new(),
                 foreign: HashSet::new(),
             }),
             changes: watch::channel(0).0,
@@ -276,14 +304,23 @@ impl Node {
                         .map_or(0, |d| d.as_millis() as u64);
                     (reason.clone(), at_ms)
                 }),
+                starting: s.op == Op::Starting,
             })
+            .chain(
+                inner
+                    .pending
+                    .iter()
+                    .filter(|r| !inner.accounts_for(r))
+                    .cloned(),
+            )
             .collect::<Vec<_>>();
         let unchanged = instances.len() == inner.records.instances.len()
             && instances
                 .iter()
                 .zip(&inner.records.instances)
                 .all(|(a, b)| {
-                    (&a.guid, &a.container, a.crash_count) == (&b.guid, &b.container, b.crash_count)
+                    (&a.guid, &a.container, a.crash_count, a.starting)
+                        == (&b.guid, &b.container, b.crash_count, b.starting)
                 });
         if unchanged {
             return;

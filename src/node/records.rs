@@ -25,6 +25,9 @@ pub struct InstanceRecord {
     /// The last crash's reason and time (Unix milliseconds).
     #[serde(default)]
     pub last_crash: Option<(String, u64)>,
+    /// A start was in flight: the engine may still be creating this guid's container.
+    #[serde(default)]
+    pub starting: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +73,7 @@ mod tests {
             next_restart_ms: None,
             last_error: None,
             last_crash: None,
+            starting: false,
         }
     }
 

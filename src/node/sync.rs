@@ -8,12 +8,12 @@ use super::instance::crash_container;
 use super::records;
 use super::store::DesiredState;
 use super::{Inner, Node};
-use super::{RESYNC_INTERVAL, STARTUP_GRACE, new_guid};
+use super::{RESYNC_INTERVAL, STARTUP_GRACE, STARTUP_RECORDS_KEPT, new_guid};
 use crate::engine::{ContainerId, ContainerState, EngineError, Observed, labels};
 use crate::error::Result;
 use crate::logging::{log, now_millis};
 use crate::model::InstanceState;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -86,15 +86,7 @@ impl Node {
         }
         dirty |= self.fold_known(&mut inner, &observed, seq_before, now, &mut found);
         dirty |= self.fold_unknown(&mut inner, &observed, &mut found);
-        // What the records of the previous node described has now been adopted or removed,
-        // but for containers whose creation the engine is still finishing.
-        if inner
-            .startup_records
-            .as_ref()
-            .is_some_and(|(_, until)| *until <= now)
-        {
-            inner.startup_records = None;
-        }
+        dirty |= settle_pending(&mut inner, &observed, now);
         // Removed apps whose last instance is gone are forgotten.
         dirty |= self.forget_removed(&mut inner);
         if dirty {
@@ -178,17 +170,22 @@ impl Node {
             let known = inner.slots.iter().any(|s| {
                 s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid)
             });
-            if known || inner.strays.contains(&o.id) || inner.foreign.contains(&o.id) {
+            if known
+                || inner.strays.contains(&o.id)
+                || inner.foreign.contains(&o.id)
+                || inner.removed.contains_key(&o.id)
+            {
                 continue;
             }
             dirty = true;
+            let owns = |r: &records::InstanceRecord| {
+                r.guid == guid && r.container.as_deref().is_none_or(|c| c == o.id.0)
+            };
             let record = inner
-                .startup_records
-                .as_ref()
-                .map(|(records, _)| records)
-                .filter(|r| r.owns(&guid, &o.id.0))
-                .or(Some(&inner.records).filter(|r| r.owns(&guid, &o.id.0)))
-                .and_then(|r| r.get(&guid))
+                .pending
+                .iter()
+                .chain(&inner.records.instances)
+                .find(|r| owns(r))
                 .cloned();
             let Some(record) = record else {
                 log(format!(
@@ -367,8 +364,8 @@ pub(super) fn adoptable(inner: &Inner, observed: &Observed) -> Option<(String, u
         .then(|| (app.clone(), generation, index))
 }
 
-/// Crashed instances waiting for their restart, as the previous node recorded them, so their
-/// crash count and backoff survive a restart of the node.
+/// Crashed instances waiting for their restart (or restarting), as the previous node recorded
+/// them, so their crash count and backoff survive a restart of the node.
 pub(super) fn restore_crashed(desired: &DesiredState, saved: &records::Records) -> Vec<Slot> {
     let now = Instant::now();
     let now_ms = now_millis();
@@ -383,12 +380,23 @@ pub(super) fn restore_crashed(desired: &DesiredState, saved: &records::Records) 
                 .is_some_and(|spec| spec.generation == r.generation && r.index < spec.instances)
         })
         .map(|r| {
-            let mut slot = Slot::new(&r.app, r.generation, r.index, r.guid.clone());
+            // A restart that was in flight keeps its crash count but not its guid: the engine
+            // may still create that guid's container, which then is a stray of this home's
+            // (the guid's record stays pending), not this slot's.
+            let guid = if r.starting {
+                new_guid()
+            } else {
+                r.guid.clone()
+            };
+            let mut slot = Slot::new(&r.app, r.generation, r.index, guid);
             slot.state = InstanceState::Crashed;
             slot.crash_count = r.crash_count;
             slot.last_error = r.last_error.clone();
             slot.last_crash = restored_crash(r);
-            if let Some(due) = r.next_restart_ms {
+            if r.starting {
+                slot.next_restart = Some(now);
+                slot.next_restart_wall = Some(SystemTime::now());
+            } else if let Some(due) = r.next_restart_ms {
                 let wait = Duration::from_millis(due.saturating_sub(now_ms));
                 slot.next_restart = Some(now + wait);
                 slot.next_restart_wall = Some(SystemTime::now() + wait);
@@ -423,4 +431,26 @@ fn exit_reason(code: Option<i64>) -> String {
 fn restored_crash(record: &records::InstanceRecord) -> Option<(String, SystemTime)> {
     let (reason, at_ms) = record.last_crash.clone()?;
     Some((reason, UNIX_EPOCH + Duration::from_millis(at_ms)))
+}
+
+/// Drops the pending records that are resolved: adopted by a slot, whose container is gone,
+/// or (for a create the previous node sent) kept long enough. Forgets removed containers after
+/// the same while. True when the records to write changed.
+fn settle_pending(inner: &mut Inner, observed: &[Observed], now: Instant) -> bool {
+    let before = inner.pending.len();
+    let creates_expired = now >= inner.pending_creates_until;
+    let seen: HashSet<&str> = observed.iter().map(|o| o.id.0.as_str()).collect();
+    let pending = std::mem::take(&mut inner.pending);
+    inner.pending = pending
+        .into_iter()
+        .filter(|r| !inner.accounts_for(r))
+        .filter(|r| match &r.container {
+            Some(id) => seen.contains(id.as_str()),
+            None => !creates_expired,
+        })
+        .collect();
+    inner
+        .removed
+        .retain(|_, at| now.saturating_duration_since(*at) < STARTUP_RECORDS_KEPT);
+    inner.pending.len() != before
 }

@@ -388,6 +388,32 @@ async fn a_start_the_engine_finishes_after_the_node_restarted_is_removed() {
 }
 
 #[tokio::test]
+async fn a_late_create_survives_a_node_killed_before_it_saw_it() {
+    let mut h = Harness::new();
+    h.create("web", 1).await.unwrap();
+    h.converged("web", 1).await;
+    // Node A recorded a start and was killed; its create finishes only later.
+    h.stop_during_start(1, "cdcdcdcdcdcdcdcd");
+    // Node B changes something (so it writes its records) and is killed before it ever
+    // sees A's container.
+    h.restart_node();
+    h.node.scale("web", 2).await.unwrap();
+    h.converged("web", 2).await;
+    h.node.shutdown();
+    let late_id = h
+        .engine
+        .run_instance(&h.web_instance(1, "cdcdcdcdcdcdcdcd"))
+        .await
+        .unwrap();
+    // Node C still knows it as this home's and removes it (index 1 is B's instance).
+    h.restart_node();
+    h.converged("web", 2).await;
+    h.until_containers(2).await;
+    assert!(!h.node.lock().foreign.contains(&late_id));
+    assert!(!h.engine.container_names().is_empty());
+}
+
+#[tokio::test]
 async fn another_homes_containers_are_never_touched() {
     let h = Harness::new();
     let spec = {
