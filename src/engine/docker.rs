@@ -444,6 +444,31 @@ impl Engine for DockerEngine {
         }
     }
 
+    async fn frozen(&self, id: &ContainerId) -> EngineResult<bool> {
+        let docker = self.client().await?;
+        let inspected = docker
+            .inspect_container(&id.0, None)
+            .await
+            .map_err(|e| self.map_error("container inspect", e))?;
+        if inspected.state.and_then(|s| s.paused).unwrap_or(false) {
+            return Ok(true);
+        }
+        // `docker top` runs ps on the engine's host (it needs the PID column to pick the
+        // container's processes); STAT `T` is stopped (SIGSTOP), `t`
+        // stopped by a tracer.
+        let options = bollard::query_parameters::TopOptionsBuilder::default()
+            .ps_args("-o pid,stat,args")
+            .build();
+        let top = docker
+            .top_processes(&id.0, Some(options))
+            .await
+            .map_err(|e| self.map_error("container top", e))?;
+        Ok(processes_stopped(
+            &top.titles.unwrap_or_default(),
+            &top.processes.unwrap_or_default(),
+        ))
+    }
+
     async fn stats(&self, id: &ContainerId) -> EngineResult<StatsSample> {
         let docker = self.client().await?;
         // One shot: Docker answers at once instead of waiting a second for a second sample.
@@ -538,8 +563,51 @@ impl Engine for DockerEngine {
     }
 }
 
+/// Whether every process of a container but Docker's init is stopped, from `ps -o stat,args`
+/// as `docker top` reports it. A container with no such process is not frozen.
+fn processes_stopped(titles: &[String], processes: &[Vec<String>]) -> bool {
+    let column = |name: &str| titles.iter().position(|t| t == name);
+    let (Some(stat), Some(args)) = (column("STAT"), column("COMMAND")) else {
+        return false;
+    };
+    let apps: Vec<&Vec<String>> = processes
+        .iter()
+        .filter(|p| !p.get(args).is_some_and(|a| a.contains("docker-init")))
+        .collect();
+    !apps.is_empty()
+        && apps
+            .iter()
+            .all(|p| p.get(stat).is_some_and(|s| s.starts_with(['T', 't'])))
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_container_is_frozen_when_every_process_but_its_init_is_stopped() {
+        let titles = vec!["STAT".to_string(), "COMMAND".to_string()];
+        let row = |stat: &str, args: &str| vec![stat.to_string(), args.to_string()];
+        let init = row("Ss", "/sbin/docker-init -- /app");
+        assert!(processes_stopped(
+            &titles,
+            &[init.clone(), row("Tl", "/app")]
+        ));
+        assert!(!processes_stopped(
+            &titles,
+            &[init.clone(), row("Sl", "/app")]
+        ));
+        assert!(!processes_stopped(
+            &titles,
+            &[init.clone(), row("Tl", "/app"), row("S", "/app --worker")]
+        ));
+        // Init stopped (a signal sent to PID 1) while the app runs: not frozen.
+        assert!(!processes_stopped(
+            &titles,
+            &[row("Ts", "/sbin/docker-init -- /app"), row("Sl", "/app")]
+        ));
+        assert!(!processes_stopped(&titles, &[init]));
+        assert!(!processes_stopped(&[], &[]));
+    }
     use super::*;
 
     #[test]

@@ -28,6 +28,7 @@ struct FakeContainer {
     ports: BTreeMap<u16, u16>,
     created: i64,
     listeners: Vec<JoinHandle<()>>,
+    frozen: bool,
 }
 
 impl FakeContainer {
@@ -130,6 +131,13 @@ impl FakeEngine {
     /// Every later `exec` exits with this code.
     pub fn set_exec_exit(&self, code: i64) {
         self.exec_exit.store(code, Ordering::SeqCst);
+    }
+
+    /// The container's processes are stopped (as SIGSTOP or `docker pause` would), or go on.
+    pub fn set_frozen(&self, id: &ContainerId, frozen: bool) {
+        if let Some(container) = self.containers.lock().unwrap().get_mut(id) {
+            container.frozen = frozen;
+        }
     }
 
     /// The app in a container stops listening while its process keeps running.
@@ -315,6 +323,7 @@ impl Engine for FakeEngine {
                     .map(|d| d.as_secs() as i64)
                     .unwrap_or(0),
                 listeners,
+                frozen: false,
             },
         );
         drop(containers);
@@ -358,6 +367,14 @@ impl Engine for FakeEngine {
                 exit_code: self.exec_exit.load(Ordering::SeqCst),
                 output: String::new(),
             }),
+        }
+    }
+
+    async fn frozen(&self, id: &ContainerId) -> EngineResult<bool> {
+        self.check_reachable()?;
+        match self.containers.lock().unwrap().get(id) {
+            Some(container) => Ok(container.frozen),
+            None => Err(EngineError::NotFound(id.0.clone())),
         }
     }
 

@@ -272,6 +272,11 @@ pub trait Engine: Send + Sync + 'static {
     /// One sample of a running container's resource use.
     async fn stats(&self, id: &ContainerId) -> EngineResult<StatsSample>;
 
+    /// Whether a running container's processes are frozen: the container is paused, or every
+    /// process but its init is stopped (SIGSTOP). A frozen app still has its port accepted by
+    /// the kernel and by Docker's proxy, so a port check alone passes.
+    async fn frozen(&self, id: &ContainerId) -> EngineResult<bool>;
+
     /// The output of a container (stdout and stderr), following it until the container
     /// stops. Only output written at or after `since` (Unix seconds; 0 for all) is sent.
     async fn logs(

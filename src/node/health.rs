@@ -70,12 +70,16 @@ pub fn judge(state: InstanceState, failures: u32, passed: bool, threshold: u32) 
 }
 
 /// Runs one check of an instance. `Err` says why it failed, in words for `status`.
+/// Why a frozen instance fails its port monitor.
+pub const FROZEN: &str = "its processes are stopped or paused (frozen)";
+
 pub async fn check(
     engine: &dyn Engine,
     monitor: &Monitor,
     container: &ContainerId,
     ports: &BTreeMap<u16, u16>,
     timeout: Duration,
+    running: bool,
 ) -> Result<(), String> {
     let published = |port: &u16| {
         ports
@@ -86,11 +90,16 @@ pub async fn check(
     match monitor {
         Monitor::None => Ok(()),
         Monitor::Port { port } => {
-            if probe::port_listens(published(port)?, timeout).await {
-                Ok(())
-            } else {
-                Err(format!("nothing listens on port {port}"))
+            if !probe::port_listens(published(port)?, timeout).await {
+                return Err(format!("nothing listens on port {port}"));
             }
+            // The kernel and Docker's proxy accept connections for a process that is stopped
+            // or paused: a RUNNING instance's processes must also be running. (An engine that
+            // cannot say is no reason to take the instance out.)
+            if running && matches!(engine.frozen(container).await, Ok(true)) {
+                return Err(FROZEN.to_string());
+            }
+            Ok(())
         }
         Monitor::Url { port, path } => {
             probe::url_answers_200(published(port)?, path, timeout).await

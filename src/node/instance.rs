@@ -209,6 +209,7 @@ impl Node {
                 &target.container,
                 &target.ports,
                 target.timeout,
+                target.state == InstanceState::Running,
             )
             .await;
             match self.judge_check(&guid, target.state, result) {
@@ -353,6 +354,7 @@ impl Node {
                 true
             }
             health::Verdict::Unhealthy => {
+                self.router.abandon(&slot.guid);
                 let reason = reason.unwrap_or_default();
                 log(format!(
                     "{}/{} failed its monitor ({failures}/{threshold}): {reason}; out of the routes",
@@ -366,6 +368,7 @@ impl Node {
                 true
             }
             health::Verdict::Crash => {
+                self.router.abandon(&slot.guid);
                 let reason = format!(
                     "failed its monitor {failures} times: {}",
                     reason.unwrap_or_default()

@@ -562,6 +562,30 @@ async fn an_instance_that_stops_answering_leaves_the_routes_then_crashes() {
 }
 
 #[tokio::test]
+async fn a_frozen_instance_fails_its_port_monitor_leaves_the_routes_and_is_replaced() {
+    let h = Harness::new();
+    h.create("web", 2).await.unwrap();
+    let app = h.converged("web", 2).await;
+    let frozen = &app.instances[1];
+    // Its port still accepts (the kernel and Docker's proxy do), its processes do not run.
+    h.engine
+        .set_frozen(&ContainerId(frozen.container_id.clone().unwrap()), true);
+    let sick = h.until("web", |app| !app.instances[1].healthy).await;
+    assert_eq!(
+        sick.instances[1].last_error.as_deref(),
+        Some(health::FROZEN)
+    );
+    assert_eq!(h.routed("web"), [app.instances[0].guid.clone()]);
+    let after = h
+        .until("web", |app| {
+            app.instances[1].crash_count == 1 && app.instances[1].state == InstanceState::Running
+        })
+        .await;
+    assert_ne!(after.instances[1].guid, frozen.guid, "replaced");
+    assert_eq!(h.routed("web").len(), 2);
+}
+
+#[tokio::test]
 async fn without_a_monitor_an_instance_runs_as_soon_as_it_starts() {
     let h = Harness::new();
     h.create_with(CreateRequest {

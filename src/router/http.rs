@@ -413,25 +413,24 @@ async fn proxy(
         last = Some(backend.index);
         let upstream = build_upstream(&outbound.parts, backend, &outbound.path, body);
         let guard = backend.track();
-        let sent = tokio::time::timeout(
-            router.config.response_header_timeout,
-            connections.send(backend.addr, upstream, !outbound.idempotent),
-        )
-        .await;
+        let send = connections.send(backend.addr, upstream, !outbound.idempotent);
+        let retry_safe = outbound.replay.is_some() && outbound.idempotent;
+        let sent = wait_response(router, backend, send, retry_safe).await;
         let response = match sent {
-            Err(_elapsed) => return Err(access.refused(last, Refusal::Timeout)),
-            Ok(Ok(response)) => response,
-            Ok(Err(SendError::Dial(_))) => {
+            Waited::TimedOut => return Err(access.refused(last, Refusal::Timeout)),
+            Waited::Abandoned => continue,
+            Waited::Answered(Ok(response)) => response,
+            Waited::Answered(Err(SendError::Dial(_))) => {
                 backend.mark_failed();
                 if outbound.replay.is_some() {
                     continue;
                 }
                 break;
             }
-            Ok(Err(SendError::AfterSend { .. })) if outbound.body_timed_out() => {
+            Waited::Answered(Err(SendError::AfterSend { .. })) if outbound.body_timed_out() => {
                 return Err(access.refused(last, Refusal::BodyTimeout));
             }
-            Ok(Err(SendError::AfterSend { fresh, .. })) => {
+            Waited::Answered(Err(SendError::AfterSend { fresh, .. })) => {
                 if fresh {
                     backend.mark_failed();
                 }
@@ -455,6 +454,35 @@ async fn proxy(
         ));
     }
     Err(access.refused(last, Refusal::EndpointFailure))
+}
+
+/// How waiting for an instance's response ended.
+enum Waited<T> {
+    Answered(T),
+    TimedOut,
+    /// The instance was abandoned (it failed its monitor) and the request may go elsewhere.
+    Abandoned,
+}
+
+/// Waits for a response, at most the response timeout; a request that is safe to retry stops
+/// waiting on an instance that was abandoned in the meantime.
+async fn wait_response<F: std::future::Future>(
+    router: &Router,
+    backend: &Backend,
+    send: F,
+    retry_safe: bool,
+) -> Waited<F::Output> {
+    let deadline = tokio::time::Instant::now() + router.config.response_header_timeout;
+    tokio::pin!(send);
+    loop {
+        let step = deadline.min(tokio::time::Instant::now() + super::ABANDON_POLL);
+        match tokio::time::timeout_at(step, &mut send).await {
+            Ok(answer) => return Waited::Answered(answer),
+            Err(_) if tokio::time::Instant::now() >= deadline => return Waited::TimedOut,
+            Err(_) if retry_safe && backend.is_abandoned() => return Waited::Abandoned,
+            Err(_) => {}
+        }
+    }
 }
 
 /// What the `[RTR]` line of a request for a known app says.

@@ -45,6 +45,10 @@ pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REPLAY_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a streamed request body may take, all told.
 pub const STREAM_BODY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// A request waiting this long for its response looks again whether its instance was
+/// abandoned (it failed its monitor, e.g. it is frozen), and if so is retried elsewhere when
+/// that is safe. Fast responses never see this timer fire.
+pub const ABANDON_POLL: Duration = Duration::from_secs(1);
 /// How long an instance may take to start its response; then 504.
 pub const RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Idle pooled connections to instances are closed after this long (hyper-util's default).
@@ -216,6 +220,14 @@ impl Router {
             .expect("known lock")
             .get(guid)
             .map_or(0, |b| b.inflight())
+    }
+
+    /// Gives up on an instance that failed its monitor: requests waiting on it that are safe
+    /// to retry are sent elsewhere within [`ABANDON_POLL`].
+    pub fn abandon(&self, guid: &str) {
+        if let Some(backend) = self.known.lock().expect("known lock").get(guid) {
+            backend.abandon();
+        }
     }
 
     /// Waits until an instance (already out of the table) has no request in flight, at most

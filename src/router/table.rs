@@ -29,6 +29,9 @@ pub struct Backend {
     /// end wake [`Backend::idle`], so the request path pays nothing for draining.
     draining: AtomicBool,
     drained: tokio::sync::Notify,
+    /// Set when the instance failed its monitor: requests still waiting on it that can be
+    /// retried go elsewhere (see `router::http`).
+    abandoned: AtomicBool,
 }
 
 impl Backend {
@@ -43,6 +46,7 @@ impl Backend {
             inflight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             drained: tokio::sync::Notify::new(),
+            abandoned: AtomicBool::new(false),
         }
     }
 
@@ -55,6 +59,14 @@ impl Backend {
     pub fn is_failed(&self) -> bool {
         let until = self.failed_until.load(Ordering::Relaxed);
         until != 0 && until > clock()
+    }
+
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Relaxed)
     }
 
     pub fn inflight(&self) -> usize {
