@@ -115,34 +115,9 @@ impl Node {
             .count() as u32;
         let instances = slots
             .iter()
-            .map(|slot| InstanceStatus {
-                index: slot.index,
-                guid: slot.guid.clone(),
-                state: slot.state,
-                crash_count: slot.crash_count,
-                since: rfc3339(slot.since),
-                ports: slot.ports.clone(),
-                container_id: slot.container.as_ref().map(|c| c.0.clone()),
-                next_restart: match (slot.state, slot.next_restart_wall) {
-                    (InstanceState::Crashed, Some(at)) => Some(rfc3339(at)),
-                    _ => None,
-                },
-                last_error: slot.last_error.clone(),
-                start_deadline: match (slot.state, slot.start_deadline) {
-                    (InstanceState::Claimed, Some((_, at))) => Some(rfc3339(at)),
-                    _ => None,
-                },
-                last_crash: slot.last_crash.as_ref().map(|(reason, at)| LastCrash {
-                    reason: reason.clone(),
-                    time: rfc3339(*at),
-                }),
-                stopping: slot.op == Op::Stopping || !current(slot),
-                healthy: slot.failures == 0,
-                cpu_percent: slot.container.as_ref().and_then(|id| stats.get(id)?.1),
-                memory_bytes: slot
-                    .container
-                    .as_ref()
-                    .and_then(|id| stats.get(id).map(|(sample, _)| sample.memory_bytes)),
+            .map(|slot| {
+                let sample = slot.container.as_ref().and_then(|id| stats.get(id));
+                instance_status(slot, !current(slot), sample)
             })
             .collect();
         Some(AppStatus {
@@ -294,5 +269,40 @@ impl Node {
                 .map(|a| a.memory_mb * u64::from(a.instances))
                 .sum(),
         })
+    }
+}
+
+/// One instance as status shows it; `leaving` when it no longer counts for its app (being
+/// stopped, of an old generation, or above the instance count).
+fn instance_status(
+    slot: &Slot,
+    leaving: bool,
+    sample: Option<&(crate::engine::StatsSample, Option<f64>)>,
+) -> InstanceStatus {
+    InstanceStatus {
+        index: slot.index,
+        guid: slot.guid.clone(),
+        state: slot.state,
+        crash_count: slot.crash_count,
+        since: rfc3339(slot.since),
+        ports: slot.ports.clone(),
+        container_id: slot.container.as_ref().map(|c| c.0.clone()),
+        next_restart: match (slot.state, slot.next_restart_wall) {
+            (InstanceState::Crashed, Some(at)) => Some(rfc3339(at)),
+            _ => None,
+        },
+        last_error: slot.last_error.clone(),
+        start_deadline: match (slot.state, slot.start_deadline) {
+            (InstanceState::Claimed, Some((_, at))) => Some(rfc3339(at)),
+            _ => None,
+        },
+        last_crash: slot.last_crash.as_ref().map(|(reason, at)| LastCrash {
+            reason: reason.clone(),
+            time: rfc3339(*at),
+        }),
+        stopping: slot.op == Op::Stopping || leaving,
+        healthy: slot.failures == 0,
+        cpu_percent: sample.and_then(|(_, cpu)| *cpu),
+        memory_bytes: sample.map(|(sample, _)| sample.memory_bytes),
     }
 }

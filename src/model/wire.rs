@@ -1,0 +1,330 @@
+//! The node API's requests and answers, and the vocabulary both sides of it share: what the
+//! CLI sends, what `--json` prints, log lines, events and the API's headers. Re-exported from
+//! [`crate::model`].
+
+use super::{EnvVar, InstanceState, Monitor, route_line};
+use crate::error::Error;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What `ltc create` asks the node for. The CLI has already resolved what depends on the
+/// caller's side (bare `-e NAME` values are copied from the caller's environment).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateRequest {
+    pub name: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub start_command: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    pub instances: u32,
+    pub memory_mb: u64,
+    #[serde(default)]
+    pub disk_mb: u64,
+    pub cpu_weight: u8,
+    /// [`DEFAULT_PIDS_LIMIT`] when absent.
+    #[serde(default)]
+    pub pids_limit: Option<u32>,
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub http_routes: Vec<String>,
+    #[serde(default)]
+    pub tcp_routes: Vec<String>,
+    #[serde(default)]
+    pub no_routes: bool,
+    #[serde(default)]
+    pub monitor_port: Option<u16>,
+    #[serde(default)]
+    pub monitor_url: Option<String>,
+    #[serde(default)]
+    pub monitor_command: Option<String>,
+    #[serde(default)]
+    pub no_monitor: bool,
+    #[serde(default)]
+    pub monitor_timeout_ms: Option<u64>,
+    /// [`DEFAULT_START_TIMEOUT`] when absent.
+    #[serde(default)]
+    pub start_timeout_ms: Option<u64>,
+}
+
+/// What `ltc update` asks for: the app's new route set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRequest {
+    #[serde(default)]
+    pub http_routes: Vec<String>,
+    #[serde(default)]
+    pub tcp_routes: Vec<String>,
+    #[serde(default)]
+    pub no_routes: bool,
+}
+
+impl RouteRequest {
+    /// Says nothing: no route given and `--no-routes` not set.
+    pub fn is_empty(&self) -> bool {
+        !self.no_routes && self.http_routes.is_empty() && self.tcp_routes.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleRequest {
+    pub instances: u32,
+}
+
+/// One instance as `status --json` and the API show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub index: u32,
+    pub guid: String,
+    pub state: InstanceState,
+    pub crash_count: u32,
+    /// When the instance entered its current state (RFC 3339).
+    pub since: String,
+    /// Container port to host port on 127.0.0.1.
+    pub ports: BTreeMap<u16, u16>,
+    #[serde(default)]
+    pub container_id: Option<String>,
+    /// For CRASHED instances: when the next restart is due (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_restart: Option<String>,
+    /// Why the last start or run failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// For CLAIMED instances: when a start that is still not healthy counts as a crash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_deadline: Option<String>,
+    /// The last crash, kept after the instance runs again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_crash: Option<LastCrash>,
+    /// True while the instance is being stopped (scale-down or remove).
+    #[serde(default)]
+    pub stopping: bool,
+    /// False while a RUNNING instance fails its monitor: it is out of the routes until it
+    /// passes again, and crashes when it keeps failing.
+    #[serde(default = "healthy_default")]
+    pub healthy: bool,
+    /// CPU use in percent of one core, from the engine's last two samples.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+    /// Memory in use, from the engine's last sample.
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
+}
+
+/// Why and when an instance last crashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastCrash {
+    pub reason: String,
+    /// RFC 3339.
+    pub time: String,
+}
+
+fn healthy_default() -> bool {
+    true
+}
+
+/// A route as shown to users, with the URL that works on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteStatus {
+    pub hostname: String,
+    pub port: u16,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpRouteStatus {
+    pub external_port: u16,
+    pub port: u16,
+    pub address: String,
+}
+
+/// An app as `list --json`, `status --json` and the API show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppStatus {
+    pub name: String,
+    pub image: String,
+    pub builtin: bool,
+    pub command: Vec<String>,
+    pub desired_instances: u32,
+    pub running_instances: u32,
+    pub ports: Vec<u16>,
+    pub primary_port: u16,
+    pub memory_mb: u64,
+    pub disk_mb: u64,
+    pub cpu_weight: u8,
+    pub pids_limit: u32,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub privileged: bool,
+    pub env: BTreeMap<String, String>,
+    pub routes: Vec<RouteStatus>,
+    pub tcp_routes: Vec<TcpRouteStatus>,
+    pub monitor: Monitor,
+    pub monitor_timeout_ms: u64,
+    pub start_timeout_ms: u64,
+    pub instances: Vec<InstanceStatus>,
+    /// True once `remove` was accepted and containers are still being stopped.
+    pub removing: bool,
+    pub generation: u64,
+    pub revision: u64,
+    pub created_at: String,
+}
+
+impl AppStatus {
+    /// One line per route as `list` and `status` show them: HTTP routes by hostname, TCP
+    /// routes by the address they listen on.
+    pub fn route_lines(&self) -> Vec<String> {
+        let http = self.routes.iter().map(|r| route_line(&r.hostname, r.port));
+        let tcp = self
+            .tcp_routes
+            .iter()
+            .map(|r| route_line(&r.address, r.port));
+        http.chain(tcp).collect()
+    }
+}
+
+/// What `ltc target` shows and sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub domain: String,
+    pub router_address: String,
+    pub ltc_home: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRequest {
+    pub domain: String,
+}
+
+/// The Docker engine as the node sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStatus {
+    pub endpoint: String,
+    pub version: Option<String>,
+    pub api_version: Option<String>,
+    pub error: Option<String>,
+}
+
+/// `GET /v1/info`: the node and its engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub version: String,
+    pub api_version: u32,
+    pub pid: u32,
+    pub install_id: String,
+    pub ltc_home: String,
+    pub started_at: String,
+    pub engine: EngineStatus,
+    /// Tasks following containers' output.
+    #[serde(default)]
+    pub log_followers: usize,
+    /// Clients following app logs, events or the node's own log.
+    #[serde(default)]
+    pub stream_subscribers: usize,
+}
+
+/// One line of the image preparation stream (`POST /v1/images`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageProgress {
+    /// A line of status ("Pulling from library/redis", "Building the built-in image").
+    Status { message: String },
+    /// Progress of one layer.
+    Layer {
+        id: String,
+        status: String,
+        current: u64,
+        total: u64,
+    },
+    /// The image is ready.
+    Done { image: String },
+    /// Preparing the image failed.
+    Failed { error: Error },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRequest {
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// The reply to create: the app and the notes the node made while resolving it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateResponse {
+    pub app: AppStatus,
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// One line of an app's log stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    pub app: String,
+    /// `APP` (the process), `CELL` (lifecycle), `HEALTH` (monitor), `RTR` (router), `LTC`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    pub message: String,
+}
+
+/// One lifecycle event (`ltc events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub time: String,
+    /// `app_created`, `app_scaled`, `app_updated`, `app_removed`, `instance_claimed`,
+    /// `instance_running`, `instance_crashed`, `instance_stopped`, `route_added`,
+    /// `route_removed`.
+    pub kind: String,
+    pub app: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    pub message: String,
+}
+
+/// The id of the one cell: a single-engine node is one machine.
+pub const CELL_ID: &str = "cell-01";
+
+/// A cell: one machine that runs instances (`GET /v1/cells`, `ltc cells`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellInfo {
+    pub cell_id: String,
+    pub engine: CellEngine,
+    pub memory_mb: u64,
+    pub cpus: u64,
+    /// The filesystem of the engine's root directory; unknown when the engine runs elsewhere.
+    pub disk_mb: Option<u64>,
+    pub disk_free_mb: Option<u64>,
+    pub running_instances: usize,
+    pub claimed_instances: usize,
+    pub crashed_instances: usize,
+    /// Memory the desired instances reserve.
+    pub reserved_memory_mb: u64,
+}
+
+/// The engine behind a cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellEngine {
+    pub endpoint: String,
+    pub version: String,
+}
+
+/// The API's response header carrying the node's state version (waiters pass it back).
+pub const VERSION_HEADER: &str = "ltc-version";
+
+/// Set when the engine cannot be reached: the answer is what the node last knew.
+pub const ENGINE_ERROR_HEADER: &str = "ltc-engine-error";
+
+/// Crashes restarted at once before backoff begins (Diego: the 1st and 2nd). An instance that
+/// has crashed this often is crash-looping, which `--wait` reports instead of waiting on.
+pub const IMMEDIATE_RESTARTS: u32 = 3;
