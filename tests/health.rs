@@ -553,3 +553,25 @@ fn a_frozen_instance_leaves_the_routes_within_seconds_and_is_replaced() {
     );
     assert!(ok > 50);
 }
+
+#[test]
+fn an_instance_killed_for_memory_says_so_with_its_limit() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "hog", "-m", "16"]).ok();
+    // The demo app holds 64 MiB on /alloc/64: the kernel kills it at the 16 MB limit.
+    let _ = http_get(home.router_port, "/alloc/64", "hog.localhost");
+    let status = home.wait_status("hog", Duration::from_secs(20), |s| {
+        s["instances"][0]["last_crash"]["reason"].is_string()
+    });
+    let reason = status["instances"][0]["last_crash"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("out of memory") && reason.contains("16 MB") && reason.contains("137"),
+        "{reason}"
+    );
+    let logs = home.ltc(&["logs", "hog", "--recent"]).ok().stdout;
+    assert!(logs.contains("out of memory"), "{logs}");
+}

@@ -303,3 +303,25 @@ fn debug_logs_cells_visualize_and_status_show_the_machine() {
     assert!(run.stdout.contains("Port Mapping"), "{}", run.stdout);
     home.ltc(&["status", "web", "--rate", "1s"]).code(13);
 }
+
+#[test]
+fn a_long_line_is_one_line_cut_once_at_the_documented_limit() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let (status, _) = http_get(home.router_port, "/line/40000", "web.localhost").unwrap();
+    assert_eq!(status, 200);
+    let mut recent = String::new();
+    wait_until("the long line is in the log", || {
+        recent = home.ltc(&["logs", "web", "--recent"]).ok().stdout;
+        recent.contains("[line of 40000 bytes cut at 4096]")
+    });
+    let long: Vec<&str> = recent.lines().filter(|l| l.contains("yyyy")).collect();
+    assert_eq!(
+        long.len(),
+        1,
+        "one line, not Docker's 16 KiB pieces:\n{recent}"
+    );
+    let kept = long[0].split('…').next().unwrap();
+    assert_eq!(kept.matches('y').count(), 4096, "{}", long[0].len());
+}

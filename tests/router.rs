@@ -692,6 +692,17 @@ async fn oversized_or_too_many_headers_are_431() {
     let (status, _, _) =
         parse_response(&raw(p.addr, huge.as_bytes(), Duration::from_secs(5)).await);
     assert_eq!(status, 431);
+    // The documented limit holds in between too: 100 KB is refused, 60 KB passes.
+    for (size, expected) in [(100_000, 431), (60_000, 200)] {
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: web.d.io\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+            "x".repeat(size)
+        );
+        let (status, _, _) =
+            parse_response(&raw(p.addr, request.as_bytes(), Duration::from_secs(5)).await);
+        assert_eq!(status, expected, "{size}");
+    }
+    rec.requests.lock().unwrap().clear();
     let many: String = (0..101).map(|i| format!("X-H{i}: v\r\n")).collect();
     let request = format!("GET / HTTP/1.1\r\nHost: web.d.io\r\n{many}Connection: close\r\n\r\n");
     let (status, _, _) =

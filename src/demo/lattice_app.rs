@@ -272,6 +272,28 @@ impl App {
                 }
                 Err(_) => (400, text, "log takes a whole number of bytes".to_string(), false),
             },
+            path if path.starts_with("/line/") => match path["/line/".len()..].parse::<usize>() {
+                Ok(bytes) => {
+                    // One line of `bytes` characters: for tests of long log lines.
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(format!("{}\n", "y".repeat(bytes)).as_bytes());
+                    let _ = out.flush();
+                    (200, text, format!("wrote a line of {bytes} bytes"), false)
+                }
+                Err(_) => (400, text, "line takes a whole number of bytes".to_string(), false),
+            },
+            path if path.starts_with("/alloc/") => match path["/alloc/".len()..].parse::<usize>() {
+                Ok(mb) => {
+                    // Holds `mb` MiB, touched page by page: for tests of the memory limit.
+                    let mut held: Vec<Vec<u8>> = Vec::new();
+                    for _ in 0..mb {
+                        held.push(vec![1u8; 1 << 20]);
+                    }
+                    let total: usize = held.iter().map(|b| b[b.len() - 1] as usize).sum();
+                    (200, text, format!("held {total} MiB"), false)
+                }
+                Err(_) => (400, text, "alloc takes whole MiB".to_string(), false),
+            },
             path if path.starts_with("/sleep/") => match path["/sleep/".len()..].parse::<u64>() {
                 Ok(millis) => {
                     thread::sleep(Duration::from_millis(millis));

@@ -86,6 +86,8 @@ pub struct Slot {
     pub start_deadline: Option<(Instant, SystemTime)>,
     /// The last crash's reason and when it happened, kept after the instance runs again.
     pub last_crash: Option<(String, SystemTime)>,
+    /// The engine said its container ran out of memory (the `die` that follows is an OOM kill).
+    pub out_of_memory: bool,
     /// Monitor failures in a row while RUNNING; routed only at zero.
     pub failures: u32,
 }
@@ -120,6 +122,7 @@ impl Slot {
             last_error: None,
             last_crash: None,
             start_deadline: None,
+            out_of_memory: false,
             failures: 0,
         }
     }

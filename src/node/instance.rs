@@ -165,21 +165,14 @@ impl Node {
         let task = tokio::spawn(async move {
             use futures_util::StreamExt;
             if let Ok(mut stream) = node.engine.logs(&id, since).await {
-                let mut pending = String::new();
+                let mut lines = logs::LineAssembler::default();
                 while let Some(Ok(chunk)) = stream.next().await {
-                    pending.push_str(&String::from_utf8_lossy(&chunk));
-                    while let Some(end) = pending.find('\n') {
-                        let line: String = pending.drain(..=end).collect();
-                        node.logs.publish(&app, "APP", Some(index), line.trim_end());
-                    }
-                    if pending.len() > logs::MAX_LINE {
-                        node.logs.publish(&app, "APP", Some(index), &pending);
-                        pending.clear();
+                    for line in lines.push(&chunk) {
+                        node.logs.publish(&app, "APP", Some(index), &line);
                     }
                 }
-                if !pending.is_empty() {
-                    node.logs
-                        .publish(&app, "APP", Some(index), pending.trim_end());
+                if let Some(line) = lines.finish() {
+                    node.logs.publish(&app, "APP", Some(index), &line);
                 }
             }
             node.followers.lock().expect("followers lock").remove(&id);
@@ -510,6 +503,7 @@ pub(super) fn crash_container(slot: &mut Slot, reason: String, now: Instant, hub
 pub(super) fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &logs::LogHub) {
     log(format!("{}/{} crashed: {reason}", slot.app, slot.index));
     slot.failures = 0;
+    slot.out_of_memory = false;
     let ran = slot
         .running_since
         .map(|since| now.saturating_duration_since(since));

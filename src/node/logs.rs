@@ -19,15 +19,69 @@ pub const LIVE_BUFFER: usize = 1024;
 /// Longest line kept; the rest is cut.
 pub const MAX_LINE: usize = 4096;
 
+/// Joins a container's output into lines. Docker hands a long line over in pieces (16 KiB
+/// each, and chunks split anywhere), so pieces are joined first; a line longer than
+/// [`MAX_LINE`] is then cut once, saying how long it was, and what is past the limit is never
+/// held in memory.
+#[derive(Default)]
+pub struct LineAssembler {
+    kept: Vec<u8>,
+    /// Bytes of the current line, including those not kept.
+    length: usize,
+}
+
+impl LineAssembler {
+    /// The lines `chunk` completes.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            self.take(&rest[..end]);
+            lines.push(self.line());
+            rest = &rest[end + 1..];
+        }
+        self.take(rest);
+        lines
+    }
+
+    /// What is left when the output ends without a newline.
+    pub fn finish(mut self) -> Option<String> {
+        (self.length > 0).then(|| self.line())
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.length += bytes.len();
+    }
+
+    fn line(&mut self) -> String {
+        let mut text = String::from_utf8_lossy(&self.kept).into_owned();
+        self.kept.clear();
+        let length = std::mem::take(&mut self.length);
+        if length > MAX_LINE {
+            // A character cut in two shows as U+FFFD; it goes.
+            let text = text.trim_end_matches('\u{fffd}');
+            return format!("{text}… [line of {length} bytes cut at {MAX_LINE}]");
+        }
+        text.truncate(text.trim_end().len());
+        text
+    }
+}
+
 fn now() -> String {
     rfc3339(std::time::SystemTime::now())
 }
 
+/// A line of the node's own making is never this long; an app's output is cut to [`MAX_LINE`]
+/// by [`LineAssembler`], with room here for its marker.
+const MAX_PUBLISHED: usize = MAX_LINE + 64;
+
 fn cut(message: &str) -> String {
-    if message.len() <= MAX_LINE {
+    if message.len() <= MAX_PUBLISHED {
         return message.to_string();
     }
-    let mut end = MAX_LINE;
+    let mut end = MAX_PUBLISHED;
     while !message.is_char_boundary(end) {
         end -= 1;
     }
@@ -218,8 +272,43 @@ mod tests {
         let hub = LogHub::default();
         hub.publish("web", "APP", None, &"é".repeat(MAX_LINE));
         let (recent, _, _) = hub.subscribe("web");
-        assert!(recent[0].message.len() <= MAX_LINE + 3);
+        assert!(recent[0].message.len() <= MAX_PUBLISHED + 3);
         assert!(recent[0].message.ends_with('…'));
+    }
+
+    #[test]
+    fn a_long_line_in_pieces_is_joined_then_cut_once_visibly() {
+        let mut lines = LineAssembler::default();
+        let line = "y".repeat(40_000);
+        // Docker's 16 KiB pieces, in chunks split anywhere.
+        let mut out = Vec::new();
+        for piece in line.as_bytes().chunks(16 * 1024) {
+            out.extend(lines.push(piece));
+        }
+        out.extend(lines.push(b"\nshort\r\nlast"));
+        out.extend(lines.finish());
+        assert_eq!(
+            out.len(),
+            3,
+            "{:?}",
+            out.iter().map(String::len).collect::<Vec<_>>()
+        );
+        assert!(out[0].starts_with(&"y".repeat(MAX_LINE)));
+        assert!(
+            out[0].ends_with("… [line of 40000 bytes cut at 4096]"),
+            "{}",
+            &out[0][MAX_LINE..]
+        );
+        assert_eq!(out[1], "short");
+        assert_eq!(out[2], "last");
+    }
+
+    #[test]
+    fn a_character_split_between_chunks_is_kept_whole() {
+        let mut lines = LineAssembler::default();
+        let bytes = "é\n".as_bytes();
+        assert!(lines.push(&bytes[..1]).is_empty());
+        assert_eq!(lines.push(&bytes[1..]), ["é"]);
     }
 
     #[test]

@@ -279,6 +279,15 @@ impl Node {
     /// list can still show a dead container as running when `die` arrives.
     pub(super) fn on_event(self: &Arc<Self>, event: &crate::engine::EngineEvent) {
         let mut inner = self.lock();
+        let memory_mb = |app: &str| inner.desired.apps.get(app).map_or(0, |a| a.memory_mb);
+        let Some(limit) = inner
+            .slots
+            .iter()
+            .find(|s| s.container.as_ref() == Some(&event.id))
+            .map(|s| memory_mb(&s.app))
+        else {
+            return;
+        };
         let Some(slot) = inner
             .slots
             .iter_mut()
@@ -287,8 +296,13 @@ impl Node {
             return;
         };
         match event.action.as_str() {
+            // Docker says `oom` just before the `die` of a process the kernel killed for memory.
+            "oom" => slot.out_of_memory = true,
             "die" if slot.state != InstanceState::Crashed => {
-                let reason = exit_reason(event.exit_code);
+                let reason = match slot.out_of_memory {
+                    true => out_of_memory(limit, event.exit_code),
+                    false => exit_reason(event.exit_code),
+                };
                 crash_container(slot, reason, Instant::now(), &self.logs);
                 let guid = slot.guid.clone();
                 self.changed(&mut inner);
@@ -417,6 +431,15 @@ struct Found {
     to_follow: Vec<(String, u32, ContainerId)>,
     /// This home's containers that no app wants.
     strays: Vec<ContainerId>,
+}
+
+/// Why an instance the kernel killed for memory crashed.
+fn out_of_memory(limit_mb: u64, code: Option<i64>) -> String {
+    let limit = match limit_mb {
+        0 => "out of memory".to_string(),
+        mb => format!("out of memory: it reached its {mb} MB limit (`--memory-mb`)"),
+    };
+    format!("{limit}; {}", exit_reason(code))
 }
 
 /// Why an instance whose process exited crashed.

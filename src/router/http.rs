@@ -223,6 +223,17 @@ fn request_host(request: &Request<Incoming>) -> Result<(String, String), HostErr
     Ok((normalize_host(&raw)?, raw))
 }
 
+/// The size of a request's head as it came: request line and header lines, with their CRLFs.
+fn head_size(request: &Request<Incoming>) -> usize {
+    let line = request.method().as_str().len()
+        + request.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + "HTTP/1.1".len()
+        + 4;
+    request.headers().iter().fold(line + 2, |size, (name, value)| {
+        size + name.as_str().len() + value.len() + 4
+    })
+}
+
 /// GET, HEAD, OPTIONS and TRACE without a body, or any request with an idempotency key.
 fn is_idempotent(request: &Request<Incoming>, has_body: bool) -> bool {
     let safe = matches!(
@@ -245,6 +256,7 @@ enum Refusal {
         starting: bool,
     },
     UnreadableBody,
+    HeadTooLarge,
     BodyTimeout,
     Timeout,
     EndpointFailure,
@@ -261,6 +273,7 @@ impl Refusal {
         match self {
             Refusal::Host(_) | Refusal::UnreadableBody => StatusCode::BAD_REQUEST,
             Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Refusal::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Refusal::UnknownRoute(_) => StatusCode::NOT_FOUND,
             Refusal::NoEndpoints { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Timeout => StatusCode::GATEWAY_TIMEOUT,
@@ -306,6 +319,11 @@ impl Refusal {
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "Request body could not be read".to_string(),
+            ),
+            Refusal::HeadTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "bad_request",
+                "Request header fields too large".to_string(),
             ),
             Refusal::BodyTimeout => (
                 StatusCode::REQUEST_TIMEOUT,
@@ -379,6 +397,10 @@ async fn proxy(
     request_id: &str,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let started = std::time::Instant::now();
+    // hyper's read buffer lets a head through well past its size; the limit is ours.
+    if head_size(&request) > router.config.max_head_bytes {
+        return Err(Refusal::HeadTooLarge);
+    }
     let (host, raw_host) = request_host(&request)?;
     let pool = match router.table().lookup(&host) {
         Lookup::Found(pool) => pool.clone(),
