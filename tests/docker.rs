@@ -515,12 +515,20 @@ fn ltc_test_interrupted_at_any_step_leaves_nothing_behind() {
     require_docker();
     let home = Home::new();
     home.ltc(&["daemon", "start"]).ok();
-    // While the app is created, as its scale-up is asked for, and while it scales up.
-    for step in ["[create] creating", "[env]", "1/3 instances running"] {
+    // While the app is created, as its scale-up is asked for, and while it scales up; by
+    // Ctrl-C, and as a CI timeout or a closed terminal would stop it.
+    let steps = [
+        ("[create] creating", "-INT"),
+        ("[env]", "-INT"),
+        ("1/3 instances running", "-INT"),
+        ("[env]", "-TERM"),
+        ("1/3 instances running", "-HUP"),
+    ];
+    for (step, signal) in steps {
         let test = Follow::start(&home, &["test", "--timeout", "2m"]);
         test.wait_for(step, Duration::from_secs(60));
-        let run = test.stop();
-        assert_eq!(run.code, 130, "{step}: {run:#?}");
+        let run = test.signal(signal);
+        assert_eq!(run.code, 130, "{step} {signal}: {run:#?}");
         assert!(
             run.stderr.contains("[remove] removing lattice-test-app-"),
             "{step}: {run:#?}"

@@ -87,3 +87,21 @@ fn require_terminal(ui: &Ui) -> Result<()> {
 fn clear_screen(ui: &Ui) {
     ui.out_raw("\x1b[2J\x1b[H");
 }
+
+/// Resolves on Ctrl-C (SIGINT), SIGTERM or SIGHUP: what a user, a CI timeout or a closed
+/// terminal sends to stop a command.
+pub async fn interrupted() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}

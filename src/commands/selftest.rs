@@ -315,7 +315,8 @@ pub async fn run(args: TestArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     };
     let outcome = tokio::select! {
         outcome = test.steps() => outcome,
-        _ = tokio::signal::ctrl_c() => Err(Error::new(Kind::Interrupted, "interrupted")),
+        // A CI timeout (SIGTERM) or a closed terminal (SIGHUP) stops it like Ctrl-C does.
+        _ = super::interrupted() => Err(Error::new(Kind::Interrupted, "interrupted")),
     };
     match outcome {
         Ok(()) => {

@@ -446,9 +446,14 @@ impl Follow {
     }
 
     /// Ends it as a user would (Ctrl-C) and returns how it ended and all it printed.
-    pub fn stop(mut self) -> Run {
+    pub fn stop(self) -> Run {
+        self.signal("-INT")
+    }
+
+    /// Sends `signal` (as `kill` names it, e.g. `-TERM`) and waits for the process to end.
+    pub fn signal(mut self, signal: &str) -> Run {
         Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status()
             .unwrap();
         let status = self.child.wait().unwrap();
