@@ -172,6 +172,17 @@ fn with_docker_unreachable_every_command_exits_15_quickly_naming_the_socket() {
         );
         assert!(lines[0].contains("unix:///nonexistent"), "{run:#?}");
         assert!(lines[1].starts_with("hint: "), "{run:#?}");
+        match args[0] {
+            // Nothing known is not "no apps".
+            "list" => assert!(!run.stdout.contains("No apps"), "{run:#?}"),
+            // What is known without the engine is still said.
+            "version" => assert!(
+                run.stdout.contains(&format!("Client: {}", env!("CARGO_PKG_VERSION")))
+                    && run.stdout.contains("Docker: unreachable"),
+                "{run:#?}"
+            ),
+            _ => {}
+        }
     }
     let state = std::fs::read_to_string(home.path().join("state.json")).unwrap_or_default();
     assert!(!state.contains("\"web\""), "nothing was created: {state}");

@@ -22,7 +22,10 @@ pub fn instances_cell(app: &AppStatus) -> Cell {
 pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
     let client = client::connect(settings, ui).await?;
     let (apps, engine): (Vec<AppStatus>, _) = client.get_known("/v1/apps").await?;
-    print_list(ui, &apps);
+    // "No apps" is not said when the engine is gone: the error says what is known.
+    if !(apps.is_empty() && engine.is_some() && !ui.json) {
+        print_list(ui, &apps);
+    }
     // What the node knows is shown; a script still learns that the engine is gone.
     engine.map_or(Ok(()), Err)
 }

@@ -9,11 +9,16 @@ use crate::ui::Ui;
 pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
     let client = client::connect(settings, ui).await?;
     let info: NodeInfo = client.get("/v1/info").await?;
-    if let Some(error) = &info.engine.error {
-        return Err(Error::new(Kind::Engine, error.clone())
-            .with_hint("start Docker, or point DOCKER_HOST at its socket, then retry"));
-    }
+    // What is known is printed either way; an engine that does not answer fails it (15).
+    let engine = info.engine.error.clone().map(|error| {
+        Error::new(Kind::Engine, error)
+            .with_hint("start Docker, or point DOCKER_HOST at its socket, then retry")
+    });
     let client_version = env!("CARGO_PKG_VERSION");
+    if let (true, Some(error)) = (ui.json, engine.clone()) {
+        // Under --json a failure prints no data: the error says it all.
+        return Err(error);
+    }
     if ui.json {
         ui.json(&serde_json::json!({
             "client": client_version,
@@ -29,18 +34,21 @@ pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
                 "api_version": info.engine.api_version,
             },
         }));
-        return Ok(());
+        return engine.map_or(Ok(()), Err);
     }
     ui.out(format!("Client: {client_version}"));
     ui.out(format!(
         "Node:   {} (API v{}, pid {})",
         info.version, info.api_version, info.pid
     ));
-    ui.out(format!(
-        "Docker: {} (API {}, {})",
-        info.engine.version.unwrap_or_default(),
-        info.engine.api_version.unwrap_or_default(),
-        info.engine.endpoint
-    ));
-    Ok(())
+    match &engine {
+        None => ui.out(format!(
+            "Docker: {} (API {}, {})",
+            info.engine.version.unwrap_or_default(),
+            info.engine.api_version.unwrap_or_default(),
+            info.engine.endpoint
+        )),
+        Some(_) => ui.out(format!("Docker: unreachable ({})", info.engine.endpoint)),
+    }
+    engine.map_or(Ok(()), Err)
 }
