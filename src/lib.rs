@@ -53,7 +53,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let wants_json = args.iter().any(|a| a == "--json");
     if args.len() <= 1 {
         // A bare `ltc`: the topics, as a usage error for scripts.
-        eprint!("{}", cli::grouped_help());
+        eprint!("{}", with_router_address(&cli::grouped_help()));
         return Kind::Usage.exit_code();
     }
     let cli = match cli::Cli::try_parse_from(&args) {
@@ -156,6 +156,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Turns a clap error into ltc's usage error (exit 13), or prints help/version (exit 0).
+/// Help text with the router's address as this environment sets it (`LTC_ROUTER_ADDR`), not the
+/// default the generated man pages show.
+pub fn with_router_address(help: &str) -> String {
+    let default = config::DEFAULT_ROUTER_ADDR
+        .rsplit_once(':')
+        .map_or("8080", |(_, port)| port);
+    let port = config::Settings::from_env()
+        .map(|s| s.router_addr.port())
+        .unwrap_or(8080);
+    let url = match port {
+        80 => "localhost".to_string(),
+        port => format!("localhost:{port}"),
+    };
+    help.replace(&format!("localhost:{default}"), &url)
+}
+
 /// `Usage: ltc scale [OPTIONS] <NAME> <INSTANCES>`: a subcommand's (or ltc's) usage as the
 /// help shows it, whatever flags the failed command line had.
 fn usage_line(subcommand: &str) -> Option<String> {
@@ -179,7 +195,11 @@ fn usage_line(subcommand: &str) -> Option<String> {
 
 fn usage_error(error: clap::Error, args: &[OsString], json: bool) -> i32 {
     match error.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+        ErrorKind::DisplayHelp => {
+            print!("{}", with_router_address(&error.render().to_string()));
+            return 0;
+        }
+        ErrorKind::DisplayVersion => {
             let _ = error.print();
             return 0;
         }

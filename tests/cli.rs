@@ -177,7 +177,8 @@ fn with_docker_unreachable_every_command_exits_15_quickly_naming_the_socket() {
             "list" => assert!(!run.stdout.contains("No apps"), "{run:#?}"),
             // What is known without the engine is still said.
             "version" => assert!(
-                run.stdout.contains(&format!("Client: {}", env!("CARGO_PKG_VERSION")))
+                run.stdout
+                    .contains(&format!("Client: {}", env!("CARGO_PKG_VERSION")))
                     && run.stdout.contains("Docker: unreachable"),
                 "{run:#?}"
             ),
@@ -402,4 +403,16 @@ fn a_hung_node_is_named_after_a_second_and_given_up_on_with_16() {
     assert!(took < Duration::from_secs(10), "{took:?}");
     // Woken, it answers again.
     home.ltc(&["list"]).ok();
+}
+
+#[test]
+fn help_names_the_router_address_this_environment_uses() {
+    let home = Home::new();
+    let url = format!("http://<app>.localhost:{}", home.router_port);
+    for args in [&["--help"][..], &["help"][..]] {
+        let run = home.ltc(args).ok();
+        assert!(run.stdout.contains(&url), "{args:?}: {run:#?}");
+        assert!(!run.stdout.contains("localhost:8080"), "{args:?}: {run:#?}");
+    }
+    assert_untouched(&home);
 }

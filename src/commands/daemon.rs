@@ -69,8 +69,11 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             let client = Client::new(settings).with_notes(ui);
             if !client.ping().await? {
                 // A script asks `ltc daemon status || ltc daemon start`.
-                return Err(crate::error::Error::failed("the ltc node is not running")
-                    .with_hint("`ltc daemon start` starts it; any command that needs it does too"));
+                return Err(
+                    crate::error::Error::failed("the ltc node is not running").with_hint(
+                        "`ltc daemon start` starts it; any command that needs it does too",
+                    ),
+                );
             }
             let info: NodeInfo = client.get("/v1/info").await?;
             report(ui, &info, "running");

@@ -54,7 +54,7 @@ fn app_path(name: &str) -> String {
 fn help(command: Option<&str>, ui: &Ui) -> Result<()> {
     use clap::CommandFactory;
     let Some(name) = command else {
-        ui.out(crate::cli::grouped_help().trim_end());
+        ui.out(crate::with_router_address(&crate::cli::grouped_help()).trim_end());
         return Ok(());
     };
     let mut cli = crate::cli::Cli::command();

@@ -226,12 +226,18 @@ fn request_host(request: &Request<Incoming>) -> Result<(String, String), HostErr
 /// The size of a request's head as it came: request line and header lines, with their CRLFs.
 fn head_size(request: &Request<Incoming>) -> usize {
     let line = request.method().as_str().len()
-        + request.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + request
+            .uri()
+            .path_and_query()
+            .map_or(1, |p| p.as_str().len())
         + "HTTP/1.1".len()
         + 4;
-    request.headers().iter().fold(line + 2, |size, (name, value)| {
-        size + name.as_str().len() + value.len() + 4
-    })
+    request
+        .headers()
+        .iter()
+        .fold(line + 2, |size, (name, value)| {
+            size + name.as_str().len() + value.len() + 4
+        })
 }
 
 /// GET, HEAD, OPTIONS and TRACE without a body, or any request with an idempotency key.
