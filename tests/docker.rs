@@ -19,6 +19,9 @@ fn the_demo_app_is_created_scaled_and_removed() {
     assert!(run.stdout.contains("App is reachable at:"), "{run:#?}");
     let url = format!("http://lattice-app.localhost:{}", home.router_port);
     assert!(run.stdout.contains(&url), "{run:#?}");
+    // Beside it, the URL under the domain, for programs that do not resolve `.localhost`.
+    let domain_url = format!("(http://lattice-app.127.0.0.1.xip.io:{})", home.router_port);
+    assert!(run.stdout.contains(&domain_url), "{run:#?}");
     assert!(run.stderr.contains("Creating App: lattice-app"), "{run:#?}");
     assert!(run.stderr.contains("Defaulting to 8080"), "{run:#?}");
 

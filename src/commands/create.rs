@@ -136,6 +136,23 @@ fn print_reachable(ui: &Ui, app: &AppStatus, heading: &str) {
         ui.out(ui.paint(Color::Green, &route.address));
     }
     for route in &app.routes {
-        ui.out(ui.paint(Color::Green, &route.url));
+        ui.out(route_urls(ui, route));
     }
+}
+
+/// A route's URL on this machine and, when it differs, the URL under the system domain (which
+/// needs DNS for it): `.localhost` names resolve in curl and browsers but not through every
+/// resolver (glibc's, on Debian, without `libnss-myhostname`).
+pub fn route_urls(ui: &Ui, route: &crate::model::RouteStatus) -> String {
+    let url = ui.paint(Color::Green, &route.url);
+    let host = route
+        .url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split([':', '/']).next())
+        .unwrap_or_default();
+    if host.is_empty() || host == route.hostname {
+        return url;
+    }
+    format!("{url}  ({})", route.url.replacen(host, &route.hostname, 1))
 }

@@ -33,7 +33,7 @@ pub async fn run(args: UpdateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
             ui.out(ui.paint(Color::Green, &route.address));
         }
         for route in &app.routes {
-            ui.out(ui.paint(Color::Green, &route.url));
+            ui.out(super::create::route_urls(ui, route));
         }
     }
     Ok(())
