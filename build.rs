@@ -44,6 +44,11 @@ fn main() {
             .map(|status| status.success())
             .unwrap_or(false);
     if !built {
+        // Visible in the build's output; `ltc create` without an image then says the same.
+        println!(
+            "cargo:warning=the built-in lattice-app could not be compiled for `{target}` (it needs a \
+             Linux target with a static libc); `ltc create APP` will need an IMAGE"
+        );
         std::fs::write(&binary, b"").expect("write placeholder demo binary");
     }
     let bytes = std::fs::read(&binary).expect("read demo binary");

@@ -159,7 +159,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__completions)
-            opts="-q -h -V --json --quiet --help --version bash elvish fish powershell zsh"
+            opts="-q -h -V --install --json --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -494,6 +494,7 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand --version 'Print version'
         }
         &'ltc;completions'= {
+            cand --install 'Install the script where the shell looks for it, and the man pages where `man` does, for this user (bash, zsh and fish)'
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'

@@ -284,6 +284,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcomma
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand completions" -l install -d 'Install the script where the shell looks for it, and the man pages where `man` does, for this user (bash, zsh and fish)'
 complete -c ltc -n "__fish_ltc_using_subcommand completions" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand completions" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand completions" -s h -l help -d 'Print help'

@@ -212,6 +212,11 @@ pub fn grouped_help() -> String {
 pub struct CompletionsArgs {
     /// The shell
     pub shell: clap_complete::Shell,
+
+    /// Install the script where the shell looks for it, and the man pages where `man` does,
+    /// for this user (bash, zsh and fish)
+    #[arg(long)]
+    pub install: bool,
 }
 
 #[derive(Debug, Args)]

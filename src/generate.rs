@@ -23,6 +23,48 @@ pub fn completions(shell: Shell) -> Vec<u8> {
     out
 }
 
+/// Installs the completion script for `shell` and every man page for this user, where the
+/// shell and `man` find them without configuration, and returns the files written:
+/// bash-completion's `~/.local/share/bash-completion/completions/ltc`, fish's
+/// `~/.config/fish/completions/ltc.fish`, `~/.zfunc/_ltc` for zsh (with `fpath+=~/.zfunc`),
+/// and `~/.local/share/man/man1/`.
+pub fn install(shell: Shell) -> crate::error::Result<Vec<std::path::PathBuf>> {
+    use crate::error::Error;
+    let data =
+        dirs::data_dir().ok_or_else(|| Error::config("cannot find this user's data directory"))?;
+    let script = match shell {
+        Shell::Bash => data.join("bash-completion/completions/ltc"),
+        Shell::Fish => dirs::config_dir()
+            .ok_or_else(|| Error::config("cannot find this user's config directory"))?
+            .join("fish/completions/ltc.fish"),
+        Shell::Zsh => dirs::home_dir()
+            .ok_or_else(|| Error::config("cannot find this user's home directory"))?
+            .join(".zfunc/_ltc"),
+        other => {
+            return Err(Error::usage(format!(
+                "`--install` knows bash, zsh and fish; for {other}, save `ltc completions {other}` where it loads scripts"
+            )));
+        }
+    };
+    let mut written = Vec::new();
+    let mut write = |path: std::path::PathBuf, bytes: &[u8]| {
+        let made = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, bytes));
+        made.map_err(|e| Error::fs(format!("cannot write `{}`: {e}", path.display())))?;
+        written.push(path);
+        Ok::<(), Error>(())
+    };
+    write(script, &completions(shell))?;
+    for (path, content) in files() {
+        if let Some(page) = path.strip_prefix("docs/man/") {
+            write(data.join("man/man1").join(page), &content)?;
+        }
+    }
+    Ok(written)
+}
+
 /// Every generated file, as (path relative to the repository, content).
 pub fn files() -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = SHELLS

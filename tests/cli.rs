@@ -416,3 +416,31 @@ fn help_names_the_router_address_this_environment_uses() {
     }
     assert_untouched(&home);
 }
+
+#[test]
+fn completions_and_man_pages_install_where_shells_and_man_find_them() {
+    let home = Home::new();
+    let user = tempfile::tempdir().unwrap();
+    let data = user.path().join("data");
+    let run = home
+        .command(&["completions", "bash", "--install"])
+        .env("HOME", user.path())
+        .env("XDG_DATA_HOME", &data)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let script = data.join("bash-completion/completions/ltc");
+    assert!(std::fs::read_to_string(&script).unwrap().contains("scale"));
+    assert!(data.join("man/man1/ltc.1").exists());
+    assert!(data.join("man/man1/ltc-create.1").exists());
+    let listed = String::from_utf8_lossy(&run.stdout);
+    assert!(listed.contains(script.to_str().unwrap()), "{listed}");
+    // A shell it cannot place a script for is a usage error that says what to do.
+    let run = home
+        .command(&["completions", "elvish", "--install"])
+        .env("HOME", user.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(13));
+    assert_untouched(&home);
+}

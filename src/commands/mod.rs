@@ -38,6 +38,12 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::Events(args) => logs::events(args, settings, ui).await,
         Command::Daemon(args) => daemon::run(args.command, settings, ui).await,
         Command::Help(args) => help(args.command.as_deref(), ui),
+        Command::Completions(args) if args.install => {
+            for path in crate::generate::install(args.shell)? {
+                ui.out(path.display());
+            }
+            Ok(())
+        }
         Command::Completions(args) => {
             ui.out_bytes(&crate::generate::completions(args.shell));
             Ok(())
