@@ -307,3 +307,40 @@ fn a_known_app_is_never_404_while_the_node_starts() {
         assert!(body.contains("the router is starting"), "{body}");
     }
 }
+
+#[test]
+fn a_tcp_route_on_a_taken_or_reserved_port_is_refused_before_anything_is_made() {
+    require_docker();
+    let home = Home::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let run = home
+        .ltc(&["create", "tcp", "-T", &format!("{port}:8080")])
+        .code(14);
+    assert!(
+        run.stderr
+            .contains(&format!("TCP route port {port} cannot be opened")),
+        "{run:#?}"
+    );
+    assert_eq!(home.json(&["list"]), serde_json::json!([]), "no app");
+    assert!(home.containers().is_empty(), "no container");
+    // On an update too, and the app keeps its routes.
+    home.ltc(&["create", "web", "--no-wait"]).ok();
+    let run = home
+        .ltc(&["update", "web", "-T", &format!("{port}:8080")])
+        .code(14);
+    assert!(run.stderr.contains("cannot be opened"), "{run:#?}");
+    assert_eq!(
+        home.json(&["status", "web"])["tcp_routes"],
+        serde_json::json!([])
+    );
+    // Lattice's reserved ports are refused as it did.
+    let run = home.ltc(&["create", "ssh", "-T", "2222:8080"]).code(13);
+    assert!(
+        run.stderr.contains("Port 2222 is reserved by Lattice."),
+        "{run:#?}"
+    );
+    drop(taken);
+    home.ltc(&["create", "tcp", "-T", &format!("{port}:8080")])
+        .ok();
+}

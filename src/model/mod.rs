@@ -275,13 +275,27 @@ pub fn served_names(hostname: &str, domain: &str) -> Vec<String> {
     names
 }
 
-/// Ports a TCP route may not take: ltc's own router port is checked by the node.
+/// External ports Lattice refused for TCP routes (its components' ports); ltc keeps the list
+/// so a route that worked there works here, and its own router port is checked by the node.
+pub const LATTICE_RESERVED_PORTS: [u16; 34] = [
+    22, 53, 80, 1169, 1234, 1700, 2222, 2380, 4001, 4222, 4223, 7001, 7777, 8070, 8080, 8081, 8082,
+    8090, 8300, 8301, 8302, 8400, 8444, 8500, 8888, 8889, 9016, 9999, 17009, 17014, 17110, 17111,
+    17222, 44445,
+];
+
+/// Parses `--tcp-route EXTERNAL[:PORT]`.
 pub fn parse_tcp_route(text: &str, ports: &[u16]) -> Result<TcpRoute> {
     let (external, port) = match text.split_once(':') {
         Some((external, port)) => (external, Some(port)),
         None => (text, None),
     };
     let external_port = parse_port(external)?;
+    if LATTICE_RESERVED_PORTS.contains(&external_port) {
+        return Err(
+            Error::usage(format!("Port {external_port} is reserved by Lattice."))
+                .with_hint("pick another external port for the TCP route"),
+        );
+    }
     let port = route_port(port, ports, "--tcp-route")?;
     Ok(TcpRoute {
         external_port,

@@ -144,6 +144,40 @@ impl Node {
         })
     }
 
+    /// Refuses, before anything is made, a TCP route on a port another program holds: the
+    /// router could not open it, and the app would exist with a dead route.
+    fn check_tcp_ports_free(&self, inner: &Inner, spec: &AppSpec) -> Result<()> {
+        if !self
+            .router_serving
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let ours: Vec<u16> = inner
+            .desired
+            .apps
+            .values()
+            .flat_map(|app| app.routes.tcp.iter().map(|r| r.external_port))
+            .collect();
+        for route in spec
+            .routes
+            .tcp
+            .iter()
+            .filter(|r| !ours.contains(&r.external_port))
+        {
+            let addr = std::net::SocketAddr::new(self.router_addr.ip(), route.external_port);
+            if let Err(e) = std::net::TcpListener::bind(addr) {
+                return Err(Error::conflict(format!(
+                    "TCP route port {} cannot be opened on {}: {e}",
+                    route.external_port,
+                    self.router_addr.ip()
+                ))
+                .with_hint("another program uses it; `-T OTHER:PORT` picks another"));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn check_routes(&self, inner: &Inner, spec: &AppSpec) -> Result<()> {
         let domain = &inner.config.domain;
         for route in &spec.routes.http {
@@ -168,6 +202,7 @@ impl Node {
                 )));
             }
         }
+        self.check_tcp_ports_free(inner, spec)?;
         for route in &spec.routes.tcp {
             if route.external_port == self.router_addr.port() {
                 return Err(Error::usage(format!(

@@ -10,10 +10,14 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+/// How often a TCP route whose port another program holds is tried again.
+const TCP_BIND_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Keeps one listener per TCP route port until `cancel` fires.
 pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
     let mut changes = router.subscribe();
     let mut listeners: HashMap<u16, CancellationToken> = HashMap::new();
+    let mut failing: std::collections::HashSet<u16> = std::collections::HashSet::new();
     loop {
         let wanted = router.table().tcp_ports();
         listeners.retain(|port, token| {
@@ -38,13 +42,27 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
                     router.tcp_listening.send_modify(|open| {
                         open.insert(port);
                     });
+                    failing.remove(&port);
                     tokio::spawn(accept_loop(router.clone(), listener, port, token));
                 }
-                Err(e) => crate::logging::log(format!("router: cannot open TCP route {addr}: {e}")),
+                Err(e) => {
+                    if failing.insert(port) {
+                        crate::logging::log(format!("router: cannot open TCP route {addr}: {e}"));
+                    }
+                }
             }
         }
+        failing.retain(|port| router.table().tcp_ports().contains(port));
+        // A port another program held is tried again until it is free.
+        let retry = async {
+            if failing.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(TCP_BIND_RETRY).await;
+        };
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { return },
+            _ = retry => {}
             _ = cancel.cancelled() => return,
         }
     }
