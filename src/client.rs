@@ -298,6 +298,30 @@ fn log_tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// Why a node that exited did not start, as it said it in its log: its `ltc: ` line and its
+/// `hint: `, with the kind its exit code says (a router address in use is configuration, 10).
+fn node_start_error(log: &Path, exit_code: Option<i32>) -> Error {
+    let text = log_tail(log, 20);
+    let lines: Vec<&str> = text.lines().collect();
+    let said = lines.iter().rposition(|l| l.starts_with("ltc: "));
+    let kind = exit_code.map_or(Kind::Failed, Kind::from_exit_code);
+    let Some(at) = said else {
+        let last = lines
+            .last()
+            .copied()
+            .unwrap_or("it wrote nothing to its log");
+        return Error::new(kind, format!("the ltc node did not start: {last}"))
+            .with_hint(format!("its log is `{}`", log.display()));
+    };
+    let message = lines[at].trim_start_matches("ltc: ");
+    let hint = lines
+        .get(at + 1)
+        .and_then(|l| l.strip_prefix("hint: "))
+        .map_or(String::new(), |h| format!("{h}; "));
+    Error::new(kind, format!("the ltc node did not start: {message}"))
+        .with_hint(format!("{hint}its log is `{}`", log.display()))
+}
+
 /// Connects to the node of this `LTC_HOME`, starting it when it does not answer.
 pub async fn connect(settings: &Settings, ui: &Ui) -> Result<Client> {
     let client = Client::new(settings).with_notes(ui);
@@ -325,19 +349,24 @@ pub async fn wait_for_node(
 ) -> Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut exited_at = None;
+    let mut exit_code = None;
     loop {
         if matches!(client.ping().await, Ok(true)) {
             return Ok(());
         }
         if exited_at.is_none()
-            && let Ok(Some(_status)) = child.try_wait()
+            && let Ok(Some(status)) = child.try_wait()
         {
             exited_at = Some(tokio::time::Instant::now());
+            exit_code = status.code();
         }
         let gave_up = exited_at.is_some_and(|at| at.elapsed() > Duration::from_secs(2));
         let timed_out = tokio::time::Instant::now() >= deadline;
         if gave_up || timed_out {
             let log = settings.paths.log_file();
+            if exited_at.is_some() {
+                return Err(node_start_error(&log, exit_code));
+            }
             let tail = log_tail(&log, 3);
             let tail = if tail.is_empty() {
                 String::new()

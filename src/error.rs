@@ -37,6 +37,20 @@ pub enum Kind {
 
 impl Kind {
     /// The exit code table, documented in the README and `ltc help`.
+    /// The kind a process that exited with `code` reported (the node's own exit).
+    pub fn from_exit_code(code: i32) -> Kind {
+        match code {
+            10 => Kind::Config,
+            11 => Kind::Placement,
+            12 => Kind::FileSystem,
+            13 => Kind::Usage,
+            15 => Kind::Engine,
+            16 => Kind::Timeout,
+            130 => Kind::Interrupted,
+            _ => Kind::Failed,
+        }
+    }
+
     pub fn exit_code(self) -> i32 {
         match self {
             Kind::Config => 10,

@@ -444,3 +444,27 @@ fn completions_and_man_pages_install_where_shells_and_man_find_them() {
     assert_eq!(run.status.code(), Some(13));
     assert_untouched(&home);
 }
+
+#[test]
+fn a_node_that_cannot_start_is_one_error_with_its_own_exit_code() {
+    let home = Home::new();
+    // Another program holds the router's address: a configuration problem (10).
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", home.router_port)).unwrap();
+    let run = home.ltc(&["list", "--json"]);
+    assert_eq!(run.code, 10, "{run:#?}");
+    assert!(run.stdout.is_empty(), "{run:#?}");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr is one JSON object: {run:#?}");
+    let error: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(error["kind"], "config");
+    let message = error["error"].as_str().unwrap();
+    assert!(message.contains("cannot listen"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    assert!(error["hint"].as_str().unwrap().contains("LTC_ROUTER_ADDR"));
+    let run = home.ltc(&["list"]);
+    assert_eq!(run.code, 10, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("ltc: the ltc node did not start: the router cannot listen")
+    );
+}

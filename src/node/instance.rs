@@ -356,8 +356,7 @@ impl Node {
                 health_line(&format!(
                     "healthcheck failed ({failures}/{threshold}): {reason}"
                 ));
-                slot.last_error = Some(reason.clone());
-                slot.last_crash = Some((reason, SystemTime::now()));
+                slot.last_error = Some(reason);
                 true
             }
             health::Verdict::Crash => {

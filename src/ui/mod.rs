@@ -111,16 +111,18 @@ impl Ui {
         self.out(serde_json::to_string_pretty(value).expect("serialisable"));
     }
 
-    /// A line for the human on stderr (progress, notes); silent with `--quiet`.
+    /// A line for the human on stderr (progress, notes); silent with `--quiet`, and with
+    /// `--json`, whose stderr holds nothing but the error object.
     pub fn note(&self, text: impl Display) {
-        if !self.quiet {
+        if !self.quiet && !self.json {
             eprintln!("{text}");
         }
     }
 
-    /// A warning on stderr; silent with `--quiet`.
+    /// A warning on stderr; silent with `--quiet` and with `--json` (whose answers carry their
+    /// warnings).
     pub fn warn(&self, text: impl Display) {
-        if !self.quiet {
+        if !self.quiet && !self.json {
             eprintln!(
                 "{}",
                 self.paint_err(Color::Yellow, format!("Warning: {text}"))
