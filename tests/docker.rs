@@ -595,3 +595,23 @@ fn the_pids_limit_is_set_per_app() {
     let human = home.ltc(&["status", "free"]).ok().stdout;
     assert!(human.contains("unlimited"), "{human}");
 }
+
+#[test]
+fn quiet_prints_results_and_nothing_else() {
+    require_docker();
+    let home = Home::new();
+    let run = home.ltc(&["create", "web", "--quiet"]).ok();
+    let url = format!("http://web.localhost:{}", home.router_port);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines.iter().all(|l| l.starts_with("http://")), "{run:#?}");
+    assert!(lines.iter().any(|l| l.starts_with(&url)), "{run:#?}");
+    assert!(run.stderr.is_empty(), "{run:#?}");
+    let run = home.ltc(&["update", "web", "-R", "other", "--quiet"]).ok();
+    assert!(run.stdout.contains("http://other.localhost"), "{run:#?}");
+    assert!(run.stderr.is_empty(), "{run:#?}");
+    let run = home.ltc(&["target", "--quiet"]).ok();
+    assert!(run.stdout.contains("Target:"), "{run:#?}");
+    assert!(run.stderr.is_empty(), "{run:#?}");
+    let run = home.ltc(&["scale", "web", "2", "--quiet"]).ok();
+    assert!(run.stdout.is_empty() && run.stderr.is_empty(), "{run:#?}");
+}

@@ -75,7 +75,7 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     if !args.wait.waits() {
         if ui.json {
             ui.json(&created.app);
-        } else if !ui.quiet {
+        } else {
             print_reachable(ui, &created.app, "App will be reachable at:");
         }
         return Ok(());
@@ -93,8 +93,10 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         Ok(app) => {
             if ui.json {
                 ui.json(&app);
-            } else if !ui.quiet {
-                ui.out(ui.paint(Color::Green, format!("{name} is now running.")));
+            } else {
+                if !ui.quiet {
+                    ui.out(ui.paint(Color::Green, format!("{name} is now running.")));
+                }
                 print_reachable(ui, &app, "App is reachable at:");
             }
             Ok(())
@@ -127,11 +129,15 @@ async fn prepare_image(client: &Client, image: Option<String>, ui: &Ui) -> Resul
     failure.map_or(Ok(()), Err)
 }
 
+/// The app's addresses: the result of `create` and `update`, printed under `--quiet` too (as
+/// bare lines, without the heading).
 fn print_reachable(ui: &Ui, app: &AppStatus, heading: &str) {
     if app.routes.is_empty() && app.tcp_routes.is_empty() {
         return;
     }
-    ui.out(heading);
+    if !ui.quiet {
+        ui.out(heading);
+    }
     for route in &app.tcp_routes {
         ui.out(ui.paint(Color::Green, &route.address));
     }

@@ -28,13 +28,12 @@ pub async fn run(args: UpdateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     ui.note(format!(
         "Updating {name} routes. You can check this app's current routes by running 'ltc status {name}'"
     ));
-    if !ui.quiet {
-        for route in &app.tcp_routes {
-            ui.out(ui.paint(Color::Green, &route.address));
-        }
-        for route in &app.routes {
-            ui.out(super::create::route_urls(ui, route));
-        }
+    // The routes are the result: printed under --quiet too.
+    for route in &app.tcp_routes {
+        ui.out(ui.paint(Color::Green, &route.address));
+    }
+    for route in &app.routes {
+        ui.out(super::create::route_urls(ui, route));
     }
     Ok(())
 }
