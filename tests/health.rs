@@ -575,3 +575,30 @@ fn an_instance_killed_for_memory_says_so_with_its_limit() {
     let logs = home.ltc(&["logs", "hog", "--recent"]).ok().stdout;
     assert!(logs.contains("out of memory"), "{logs}");
 }
+
+#[test]
+fn without_a_monitor_a_process_that_exits_at_once_is_a_crash_not_running() {
+    require_docker();
+    let home = Home::new();
+    let run = home
+        .ltc(&[
+            "create",
+            "worker",
+            "--no-monitor",
+            "--",
+            "/lattice-app",
+            "--bogus-flag",
+        ])
+        .code(14);
+    assert!(!run.stdout.contains("is now running"), "{run:#?}");
+    let logs = home.ltc(&["logs", "worker", "--recent"]).ok().stdout;
+    assert!(!logs.contains("healthcheck passed"), "{logs}");
+    assert!(logs.contains("Crashed (1)"), "{logs}");
+    // One that stays up is running, and its log says how it was judged.
+    home.ltc(&["create", "steady", "--no-monitor"]).ok();
+    let logs = home.ltc(&["logs", "steady", "--recent"]).ok().stdout;
+    assert!(
+        logs.contains("[HEALTH|0] no monitor: running, its process stayed up"),
+        "{logs}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use super::Node;
 use super::converge::{self, Op, Slot};
-use super::{CRASH_OUTPUT_WAIT, STOP_GRACE};
+use super::{CRASH_OUTPUT_WAIT, NO_MONITOR_GRACE, STOP_GRACE};
 use super::{health, logs, probe, records, resolve};
 use crate::engine::{ContainerId, EngineError};
 use crate::logging::log;
@@ -193,9 +193,22 @@ impl Node {
     pub(super) async fn monitor(self: Arc<Self>, guid: String) {
         let mut attempt = 0;
         loop {
-            let Some(target) = self.monitor_target(&guid) else {
+            let Some(mut target) = self.monitor_target(&guid) else {
                 return;
             };
+            let unmonitored = matches!(target.monitor, crate::model::Monitor::None);
+            if unmonitored && target.state == InstanceState::Claimed {
+                // Without a monitor, running means its process stays up: a process that exits
+                // at once is a crash, never "running".
+                tokio::select! {
+                    _ = tokio::time::sleep(NO_MONITOR_GRACE) => {}
+                    _ = self.cancel.cancelled() => return,
+                }
+                match self.monitor_target(&guid) {
+                    Some(now) => target = now,
+                    None => return,
+                }
+            }
             let result = health::check(
                 self.engine.as_ref(),
                 &target.monitor,
@@ -205,7 +218,7 @@ impl Node {
                 target.state == InstanceState::Running,
             )
             .await;
-            match self.judge_check(&guid, target.state, result) {
+            match self.judge_check(&guid, target.state, result, unmonitored) {
                 Checked::Gone => return,
                 Checked::Crashed => {
                     tokio::spawn(self.clone().clean_crashed(guid));
@@ -247,6 +260,7 @@ impl Node {
         guid: &str,
         state: InstanceState,
         result: std::result::Result<(), String>,
+        unmonitored: bool,
     ) -> Checked {
         let mut inner = self.lock();
         let threshold = self.tuning.failure_threshold;
@@ -289,7 +303,7 @@ impl Node {
             health::judge(state, slot.failures, result.is_ok(), threshold)
         };
         slot.failures = failures;
-        let visible = self.apply_verdict(slot, verdict, result.err(), threshold);
+        let visible = self.apply_verdict(slot, verdict, result.err(), threshold, unmonitored);
         if visible {
             self.changed(&mut inner);
         }
@@ -308,6 +322,7 @@ impl Node {
         verdict: health::Verdict,
         reason: Option<String>,
         threshold: u32,
+        unmonitored: bool,
     ) -> bool {
         let failures = slot.failures;
         let health_line = |message: &str| {
@@ -316,7 +331,11 @@ impl Node {
         };
         match verdict {
             health::Verdict::BecameRunning => {
-                health_line("healthcheck passed");
+                health_line(if unmonitored {
+                    "no monitor: running, its process stayed up"
+                } else {
+                    "healthcheck passed"
+                });
                 self.logs.event(
                     "instance_running",
                     &slot.app,

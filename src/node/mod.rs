@@ -61,6 +61,9 @@ pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// container is removed.
 const CRASH_OUTPUT_WAIT: Duration = Duration::from_millis(500);
 
+/// Without a monitor, an instance is RUNNING once its process has stayed up this long.
+pub const NO_MONITOR_GRACE: Duration = Duration::from_secs(1);
+
 /// SIGTERM, then SIGKILL after this long (Diego's and Docker's 10 s).
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
