@@ -647,6 +647,34 @@ async fn a_request_body_that_stalls_or_trickles_is_408_and_never_forwarded_whole
 }
 
 #[tokio::test]
+async fn an_instance_that_only_speaks_http2_is_a_502_that_says_so() {
+    // A prior-knowledge h2c server answers an HTTP/1.1 request with HTTP/2 frames: its
+    // SETTINGS, then GOAWAY.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                let settings = [0u8, 0, 0, 4, 0, 0, 0, 0, 0];
+                let goaway = [0u8, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+                let _ = stream.write_all(&settings).await;
+                let _ = stream.write_all(&goaway).await;
+            });
+        }
+    });
+    let p = proxy(vec![app("web", &[addr])]).await;
+    let (status, headers, body) = get(p.addr, "web.d.io", "/").await;
+    assert_eq!(status, 502);
+    assert_eq!(headers["x-cf-routererror"], "endpoint_failure");
+    assert!(
+        body.contains("HTTP/1.1") && body.contains("HTTP/2-only"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn forwarding_headers_are_set_and_hop_by_hop_headers_stripped_both_ways() {
     let (a, rec) = backend("a").await;
     let p = proxy(vec![app("web", &[a])]).await;

@@ -265,7 +265,10 @@ enum Refusal {
     HeadTooLarge,
     BodyTimeout,
     Timeout,
-    EndpointFailure,
+    /// `true` when an instance answered something that is not HTTP/1.1.
+    EndpointFailure {
+        not_http1: bool,
+    },
 }
 
 impl From<HostError> for Refusal {
@@ -283,7 +286,7 @@ impl Refusal {
             Refusal::UnknownRoute(_) => StatusCode::NOT_FOUND,
             Refusal::NoEndpoints { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            Refusal::EndpointFailure => StatusCode::BAD_GATEWAY,
+            Refusal::EndpointFailure { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -341,10 +344,17 @@ impl Refusal {
                 "endpoint_timeout",
                 "Registered endpoint did not respond in time.".to_string(),
             ),
-            Refusal::EndpointFailure => (
+            Refusal::EndpointFailure { not_http1 } => (
                 StatusCode::BAD_GATEWAY,
                 "endpoint_failure",
-                "Registered endpoint failed to handle the request.".to_string(),
+                if *not_http1 {
+                    "Registered endpoint failed to handle the request: it did not answer in \
+                     HTTP/1.1, which the router speaks to instances (an HTTP/2-only server needs \
+                     HTTP/1.1 enabled)."
+                        .to_string()
+                } else {
+                    "Registered endpoint failed to handle the request.".to_string()
+                },
             ),
         };
         error_response(status, kind, &message, request_id)
@@ -434,6 +444,7 @@ async fn proxy(
         Err(refusal) => return Err(refusal),
     };
     let mut last = None;
+    let mut not_http1 = false;
     for backend in &candidates {
         let Some(body) = outbound.next_body() else {
             break;
@@ -458,7 +469,8 @@ async fn proxy(
             Waited::Answered(Err(SendError::AfterSend { .. })) if outbound.body_timed_out() => {
                 return Err(access.refused(last, Refusal::BodyTimeout));
             }
-            Waited::Answered(Err(SendError::AfterSend { fresh, .. })) => {
+            Waited::Answered(Err(SendError::AfterSend { fresh, error })) => {
+                not_http1 |= error.is_parse();
                 if fresh {
                     backend.mark_failed();
                 }
@@ -481,7 +493,7 @@ async fn proxy(
             request_id,
         ));
     }
-    Err(access.refused(last, Refusal::EndpointFailure))
+    Err(access.refused(last, Refusal::EndpointFailure { not_http1 }))
 }
 
 /// How waiting for an instance's response ended.
