@@ -298,6 +298,32 @@ fn log_tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// A node reads `LTC_ROUTER_ADDR` and `DOCKER_HOST` (or the Docker context) when it starts: a
+/// command run with other values talks to it all the same, so it says which values apply.
+async fn warn_if_started_otherwise(client: &Client, settings: &Settings, ui: &Ui) {
+    let Ok(health) = client.get::<crate::model::NodeHealth>("/v1/health").await else {
+        return;
+    };
+    let mut differ = Vec::new();
+    let router = settings.router_addr.to_string();
+    if let Some(node) = health.router.filter(|node| *node != router) {
+        differ.push(format!("router {node} (not LTC_ROUTER_ADDR {router})"));
+    }
+    if let Some(node) = health.engine.filter(|node| *node != settings.docker_host) {
+        differ.push(format!(
+            "Docker engine {node} (not {})",
+            settings.docker_host
+        ));
+    }
+    if !differ.is_empty() {
+        ui.warn(format!(
+            "the running ltc node (pid {}) uses {}; other values apply to a new node: `ltc daemon stop`, then run the command again",
+            health.pid,
+            differ.join(" and ")
+        ));
+    }
+}
+
 /// Why a node that exited did not start, as it said it in its log: its `ltc: ` line and its
 /// `hint: `, with the kind its exit code says (a router address in use is configuration, 10).
 fn node_start_error(log: &Path, exit_code: Option<i32>) -> Error {
@@ -326,6 +352,7 @@ fn node_start_error(log: &Path, exit_code: Option<i32>) -> Error {
 pub async fn connect(settings: &Settings, ui: &Ui) -> Result<Client> {
     let client = Client::new(settings).with_notes(ui);
     if client.ping().await? {
+        warn_if_started_otherwise(&client, settings, ui).await;
         return Ok(client);
     }
     ui.note(format!(

@@ -101,12 +101,56 @@ impl Settings {
         let term = var("TERM");
         Ok(Settings {
             paths: Paths::new(home),
-            docker_host: var("DOCKER_HOST").unwrap_or_else(|| DEFAULT_DOCKER_HOST.into()),
+            docker_host: docker_endpoint(&var)?,
             router_addr,
             color_allowed: var("NO_COLOR").is_none() && term.is_some_and(|t| t != "dumb"),
             node_timeout,
         })
     }
+}
+
+/// The Docker endpoint as the Docker CLI and Compose pick it: `DOCKER_HOST`, else the context
+/// `DOCKER_CONTEXT` names, else the current context in the Docker CLI's `config.json`
+/// (`DOCKER_CONFIG` moves it from `~/.docker`), else Docker's default socket.
+fn docker_endpoint(var: &impl Fn(&str) -> Option<String>) -> Result<String> {
+    if let Some(host) = var("DOCKER_HOST") {
+        return Ok(host);
+    }
+    let config_dir = var("DOCKER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|home| home.join(".docker")));
+    let context = var("DOCKER_CONTEXT").or_else(|| {
+        let bytes = std::fs::read(config_dir.as_ref()?.join("config.json")).ok()?;
+        let config: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        config.get("currentContext")?.as_str().map(str::to_string)
+    });
+    let Some(name) = context.filter(|name| !name.is_empty() && name != "default") else {
+        return Ok(DEFAULT_DOCKER_HOST.into());
+    };
+    // The Docker CLI keeps a context under the SHA-256 of its name.
+    let digest = {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(name.as_bytes());
+        hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let meta = config_dir
+        .unwrap_or_default()
+        .join("contexts/meta")
+        .join(digest)
+        .join("meta.json");
+    let unusable = |why: String| {
+        Error::config(format!("Docker context `{name}` {why}"))
+            .with_hint("`docker context ls` lists the contexts; DOCKER_HOST overrides them")
+    };
+    let bytes = std::fs::read(&meta)
+        .map_err(|e| unusable(format!("cannot be read from `{}`: {e}", meta.display())))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| unusable(format!("is damaged (`{}`: {e})", meta.display())))?;
+    value["Endpoints"]["docker"]["Host"]
+        .as_str()
+        .filter(|host| !host.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| unusable("names no Docker endpoint".to_string()))
 }
 
 impl Settings {

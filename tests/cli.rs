@@ -468,3 +468,72 @@ fn a_node_that_cannot_start_is_one_error_with_its_own_exit_code() {
             .contains("ltc: the ltc node did not start: the router cannot listen")
     );
 }
+
+#[test]
+fn the_docker_context_is_honoured_as_the_docker_cli_does() {
+    use sha2::Digest;
+    let home = Home::new();
+    let config = tempfile::tempdir().unwrap();
+    let digest: String = sha2::Sha256::digest(b"elsewhere")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let meta = config.path().join("contexts/meta").join(digest);
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        meta.join("meta.json"),
+        r#"{"Name":"elsewhere","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///nonexistent-context.sock","SkipTLSVerify":false}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"currentContext":"elsewhere"}"#,
+    )
+    .unwrap();
+    // The current context of config.json, as `docker` would use it.
+    let run = home
+        .command(&["list"])
+        .env("DOCKER_CONFIG", config.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(15), "{stderr}");
+    assert!(
+        stderr.contains("unix:///nonexistent-context.sock"),
+        "{stderr}"
+    );
+    home.ltc(&["daemon", "stop"]);
+    // DOCKER_CONTEXT names one; a context that does not exist is a configuration error.
+    let run = home
+        .command(&["list"])
+        .env("DOCKER_CONFIG", config.path())
+        .env("DOCKER_CONTEXT", "missing")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(10), "{stderr}");
+    assert!(stderr.contains("Docker context `missing`"), "{stderr}");
+}
+
+#[test]
+fn a_command_run_with_other_addresses_than_the_node_says_so() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["daemon", "start"]).ok();
+    let other = crate::support::free_port();
+    let run = home
+        .command(&["list"])
+        .env("LTC_ROUTER_ADDR", format!("127.0.0.1:{other}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("router 127.0.0.1:{}", home.router_port))
+            && stderr.contains(&format!("not LTC_ROUTER_ADDR 127.0.0.1:{other}")),
+        "{stderr}"
+    );
+    // The same settings say nothing.
+    let run = home.ltc(&["list"]).ok();
+    assert!(!run.stderr.contains("running ltc node"), "{run:#?}");
+}

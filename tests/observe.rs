@@ -325,3 +325,25 @@ fn a_long_line_is_one_line_cut_once_at_the_documented_limit() {
     let kept = long[0].split('…').next().unwrap();
     assert_eq!(kept.matches('y').count(), 4096, "{}", long[0].len());
 }
+
+#[test]
+fn router_lines_are_kept_when_nobody_follows_the_logs() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    for i in 0..10 {
+        let path = format!("/index?unwatched={i}");
+        assert_eq!(
+            http_get(home.router_port, &path, "web.localhost")
+                .unwrap()
+                .0,
+            200
+        );
+    }
+    let recent = home.ltc(&["logs", "web", "--recent"]).ok().stdout;
+    let routed = recent
+        .lines()
+        .filter(|l| l.contains("[RTR|0]") && l.contains("/index?unwatched="))
+        .count();
+    assert_eq!(routed, 10, "{recent}");
+}

@@ -328,3 +328,16 @@ pub const ENGINE_ERROR_HEADER: &str = "ltc-engine-error";
 /// Crashes restarted at once before backoff begins (Diego: the 1st and 2nd). An instance that
 /// has crashed this often is crash-looping, which `--wait` reports instead of waiting on.
 pub const IMMEDIATE_RESTARTS: u32 = 3;
+
+/// `GET /v1/health`: the node answers, and with what it was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeHealth {
+    pub ok: bool,
+    pub pid: u32,
+    /// The router's address (`LTC_ROUTER_ADDR` when the node started).
+    #[serde(default)]
+    pub router: Option<String>,
+    /// The engine's endpoint (`DOCKER_HOST` or the Docker context when the node started).
+    #[serde(default)]
+    pub engine: Option<String>,
+}

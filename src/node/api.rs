@@ -163,10 +163,7 @@ async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let param = |name: &str| query_param(&query, name);
     Ok(match (&method, segments.as_slice()) {
-        (&Method::GET, ["v1", "health"]) => done(
-            node,
-            &serde_json::json!({"ok": true, "pid": std::process::id()}),
-        ),
+        (&Method::GET, ["v1", "health"]) => done(node, &node.health()),
         (&Method::GET, ["v1", "info"]) => done(node, &node.info().await),
         (&Method::GET, ["v1", "target"]) => {
             node.check_engine().await?;

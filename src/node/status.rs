@@ -19,6 +19,16 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 impl Node {
+    /// That the node answers, and the router address and engine it was started with.
+    pub fn health(&self) -> crate::model::NodeHealth {
+        crate::model::NodeHealth {
+            ok: true,
+            pid: std::process::id(),
+            router: Some(self.router_addr.to_string()),
+            engine: Some(self.engine.endpoint()),
+        }
+    }
+
     pub async fn info(&self) -> NodeInfo {
         let engine = match self.check_engine().await {
             Ok(info) => EngineStatus {
