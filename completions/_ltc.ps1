@@ -29,37 +29,22 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('target', 'target', [CompletionResultType]::ParameterValue, 'Show or set the system domain apps are routed under')
-            [CompletionResult]::new('ta', 'ta', [CompletionResultType]::ParameterValue, 'Show or set the system domain apps are routed under')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create an app from a Docker image (the built-in lattice-app when none is named)')
-            [CompletionResult]::new('cr', 'cr', [CompletionResultType]::ParameterValue, 'Create an app from a Docker image (the built-in lattice-app when none is named)')
             [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Change the number of instances of an app (0 stops it)')
-            [CompletionResult]::new('sc', 'sc', [CompletionResultType]::ParameterValue, 'Change the number of instances of an app (0 stops it)')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Replace an app''s routes, live, without restarting it')
-            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Replace an app''s routes, live, without restarting it')
             [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove apps and their instances')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove apps and their instances')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the apps')
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the apps')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show an app''s settings and its instances')
-            [CompletionResult]::new('st', 'st', [CompletionResultType]::ParameterValue, 'Show an app''s settings and its instances')
             [CompletionResult]::new('cells', 'cells', [CompletionResultType]::ParameterValue, 'Show this machine as Lattice showed a cell: memory, CPUs, instances')
-            [CompletionResult]::new('ce', 'ce', [CompletionResultType]::ParameterValue, 'Show this machine as Lattice showed a cell: memory, CPUs, instances')
             [CompletionResult]::new('visualize', 'visualize', [CompletionResultType]::ParameterValue, 'Show where instances run: a dot per instance, green running, yellow starting')
-            [CompletionResult]::new('vz', 'vz', [CompletionResultType]::ParameterValue, 'Show where instances run: a dot per instance, green running, yellow starting')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Stream an app''s logs: every instance, its lifecycle, health checks and router lines')
-            [CompletionResult]::new('lg', 'lg', [CompletionResultType]::ParameterValue, 'Stream an app''s logs: every instance, its lifecycle, health checks and router lines')
             [CompletionResult]::new('debug-logs', 'debug-logs', [CompletionResultType]::ParameterValue, 'Stream the node''s own log')
-            [CompletionResult]::new('dl', 'dl', [CompletionResultType]::ParameterValue, 'Stream the node''s own log')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Stream lifecycle events (app created, instance crashed, route added, ...)')
-            [CompletionResult]::new('ev', 'ev', [CompletionResultType]::ParameterValue, 'Stream lifecycle events (app created, instance crashed, route added, ...)')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run Lattice''s integration test against this machine: create, route, logs, scale, TCP, remove')
-            [CompletionResult]::new('te', 'te', [CompletionResultType]::ParameterValue, 'Run Lattice''s integration test against this machine: create, route, logs, scale, TCP, remove')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the versions of ltc, its node and the Docker engine')
-            [CompletionResult]::new('vr', 'vr', [CompletionResultType]::ParameterValue, 'Show the versions of ltc, its node and the Docker engine')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run, start, stop or check the node that keeps apps converged')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Show the commands by topic, or one command''s help')
-            [CompletionResult]::new('h', 'h', [CompletionResultType]::ParameterValue, 'Show the commands by topic, or one command''s help')
             break
         }
         'ltc;target' {
@@ -72,62 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'ltc;ta' {
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'ltc;create' {
-            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Number of instances')
-            [CompletionResult]::new('--instances', '--instances', [CompletionResultType]::ParameterName, 'Number of instances')
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Ports the app listens on, comma separated [default: the image''s EXPOSE, else 8080]')
-            [CompletionResult]::new('--ports', '--ports', [CompletionResultType]::ParameterName, 'Ports the app listens on, comma separated [default: the image''s EXPOSE, else 8080]')
-            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Environment variable NAME=VALUE; a bare NAME copies its value from your environment')
-            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Environment variable NAME=VALUE; a bare NAME copies its value from your environment')
-            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Memory limit per instance in MB (0 = unlimited)')
-            [CompletionResult]::new('--memory-mb', '--memory-mb', [CompletionResultType]::ParameterName, 'Memory limit per instance in MB (0 = unlimited)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Disk limit per instance in MB (0 = unlimited; recorded, as Lattice did not enforce it)')
-            [CompletionResult]::new('--disk-mb', '--disk-mb', [CompletionResultType]::ParameterName, 'Disk limit per instance in MB (0 = unlimited; recorded, as Lattice did not enforce it)')
-            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Relative CPU weight, 1 to 100')
-            [CompletionResult]::new('--cpu-weight', '--cpu-weight', [CompletionResultType]::ParameterName, 'Relative CPU weight, 1 to 100')
-            [CompletionResult]::new('--pids-limit', '--pids-limit', [CompletionResultType]::ParameterName, 'Most processes and threads per instance (0 = unlimited), so a fork bomb stays inside')
-            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Working directory [default: the image''s WORKDIR, else /]')
-            [CompletionResult]::new('--working-dir', '--working-dir', [CompletionResultType]::ParameterName, 'Working directory [default: the image''s WORKDIR, else /]')
-            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'User to run as [default: the image''s USER, else root]')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User to run as [default: the image''s USER, else root]')
-            [CompletionResult]::new('-R', '-R ', [CompletionResultType]::ParameterName, 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]')
-            [CompletionResult]::new('--http-route', '--http-route', [CompletionResultType]::ParameterName, 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]')
-            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'TCP route EXTERNAL[:PORT], opened on the router''s address')
-            [CompletionResult]::new('--tcp-route', '--tcp-route', [CompletionResultType]::ParameterName, 'TCP route EXTERNAL[:PORT], opened on the router''s address')
-            [CompletionResult]::new('-M', '-M ', [CompletionResultType]::ParameterName, 'Check that this port listens [default: the lowest port]')
-            [CompletionResult]::new('--monitor-port', '--monitor-port', [CompletionResultType]::ParameterName, 'Check that this port listens [default: the lowest port]')
-            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Check that GET PORT:/PATH answers 200')
-            [CompletionResult]::new('--monitor-url', '--monitor-url', [CompletionResultType]::ParameterName, 'Check that GET PORT:/PATH answers 200')
-            [CompletionResult]::new('--monitor-command', '--monitor-command', [CompletionResultType]::ParameterName, 'Check that `/bin/sh -c COMMAND` exits 0 inside the instance')
-            [CompletionResult]::new('--monitor-timeout', '--monitor-timeout', [CompletionResultType]::ParameterName, 'How long one check may take')
-            [CompletionResult]::new('--start-timeout', '--start-timeout', [CompletionResultType]::ParameterName, 'How long a new instance may take to pass its first check before its start counts as a crash (and is retried with the crash backoff)')
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long to wait for every instance to run (2m, 90s, ...)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for every instance to run (2m, 90s, ...)')
-            [CompletionResult]::new('--privileged', '--privileged', [CompletionResultType]::ParameterName, 'Run privileged (the app can break out of its container)')
-            [CompletionResult]::new('--no-routes', '--no-routes', [CompletionResultType]::ParameterName, 'No routes [update: removes every route]')
-            [CompletionResult]::new('--no-monitor', '--no-monitor', [CompletionResultType]::ParameterName, 'No check: an instance is running as soon as its process runs')
-            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until the change is done (the default)')
-            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return as soon as the node has accepted the change')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'ltc;cr' {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Number of instances')
             [CompletionResult]::new('--instances', '--instances', [CompletionResultType]::ParameterName, 'Number of instances')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Ports the app listens on, comma separated [default: the image''s EXPOSE, else 8080]')
@@ -186,38 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'ltc;sc' {
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long to wait for the app to reach that number')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the app to reach that number')
-            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until the change is done (the default)')
-            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return as soon as the node has accepted the change')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'ltc;update' {
-            [CompletionResult]::new('-R', '-R ', [CompletionResultType]::ParameterName, 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]')
-            [CompletionResult]::new('--http-route', '--http-route', [CompletionResultType]::ParameterName, 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]')
-            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'TCP route EXTERNAL[:PORT], opened on the router''s address')
-            [CompletionResult]::new('--tcp-route', '--tcp-route', [CompletionResultType]::ParameterName, 'TCP route EXTERNAL[:PORT], opened on the router''s address')
-            [CompletionResult]::new('--no-routes', '--no-routes', [CompletionResultType]::ParameterName, 'No routes [update: removes every route]')
-            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until the change is done (the default)')
-            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return as soon as the node has accepted the change')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'ltc;up' {
             [CompletionResult]::new('-R', '-R ', [CompletionResultType]::ParameterName, 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]')
             [CompletionResult]::new('--http-route', '--http-route', [CompletionResultType]::ParameterName, 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]')
             [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'TCP route EXTERNAL[:PORT], opened on the router''s address')
@@ -248,31 +147,7 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'ltc;rm' {
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long to wait for each app''s instances to stop')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for each app''s instances to stop')
-            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until the change is done (the default)')
-            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return as soon as the node has accepted the change')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'ltc;list' {
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'ltc;ls' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
@@ -297,21 +172,6 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'ltc;st' {
-            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
-            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory')
-            [CompletionResult]::new('--detailed', '--detailed', [CompletionResultType]::ParameterName, 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory')
-            [CompletionResult]::new('--show-env', '--show-env', [CompletionResultType]::ParameterName, 'Show environment values (only names are shown otherwise; `--json` always has both)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'ltc;cells' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
@@ -322,29 +182,7 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'ltc;ce' {
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'ltc;visualize' {
-            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
-            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'ltc;vz' {
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Redraw every DURATION until Ctrl-C (needs a terminal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
@@ -369,19 +207,6 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'ltc;lg' {
-            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Start with the last N lines kept so far')
-            [CompletionResult]::new('--index', '--index', [CompletionResultType]::ParameterName, 'Only the lines of this instance')
-            [CompletionResult]::new('--recent', '--recent', [CompletionResultType]::ParameterName, 'Print the lines kept so far and exit, instead of following')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'ltc;debug-logs' {
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Plain lines, without colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
@@ -393,28 +218,7 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'ltc;dl' {
-            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Plain lines, without colour')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'ltc;events' {
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'ltc;ev' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
@@ -438,31 +242,7 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'ltc;te' {
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long the whole test may take')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the whole test may take')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say what each step is waiting for')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say what each step is waiting for')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'ltc;version' {
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'ltc;vr' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
@@ -542,16 +322,6 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             break
         }
         'ltc;help' {
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'ltc;h' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')

@@ -16,17 +16,11 @@ _ltc() {
             ",$1")
                 cmd="ltc"
                 ;;
-            ltc,ce)
-                cmd="ltc__subcmd__cells"
-                ;;
             ltc,cells)
                 cmd="ltc__subcmd__cells"
                 ;;
             ltc,completions)
                 cmd="ltc__subcmd__completions"
-                ;;
-            ltc,cr)
-                cmd="ltc__subcmd__create"
                 ;;
             ltc,create)
                 cmd="ltc__subcmd__create"
@@ -37,23 +31,11 @@ _ltc() {
             ltc,debug-logs)
                 cmd="ltc__subcmd__debug__subcmd__logs"
                 ;;
-            ltc,dl)
-                cmd="ltc__subcmd__debug__subcmd__logs"
-                ;;
-            ltc,ev)
-                cmd="ltc__subcmd__events"
-                ;;
             ltc,events)
                 cmd="ltc__subcmd__events"
                 ;;
-            ltc,h)
-                cmd="ltc__subcmd__help"
-                ;;
             ltc,help)
                 cmd="ltc__subcmd__help"
-                ;;
-            ltc,lg)
-                cmd="ltc__subcmd__logs"
                 ;;
             ltc,list)
                 cmd="ltc__subcmd__list"
@@ -61,41 +43,20 @@ _ltc() {
             ltc,logs)
                 cmd="ltc__subcmd__logs"
                 ;;
-            ltc,ls)
-                cmd="ltc__subcmd__list"
-                ;;
             ltc,remove)
                 cmd="ltc__subcmd__remove"
-                ;;
-            ltc,rm)
-                cmd="ltc__subcmd__remove"
-                ;;
-            ltc,sc)
-                cmd="ltc__subcmd__scale"
                 ;;
             ltc,scale)
                 cmd="ltc__subcmd__scale"
                 ;;
-            ltc,st)
-                cmd="ltc__subcmd__status"
-                ;;
             ltc,status)
                 cmd="ltc__subcmd__status"
-                ;;
-            ltc,ta)
-                cmd="ltc__subcmd__target"
                 ;;
             ltc,target)
                 cmd="ltc__subcmd__target"
                 ;;
-            ltc,te)
-                cmd="ltc__subcmd__test"
-                ;;
             ltc,test)
                 cmd="ltc__subcmd__test"
-                ;;
-            ltc,up)
-                cmd="ltc__subcmd__update"
                 ;;
             ltc,update)
                 cmd="ltc__subcmd__update"
@@ -104,12 +65,6 @@ _ltc() {
                 cmd="ltc__subcmd__version"
                 ;;
             ltc,visualize)
-                cmd="ltc__subcmd__visualize"
-                ;;
-            ltc,vr)
-                cmd="ltc__subcmd__version"
-                ;;
-            ltc,vz)
                 cmd="ltc__subcmd__visualize"
                 ;;
             ltc__subcmd__daemon,run)
@@ -131,7 +86,7 @@ _ltc() {
 
     case "${cmd}" in
         ltc)
-            opts="-q -h -V --json --quiet --help --version target ta create cr scale sc update up remove rm list ls status st cells ce visualize vz logs lg debug-logs dl events ev test te version vr daemon completions help h"
+            opts="-q -h -V --json --quiet --help --version target create scale update remove list status cells visualize logs debug-logs events test version daemon completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -29,45 +29,26 @@ complete -c ltc -n "__fish_ltc_needs_command" -s q -l quiet -d 'Print nothing bu
 complete -c ltc -n "__fish_ltc_needs_command" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_needs_command" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "target" -d 'Show or set the system domain apps are routed under'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "ta" -d 'Show or set the system domain apps are routed under'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "create" -d 'Create an app from a Docker image (the built-in lattice-app when none is named)'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "cr" -d 'Create an app from a Docker image (the built-in lattice-app when none is named)'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "scale" -d 'Change the number of instances of an app (0 stops it)'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "sc" -d 'Change the number of instances of an app (0 stops it)'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "update" -d 'Replace an app\'s routes, live, without restarting it'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "up" -d 'Replace an app\'s routes, live, without restarting it'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "remove" -d 'Remove apps and their instances'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "rm" -d 'Remove apps and their instances'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "list" -d 'List the apps'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "ls" -d 'List the apps'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "status" -d 'Show an app\'s settings and its instances'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "st" -d 'Show an app\'s settings and its instances'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "cells" -d 'Show this machine as Lattice showed a cell: memory, CPUs, instances'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "ce" -d 'Show this machine as Lattice showed a cell: memory, CPUs, instances'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "visualize" -d 'Show where instances run: a dot per instance, green running, yellow starting'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "vz" -d 'Show where instances run: a dot per instance, green running, yellow starting'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "logs" -d 'Stream an app\'s logs: every instance, its lifecycle, health checks and router lines'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "lg" -d 'Stream an app\'s logs: every instance, its lifecycle, health checks and router lines'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "debug-logs" -d 'Stream the node\'s own log'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "dl" -d 'Stream the node\'s own log'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "events" -d 'Stream lifecycle events (app created, instance crashed, route added, ...)'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "ev" -d 'Stream lifecycle events (app created, instance crashed, route added, ...)'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "test" -d 'Run Lattice\'s integration test against this machine: create, route, logs, scale, TCP, remove'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "te" -d 'Run Lattice\'s integration test against this machine: create, route, logs, scale, TCP, remove'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "version" -d 'Show the versions of ltc, its node and the Docker engine'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "vr" -d 'Show the versions of ltc, its node and the Docker engine'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "daemon" -d 'Run, start, stop or check the node that keeps apps converged'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "completions" -d 'Print the completion script for a shell (bash, zsh, fish, powershell, elvish)'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "help" -d 'Show the commands by topic, or one command\'s help'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "h" -d 'Show the commands by topic, or one command\'s help'
 complete -c ltc -n "__fish_ltc_using_subcommand target" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand target" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand target" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand target" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand ta" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand ta" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand ta" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand ta" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s i -l instances -d 'Number of instances' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s p -l ports -d 'Ports the app listens on, comma separated [default: the image\'s EXPOSE, else 8080]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s e -l env -d 'Environment variable NAME=VALUE; a bare NAME copies its value from your environment' -r
@@ -94,32 +75,6 @@ complete -c ltc -n "__fish_ltc_using_subcommand create" -l json -d 'Print result
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s i -l instances -d 'Number of instances' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s p -l ports -d 'Ports the app listens on, comma separated [default: the image\'s EXPOSE, else 8080]' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s e -l env -d 'Environment variable NAME=VALUE; a bare NAME copies its value from your environment' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s m -l memory-mb -d 'Memory limit per instance in MB (0 = unlimited)' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s d -l disk-mb -d 'Disk limit per instance in MB (0 = unlimited; recorded, as Lattice did not enforce it)' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s c -l cpu-weight -d 'Relative CPU weight, 1 to 100' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l pids-limit -d 'Most processes and threads per instance (0 = unlimited), so a fork bomb stays inside' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s w -l working-dir -d 'Working directory [default: the image\'s WORKDIR, else /]' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s u -l user -d 'User to run as [default: the image\'s USER, else root]' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s T -l tcp-route -d 'TCP route EXTERNAL[:PORT], opened on the router\'s address' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s M -l monitor-port -d 'Check that this port listens [default: the lowest port]' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s U -l monitor-url -d 'Check that GET PORT:/PATH answers 200' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l monitor-command -d 'Check that `/bin/sh -c COMMAND` exits 0 inside the instance' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l monitor-timeout -d 'How long one check may take' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l start-timeout -d 'How long a new instance may take to pass its first check before its start counts as a crash (and is retried with the crash backoff)' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s t -l timeout -d 'How long to wait for every instance to run (2m, 90s, ...)' -r
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l privileged -d 'Run privileged (the app can break out of its container)'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l no-routes -d 'No routes [update: removes every route]'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l no-monitor -d 'No check: an instance is running as soon as its process runs'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l wait -d 'Wait until the change is done (the default)'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l no-wait -d 'Return as soon as the node has accepted the change'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand cr" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -s t -l timeout -d 'How long to wait for the app to reach that number' -r
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -l no-wait -d 'Return as soon as the node has accepted the change'
@@ -127,13 +82,6 @@ complete -c ltc -n "__fish_ltc_using_subcommand scale" -l json -d 'Print results
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand sc" -s t -l timeout -d 'How long to wait for the app to reach that number' -r
-complete -c ltc -n "__fish_ltc_using_subcommand sc" -l wait -d 'Wait until the change is done (the default)'
-complete -c ltc -n "__fish_ltc_using_subcommand sc" -l no-wait -d 'Return as soon as the node has accepted the change'
-complete -c ltc -n "__fish_ltc_using_subcommand sc" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand sc" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand sc" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand sc" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s T -l tcp-route -d 'TCP route EXTERNAL[:PORT], opened on the router\'s address' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-routes -d 'No routes [update: removes every route]'
@@ -143,15 +91,6 @@ complete -c ltc -n "__fish_ltc_using_subcommand update" -l json -d 'Print result
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand up" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
-complete -c ltc -n "__fish_ltc_using_subcommand up" -s T -l tcp-route -d 'TCP route EXTERNAL[:PORT], opened on the router\'s address' -r
-complete -c ltc -n "__fish_ltc_using_subcommand up" -l no-routes -d 'No routes [update: removes every route]'
-complete -c ltc -n "__fish_ltc_using_subcommand up" -l wait -d 'Wait until the change is done (the default)'
-complete -c ltc -n "__fish_ltc_using_subcommand up" -l no-wait -d 'Return as soon as the node has accepted the change'
-complete -c ltc -n "__fish_ltc_using_subcommand up" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand up" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand up" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand up" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s t -l timeout -d 'How long to wait for each app\'s instances to stop' -r
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -l no-wait -d 'Return as soon as the node has accepted the change'
@@ -159,21 +98,10 @@ complete -c ltc -n "__fish_ltc_using_subcommand remove" -l json -d 'Print result
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand rm" -s t -l timeout -d 'How long to wait for each app\'s instances to stop' -r
-complete -c ltc -n "__fish_ltc_using_subcommand rm" -l wait -d 'Wait until the change is done (the default)'
-complete -c ltc -n "__fish_ltc_using_subcommand rm" -l no-wait -d 'Return as soon as the node has accepted the change'
-complete -c ltc -n "__fish_ltc_using_subcommand rm" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand rm" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand rm" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand list" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand list" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand list" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand list" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand ls" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand ls" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand ls" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s r -l rate -d 'Redraw every DURATION until Ctrl-C (needs a terminal)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s d -l detailed -d 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -l show-env -d 'Show environment values (only names are shown otherwise; `--json` always has both)'
@@ -181,31 +109,15 @@ complete -c ltc -n "__fish_ltc_using_subcommand status" -l json -d 'Print result
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand status" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand st" -s r -l rate -d 'Redraw every DURATION until Ctrl-C (needs a terminal)' -r
-complete -c ltc -n "__fish_ltc_using_subcommand st" -s d -l detailed -d 'One block per instance: guid, container, ports, crashes, next restart, CPU, memory'
-complete -c ltc -n "__fish_ltc_using_subcommand st" -l show-env -d 'Show environment values (only names are shown otherwise; `--json` always has both)'
-complete -c ltc -n "__fish_ltc_using_subcommand st" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand st" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand st" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand st" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand cells" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand cells" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand cells" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand cells" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand ce" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand ce" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand ce" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand ce" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand visualize" -s r -l rate -d 'Redraw every DURATION until Ctrl-C (needs a terminal)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand visualize" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand visualize" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand visualize" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand visualize" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand vz" -s r -l rate -d 'Redraw every DURATION until Ctrl-C (needs a terminal)' -r
-complete -c ltc -n "__fish_ltc_using_subcommand vz" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand vz" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand vz" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand vz" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand logs" -l tail -d 'Start with the last N lines kept so far' -r
 complete -c ltc -n "__fish_ltc_using_subcommand logs" -l index -d 'Only the lines of this instance' -r
 complete -c ltc -n "__fish_ltc_using_subcommand logs" -l recent -d 'Print the lines kept so far and exit, instead of following'
@@ -213,51 +125,25 @@ complete -c ltc -n "__fish_ltc_using_subcommand logs" -l json -d 'Print results 
 complete -c ltc -n "__fish_ltc_using_subcommand logs" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand logs" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand logs" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand lg" -l tail -d 'Start with the last N lines kept so far' -r
-complete -c ltc -n "__fish_ltc_using_subcommand lg" -l index -d 'Only the lines of this instance' -r
-complete -c ltc -n "__fish_ltc_using_subcommand lg" -l recent -d 'Print the lines kept so far and exit, instead of following'
-complete -c ltc -n "__fish_ltc_using_subcommand lg" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand lg" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand lg" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand lg" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand debug-logs" -l raw -d 'Plain lines, without colour'
 complete -c ltc -n "__fish_ltc_using_subcommand debug-logs" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand debug-logs" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand debug-logs" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand debug-logs" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand dl" -l raw -d 'Plain lines, without colour'
-complete -c ltc -n "__fish_ltc_using_subcommand dl" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand dl" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand dl" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand dl" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand events" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand events" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand events" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand events" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand ev" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand ev" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand ev" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand ev" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand test" -s t -l timeout -d 'How long the whole test may take' -r
 complete -c ltc -n "__fish_ltc_using_subcommand test" -s v -l verbose -d 'Say what each step is waiting for'
 complete -c ltc -n "__fish_ltc_using_subcommand test" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand test" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand test" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand test" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand te" -s t -l timeout -d 'How long the whole test may take' -r
-complete -c ltc -n "__fish_ltc_using_subcommand te" -s v -l verbose -d 'Say what each step is waiting for'
-complete -c ltc -n "__fish_ltc_using_subcommand te" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand te" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand te" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand te" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand version" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand version" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand version" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand version" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand vr" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand vr" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand vr" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand vr" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand daemon; and not __fish_seen_subcommand_from run start stop status" -s h -l help -d 'Print help'
@@ -293,7 +179,3 @@ complete -c ltc -n "__fish_ltc_using_subcommand help" -l json -d 'Print results 
 complete -c ltc -n "__fish_ltc_using_subcommand help" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand help" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand help" -s V -l version -d 'Print version'
-complete -c ltc -n "__fish_ltc_using_subcommand h" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
-complete -c ltc -n "__fish_ltc_using_subcommand h" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand h" -s h -l help -d 'Print help'
-complete -c ltc -n "__fish_ltc_using_subcommand h" -s V -l version -d 'Print version'

@@ -44,59 +44,59 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show or set the system domain apps are routed under
-    #[command(visible_alias = "ta")]
+    #[command(alias = "ta")]
     Target(TargetArgs),
 
     /// Create an app from a Docker image (the built-in lattice-app when none is named)
-    #[command(visible_alias = "cr")]
+    #[command(alias = "cr")]
     Create(Box<CreateArgs>),
 
     /// Change the number of instances of an app (0 stops it)
-    #[command(visible_alias = "sc")]
+    #[command(alias = "sc")]
     Scale(ScaleArgs),
 
     /// Replace an app's routes, live, without restarting it
-    #[command(visible_alias = "up")]
+    #[command(alias = "up")]
     Update(UpdateArgs),
 
     /// Remove apps and their instances
-    #[command(visible_alias = "rm")]
+    #[command(alias = "rm")]
     Remove(RemoveArgs),
 
     /// List the apps
-    #[command(visible_alias = "ls")]
+    #[command(alias = "ls")]
     List,
 
     /// Show an app's settings and its instances
-    #[command(visible_alias = "st")]
+    #[command(alias = "st")]
     Status(StatusArgs),
 
     /// Show this machine as Lattice showed a cell: memory, CPUs, instances
-    #[command(visible_alias = "ce")]
+    #[command(alias = "ce")]
     Cells,
 
     /// Show where instances run: a dot per instance, green running, yellow starting
-    #[command(visible_alias = "vz")]
+    #[command(alias = "vz")]
     Visualize(VisualizeArgs),
 
     /// Stream an app's logs: every instance, its lifecycle, health checks and router lines
-    #[command(visible_alias = "lg")]
+    #[command(alias = "lg")]
     Logs(LogsArgs),
 
     /// Stream the node's own log
-    #[command(visible_alias = "dl")]
+    #[command(alias = "dl")]
     DebugLogs(DebugLogsArgs),
 
     /// Stream lifecycle events (app created, instance crashed, route added, ...)
-    #[command(visible_alias = "ev")]
+    #[command(alias = "ev")]
     Events(EventsArgs),
 
     /// Run Lattice's integration test against this machine: create, route, logs, scale, TCP, remove
-    #[command(visible_alias = "te")]
+    #[command(alias = "te")]
     Test(TestArgs),
 
     /// Show the versions of ltc, its node and the Docker engine
-    #[command(visible_alias = "vr")]
+    #[command(alias = "vr")]
     Version,
 
     /// Run, start, stop or check the node that keeps apps converged
@@ -106,7 +106,7 @@ pub enum Command {
     Completions(CompletionsArgs),
 
     /// Show the commands by topic, or one command's help
-    #[command(visible_alias = "h")]
+    #[command(alias = "h")]
     Help(HelpArgs),
 }
 
@@ -190,7 +190,9 @@ pub fn grouped_help() -> String {
             let Some(sub) = command.find_subcommand(name) else {
                 continue;
             };
-            let aliases: Vec<&str> = sub.get_visible_aliases().collect();
+            // Aliases are hidden from completion (so `s<TAB>` offers names, not `sc st`) but
+            // listed here.
+            let aliases: Vec<&str> = sub.get_all_aliases().collect();
             let label = match aliases.as_slice() {
                 [] => name.to_string(),
                 aliases => format!("{name}, {}", aliases.join(", ")),
@@ -294,6 +296,37 @@ fn app_names() -> Vec<CompletionCandidate> {
     })
 }
 
+/// Images the engine has locally, and the built-in app's name, for shell completion of IMAGE.
+/// Asks the engine directly (no node is started), for at most two seconds.
+fn image_names() -> Vec<CompletionCandidate> {
+    use crate::engine::Engine;
+    let mut names = vec![CompletionCandidate::new(model::LATTICE_APP_IMAGE)];
+    let Ok(settings) = crate::config::Settings::from_env() else {
+        return names;
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return names;
+    };
+    let engine = crate::engine::docker::DockerEngine::new(&settings.docker_host);
+    let local = runtime.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_secs(2), engine.image_names())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    });
+    names.extend(
+        local
+            .into_iter()
+            .filter(|name| !name.starts_with(crate::demo::REPOSITORY))
+            .map(CompletionCandidate::new),
+    );
+    names
+}
+
 /// `--wait` (the default, as in Lattice) or `--no-wait`.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct WaitArgs {
@@ -365,6 +398,7 @@ pub struct CreateArgs {
     pub name: String,
 
     /// The Docker image; without one, the built-in lattice-app (also `cloudfoundry/lattice-app`)
+    #[arg(add = ArgValueCandidates::new(image_names))]
     pub image: Option<String>,
 
     /// The start command and its arguments, after `--` (replaces ENTRYPOINT and CMD)

@@ -615,3 +615,54 @@ fn quiet_prints_results_and_nothing_else() {
     let run = home.ltc(&["scale", "web", "2", "--quiet"]).ok();
     assert!(run.stdout.is_empty() && run.stderr.is_empty(), "{run:#?}");
 }
+
+#[test]
+fn commands_complete_by_name_and_images_from_the_engine() {
+    require_docker();
+    let home = Home::new();
+    let run = home.complete(&["s"]).ok();
+    let offered: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        offered.contains(&"scale") && offered.contains(&"status"),
+        "{run:#?}"
+    );
+    assert!(
+        !offered.contains(&"sc") && !offered.contains(&"st"),
+        "{run:#?}"
+    );
+    // A local image (tagged for this test) and the built-in app's name.
+    let tag = format!("ltc-test-complete-{}:1", std::process::id());
+    let demo = Command::new("docker")
+        .args([
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "ltc/lattice-app",
+        ])
+        .output()
+        .unwrap();
+    let demo = String::from_utf8_lossy(&demo.stdout)
+        .lines()
+        .next()
+        .map(str::to_string);
+    if let Some(demo) = &demo {
+        Command::new("docker")
+            .args(["tag", demo, &tag])
+            .status()
+            .unwrap();
+    }
+    let run = home.complete(&["create", "web", ""]).ok();
+    let _ = Command::new("docker").args(["rmi", &tag]).output();
+    assert!(
+        run.stdout.lines().any(|l| l == "cloudfoundry/lattice-app"),
+        "{run:#?}"
+    );
+    if demo.is_some() {
+        assert!(run.stdout.lines().any(|l| l == tag), "{run:#?}");
+    }
+    assert_eq!(
+        home.json(&["list"]),
+        serde_json::json!([]),
+        "completion starts nothing"
+    );
+}

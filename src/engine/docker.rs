@@ -444,6 +444,22 @@ impl Engine for DockerEngine {
         }
     }
 
+    async fn image_names(&self) -> EngineResult<Vec<String>> {
+        let docker = self.client().await?;
+        let images = docker
+            .list_images(None::<bollard::query_parameters::ListImagesOptions>)
+            .await
+            .map_err(|e| self.map_error("image list", e))?;
+        let mut names: Vec<String> = images
+            .into_iter()
+            .flat_map(|image| image.repo_tags)
+            .filter(|tag| tag != "<none>:<none>")
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     async fn frozen(&self, id: &ContainerId) -> EngineResult<bool> {
         let docker = self.client().await?;
         let inspected = docker

@@ -370,6 +370,13 @@ impl Engine for FakeEngine {
         }
     }
 
+    async fn image_names(&self) -> EngineResult<Vec<String>> {
+        self.check_reachable()?;
+        let mut names: Vec<String> = self.images.lock().unwrap().keys().cloned().collect();
+        names.sort();
+        Ok(names)
+    }
+
     async fn frozen(&self, id: &ContainerId) -> EngineResult<bool> {
         self.check_reachable()?;
         match self.containers.lock().unwrap().get(id) {
