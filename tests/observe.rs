@@ -347,3 +347,36 @@ fn router_lines_are_kept_when_nobody_follows_the_logs() {
         .count();
     assert_eq!(routed, 10, "{recent}");
 }
+
+#[test]
+fn status_rate_redraws_in_place_and_gives_the_cursor_back() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let typescript = home.path().join("typescript");
+    // A real terminal for `--rate`, stopped by SIGINT as a user's Ctrl-C would.
+    let inner = format!(
+        "timeout -s INT 1.5 {} status web --rate 200ms",
+        env!("CARGO_BIN_EXE_ltc")
+    );
+    let run = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &inner])
+        .arg(&typescript)
+        .env("LTC_HOME", home.path())
+        .env("LTC_ROUTER_ADDR", format!("127.0.0.1:{}", home.router_port))
+        .env("NO_COLOR", "1")
+        .env_remove("DOCKER_HOST")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    // `timeout` exits 124 when it had to send the signal; ltc itself ended on it.
+    assert_eq!(run.status.code(), Some(124), "{out:?}");
+    assert_eq!(out.matches("\x1b[2J").count(), 1, "cleared once: {out:?}");
+    let frames = out.matches("\x1b[H").count();
+    assert!(frames >= 3, "{frames} frames: {out:?}");
+    let hidden = out.find("\x1b[?25l").expect("the cursor is hidden");
+    let shown = out.rfind("\x1b[?25h").expect("and shown again on Ctrl-C");
+    assert!(hidden < shown);
+    assert!(out.contains("web"), "{out:?}");
+}

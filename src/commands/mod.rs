@@ -90,10 +90,6 @@ fn require_terminal(ui: &Ui) -> Result<()> {
 }
 
 /// Clears the terminal and moves to its top left, for a redraw.
-fn clear_screen(ui: &Ui) {
-    ui.out_raw("\x1b[2J\x1b[H");
-}
-
 /// Resolves on Ctrl-C (SIGINT), SIGTERM or SIGHUP: what a user, a CI timeout or a closed
 /// terminal sends to stop a command.
 pub async fn interrupted() {

@@ -76,6 +76,7 @@ pub async fn run(args: StatusArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         super::require_terminal(ui)?;
     }
     let client = client::connect(settings, ui).await?;
+    let _redraw = args.rate.map(|_| ui.start_redraw());
     loop {
         let (app, engine): (AppStatus, _) = client.get_known(&app_path(name.as_str())).await?;
         let Some(rate) = args.rate else {
@@ -90,8 +91,9 @@ pub async fn run(args: StatusArgs, settings: &Settings, ui: &Ui) -> Result<()> {
             // What the node knows is shown; a script still learns that the engine is gone.
             return engine.map_or(Ok(()), Err);
         };
-        super::clear_screen(ui);
+        ui.begin_frame();
         print_status(ui, &app, true, args.show_env);
+        ui.end_frame();
         tokio::time::sleep(rate).await;
     }
 }

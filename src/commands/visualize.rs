@@ -34,6 +34,7 @@ pub async fn run(args: VisualizeArgs, settings: &Settings, ui: &Ui) -> Result<()
         super::require_terminal(ui)?;
     }
     let client = client::connect(settings, ui).await?;
+    let _redraw = args.rate.map(|_| ui.start_redraw());
     loop {
         let (apps, engine): (Vec<AppStatus>, _) = client.get_known("/v1/apps").await?;
         if ui.json && args.rate.is_none() {
@@ -56,7 +57,7 @@ pub async fn run(args: VisualizeArgs, settings: &Settings, ui: &Ui) -> Result<()
             return engine.map_or(Ok(()), Err);
         }
         if args.rate.is_some() {
-            super::clear_screen(ui);
+            ui.begin_frame();
         }
         ui.out(ui.paint(Color::Bold, "Distribution"));
         ui.out(format!("{CELL}: {}", dots(ui, &apps, None)));
@@ -70,6 +71,7 @@ pub async fn run(args: VisualizeArgs, settings: &Settings, ui: &Ui) -> Result<()
         let Some(rate) = args.rate else {
             return engine.map_or(Ok(()), Err);
         };
+        ui.end_frame();
         tokio::time::sleep(rate).await;
     }
 }

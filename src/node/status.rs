@@ -233,9 +233,11 @@ impl Node {
             let mut next = HashMap::new();
             for (id, sample) in containers.into_iter().zip(samples) {
                 let Ok(sample) = sample else { continue };
+                // A pair of samples that says nothing (the engine's clock did not move) keeps
+                // the last figure rather than showing N/A for a frame.
                 let cpu = stats
                     .get(&id)
-                    .and_then(|(earlier, _)| sample.cpu_percent_since(earlier));
+                    .and_then(|(earlier, last)| sample.cpu_percent_since(earlier).or(*last));
                 next.insert(id, (sample, cpu));
             }
             *stats = next;

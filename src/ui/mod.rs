@@ -43,6 +43,20 @@ pub struct Ui {
     err_color: bool,
     pub err_is_terminal: bool,
     pub out_is_terminal: bool,
+    /// Set while `--rate` redraws a frame (see [`Ui::begin_frame`]).
+    redrawing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Shows the cursor again when a `--rate` display ends, however it ends (Ctrl-C included).
+pub struct Redraw {
+    ui: Ui,
+}
+
+impl Drop for Redraw {
+    fn drop(&mut self) {
+        self.ui.end_frame();
+        self.ui.out_raw("\x1b[?25h");
+    }
 }
 
 impl Ui {
@@ -56,6 +70,7 @@ impl Ui {
             err_color: settings.color_allowed && err_is_terminal,
             err_is_terminal,
             out_is_terminal,
+            redrawing: Default::default(),
         }
     }
 
@@ -68,6 +83,7 @@ impl Ui {
             err_color: false,
             err_is_terminal: false,
             out_is_terminal: false,
+            redrawing: Default::default(),
         }
     }
 
@@ -84,7 +100,14 @@ impl Ui {
     /// One line of data on stdout.
     pub fn out(&self, text: impl Display) {
         let mut stdout = std::io::stdout().lock();
-        if let Err(e) = writeln!(stdout, "{text}").and_then(|()| stdout.flush())
+        // While a frame is redrawn in place, each line also erases what an earlier, longer
+        // frame left to its right.
+        let erase = if self.redrawing.load(std::sync::atomic::Ordering::Relaxed) {
+            "\x1b[K"
+        } else {
+            ""
+        };
+        if let Err(e) = writeln!(stdout, "{text}{erase}").and_then(|()| stdout.flush())
             && e.kind() == std::io::ErrorKind::BrokenPipe
         {
             std::process::exit(0);
@@ -103,6 +126,31 @@ impl Ui {
             && e.kind() == std::io::ErrorKind::BrokenPipe
         {
             std::process::exit(0);
+        }
+    }
+
+    /// Starts redrawing in place (`--rate`): the screen is cleared once and the cursor hidden;
+    /// each frame then goes over the previous one line by line, so nothing is pushed into the
+    /// terminal's scrollback. The cursor comes back when the returned guard drops.
+    pub fn start_redraw(&self) -> Redraw {
+        self.out_raw("\x1b[?25l\x1b[2J");
+        Redraw { ui: self.clone() }
+    }
+
+    /// Begins a frame at the top left.
+    pub fn begin_frame(&self) {
+        self.out_raw("\x1b[H");
+        self.redrawing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Ends a frame: what an earlier, longer frame left below it goes.
+    pub fn end_frame(&self) {
+        if self
+            .redrawing
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            self.out_raw("\x1b[J");
         }
     }
 
