@@ -666,3 +666,34 @@ fn commands_complete_by_name_and_images_from_the_engine() {
         "completion starts nothing"
     );
 }
+
+#[test]
+fn waits_say_what_they_wait_for_including_drains() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "-i", "2"]).ok();
+    // Two slow requests through the router, one on each instance in turn: instance 1's
+    // drain waits for its own before it stops.
+    let port = home.router_port;
+    let slow: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(move || http_get(port, "/sleep/1500", "web.localhost")))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let run = home.ltc(&["scale", "web", "1"]).ok();
+    assert!(
+        run.stderr
+            .contains("1/1 instances running, 1 draining and stopping"),
+        "a scale-down is not shown as done while its instance drains: {run:#?}"
+    );
+    for request in slow {
+        assert!(
+            matches!(request.join().unwrap(), Ok((200, _))),
+            "drained, not cut"
+        );
+    }
+    let run = home.ltc(&["remove", "web"]).ok();
+    assert!(
+        run.stderr.contains("web: 1 instance draining and stopping"),
+        "{run:#?}"
+    );
+}

@@ -213,7 +213,10 @@ fn check(name: &str, actual: &str) -> Option<String> {
 
 /// Progress lines depend on timing; the rest of stderr must match.
 fn is_progress(line: &str) -> bool {
-    line.starts_with("starting the ltc node") || line.ends_with("instances running")
+    line.starts_with("starting the ltc node")
+        || line.ends_with("instances running")
+        || line.contains("instances running, ")
+        || line.ends_with("draining and stopping (requests in flight finish first)")
 }
 
 /// Collects the differences between what commands print and their snapshots.

@@ -7,6 +7,7 @@ use crate::config::Settings;
 use crate::error::{Error, Kind, Result};
 use crate::model::{AppName, AppStatus};
 use crate::ui::Ui;
+use crate::ui::progress::Spinner;
 use hyper::Method;
 use tokio::time::Instant;
 
@@ -29,6 +30,7 @@ pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
             continue;
         }
         let deadline = Instant::now() + args.timeout;
+        let mut spinner = Spinner::new(ui);
         loop {
             let watch = format!("{path}?since={version}&wait_ms=1000");
             match client
@@ -37,6 +39,13 @@ pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
             {
                 Ok((app, seen)) => {
                     version = seen;
+                    spinner.set(format!(
+                        "{name}: {} draining and stopping (requests in flight finish first)",
+                        match app.instances.len() {
+                            1 => "1 instance".to_string(),
+                            n => format!("{n} instances"),
+                        }
+                    ));
                     if Instant::now() >= deadline {
                         return Err(Error::new(
                             Kind::Timeout,
@@ -48,7 +57,10 @@ pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
                         .with_hint("ltc keeps removing it in the background; `ltc list` shows it until it is gone"));
                     }
                 }
-                Err(e) if e.kind == Kind::NotFound => break,
+                Err(e) if e.kind == Kind::NotFound => {
+                    spinner.finish();
+                    break;
+                }
                 Err(e) => return Err(e),
             }
         }

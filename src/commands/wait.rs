@@ -21,6 +21,30 @@ pub fn converged(app: &AppStatus) -> bool {
             .all(|i| i.state == InstanceState::Running && !i.stopping)
 }
 
+/// What a wait is waiting for: instances running of those wanted, and those still starting
+/// or being drained and stopped (a scale-down is not done while `1/1` run).
+pub fn progress(app: &AppStatus) -> String {
+    let mut text = format!(
+        "{}/{} instances running",
+        app.running_instances, app.desired_instances
+    );
+    let stopping = app.instances.iter().filter(|i| i.stopping).count();
+    let starting = app
+        .instances
+        .iter()
+        .filter(|i| !i.stopping && i.state != InstanceState::Running)
+        .count();
+    if starting > 0 {
+        text.push_str(&format!(", {starting} starting"));
+    }
+    if stopping > 0 {
+        text.push_str(&format!(
+            ", {stopping} draining and stopping (requests in flight finish first)"
+        ));
+    }
+    text
+}
+
 /// Waits until the app converges at `revision`. Fails when another request changed the app
 /// first, when an instance keeps crashing, or at `timeout` (exit 16).
 pub async fn until_converged(
@@ -53,10 +77,7 @@ pub async fn until_converged(
             ))
             .with_hint(format!("`ltc status {name}` shows where it is now")));
         }
-        spinner.set(format!(
-            "{}/{} instances running",
-            app.running_instances, app.desired_instances
-        ));
+        spinner.set(progress(&app));
         if converged(&app) {
             break Ok(app);
         }

@@ -16,7 +16,9 @@ pub struct Spinner {
 
 impl Spinner {
     pub fn new(ui: &Ui) -> Spinner {
-        let bar = (ui.err_is_terminal && !ui.quiet).then(|| {
+        // With --json, stderr holds nothing but the error object.
+        let quiet = ui.quiet || ui.json;
+        let bar = (ui.err_is_terminal && !quiet).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
             bar.enable_steady_tick(Duration::from_millis(100));
@@ -24,7 +26,7 @@ impl Spinner {
         });
         Spinner {
             bar,
-            quiet: ui.quiet,
+            quiet,
             last: None,
         }
     }
