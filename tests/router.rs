@@ -357,6 +357,43 @@ async fn a_client_that_half_closes_after_its_request_gets_the_response() {
 }
 
 #[tokio::test]
+async fn targets_with_quotes_braces_and_angle_brackets_reach_the_app_as_nginx_lets_them() {
+    let (a, rec) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    // Two requests on one kept-alive connection, then a third that closes it.
+    let requests = "GET /?filter={\"a\":1} HTTP/1.1\r\nHost: web.d.io\r\n\r\n";
+    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+    let mut answers = Vec::new();
+    for last in [false, false, true] {
+        let close = if last { "Connection: close\r\n" } else { "" };
+        let request = requests.replace("\r\n\r\n", &format!("\r\n{close}\r\n"));
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        answers.push(parse_response(&String::from_utf8_lossy(&buf[..n])).0);
+    }
+    assert_eq!(answers, [200, 200, 200]);
+    let seen = rec.seen();
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen.iter().all(|s| s.target == "/?filter=%7B%22a%22:1%7D"),
+        "{:?}",
+        seen.iter().map(|s| &s.target).collect::<Vec<_>>()
+    );
+    for bad in [
+        "GET /a b HTTP/1.1\r\nHost: web.d.io\r\nConnection: close\r\n\r\n",
+        "GET /a\x01{ HTTP/1.1\r\nHost: web.d.io\r\nConnection: close\r\n\r\n",
+    ] {
+        let (status, _, _) =
+            parse_response(&raw(p.addr, bad.as_bytes(), Duration::from_secs(5)).await);
+        assert_eq!(status, 400, "{bad:?}");
+    }
+}
+
+#[tokio::test]
 async fn an_app_with_no_routable_instance_is_503() {
     let p = proxy(vec![app("web", &[])]).await;
     let (status, headers, body) = get(p.addr, "web.d.io", "/").await;

@@ -139,7 +139,10 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
             else {
                 return;
             };
-            let io = sniff::Prefixed::new(received, stream);
+            let io = match protocol {
+                sniff::Protocol::Http1 => sniff::Prefixed::http1(received, stream),
+                sniff::Protocol::Http2 => sniff::Prefixed::new(received, stream),
+            };
             let service = hyper::service::service_fn(move |request| {
                 let (router, connections) = (router.clone(), connections.clone());
                 async move { Ok::<_, Infallible>(handle(&router, &connections, peer, request).await) }

@@ -44,10 +44,19 @@ pub async fn sniff(stream: &mut (impl AsyncRead + Unpin)) -> io::Result<(Protoco
     }
 }
 
-/// An I/O object whose first reads return bytes already taken from it.
+/// An I/O object whose first reads return bytes already taken from it. For HTTP/1 it also
+/// makes request targets as lenient as nginx's where that is safe: the `http` crate (and so
+/// hyper) refuses `"`, `<`, `>`, `` ` ``, `{` and `}` in a target with a 400, while nginx and
+/// most apps take them; they are percent-encoded in the request line before hyper parses it,
+/// which means the same to an app that decodes its target. Spaces and control bytes stay
+/// refused.
 pub struct Prefixed<T> {
     prefix: Bytes,
     io: TokioIo<T>,
+    /// HTTP/1: the next read starts a request (the connection is new, or a response was
+    /// written since the last read).
+    at_request: bool,
+    lenient: bool,
 }
 
 impl<T> Prefixed<T> {
@@ -55,8 +64,56 @@ impl<T> Prefixed<T> {
         Prefixed {
             prefix,
             io: TokioIo::new(io),
+            at_request: false,
+            lenient: false,
         }
     }
+
+    /// An HTTP/1 connection: request targets are made lenient (see [`Prefixed`]).
+    pub fn http1(prefix: Bytes, io: T) -> Self {
+        Prefixed {
+            prefix: lenient_request_line(&prefix).map_or(prefix, Bytes::from),
+            io: TokioIo::new(io),
+            at_request: false,
+            lenient: true,
+        }
+    }
+}
+
+/// Bytes a request target may not hold for the `http` crate that nginx accepts.
+const LENIENT: &[u8] = b"\"<>`{}";
+
+/// The head with its request line's target percent-encoded where it holds [`LENIENT`] bytes,
+/// or `None` when nothing is to change (or the first line is no whole request line).
+pub fn lenient_request_line(head: &[u8]) -> Option<Vec<u8>> {
+    let end = head.windows(2).position(|w| w == b"\r\n")?;
+    let line = &head[..end];
+    let first = line.iter().position(|b| *b == b' ')?;
+    let last = line.iter().rposition(|b| *b == b' ')?;
+    let method = &line[..first];
+    let target = line.get(first + 1..last)?;
+    let request_line = first < last
+        && !method.is_empty()
+        && method.iter().all(u8::is_ascii_uppercase)
+        && line[last + 1..].starts_with(b"HTTP/1.");
+    if !request_line
+        || !target.iter().any(|b| LENIENT.contains(b))
+        || target.iter().any(|b| *b <= b' ' || *b == 0x7f)
+    {
+        return None;
+    }
+    let mut out = Vec::with_capacity(head.len() + 2 * target.len());
+    out.extend_from_slice(&line[..=first]);
+    for byte in target {
+        if LENIENT.contains(byte) {
+            out.extend_from_slice(format!("%{byte:02X}").as_bytes());
+        } else {
+            out.push(*byte);
+        }
+    }
+    out.extend_from_slice(&line[last..]);
+    out.extend_from_slice(&head[end..]);
+    Some(out)
 }
 
 impl<T: AsyncRead + tokio::io::AsyncWrite + Unpin> Read for Prefixed<T> {
@@ -65,6 +122,25 @@ impl<T: AsyncRead + tokio::io::AsyncWrite + Unpin> Read for Prefixed<T> {
         cx: &mut Context<'_>,
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.prefix.is_empty() && self.lenient && self.at_request {
+            // The first read of a request goes through a buffer of ours, so its request line
+            // can be made lenient before hyper sees it.
+            let mut scratch = [0u8; FIRST_READ];
+            let mut read = tokio::io::ReadBuf::new(&mut scratch);
+            match Pin::new(self.io.inner_mut()).poll_read(cx, &mut read) {
+                Poll::Ready(Ok(())) => {}
+                other => return other,
+            }
+            self.at_request = false;
+            let filled = read.filled();
+            self.prefix = match lenient_request_line(filled) {
+                Some(rewritten) => Bytes::from(rewritten),
+                None => Bytes::copy_from_slice(filled),
+            };
+            if self.prefix.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+        }
         if self.prefix.is_empty() {
             return Pin::new(&mut self.io).poll_read(cx, buf);
         }
@@ -81,7 +157,12 @@ impl<T: AsyncRead + tokio::io::AsyncWrite + Unpin> Write for Prefixed<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let written = Pin::new(&mut self.io).poll_write(cx, buf);
+        // HTTP/1 without pipelining: what the client sends after a response is a request.
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.at_request = true;
+        }
+        written
     }
 
     fn poll_write_vectored(
@@ -89,7 +170,11 @@ impl<T: AsyncRead + tokio::io::AsyncWrite + Unpin> Write for Prefixed<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.at_request = true;
+        }
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -108,6 +193,32 @@ impl<T: AsyncRead + tokio::io::AsyncWrite + Unpin> Write for Prefixed<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_with_what_nginx_accepts_is_percent_encoded_and_nothing_else_changes() {
+        let head = b"GET /q?filter={\"a\":1}&x=<b>`c` HTTP/1.1\r\nHost: w\r\n\r\nbody";
+        let out = lenient_request_line(head).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GET /q?filter=%7B%22a%22:1%7D&x=%3Cb%3E%60c%60 HTTP/1.1\r\nHost: w\r\n\r\nbody"
+        );
+        // Already acceptable, not a request line, spaces, control bytes, no whole line: as is.
+        for head in [
+            &b"GET /plain?a=1 HTTP/1.1\r\n\r\n"[..],
+            b"{\"json\": \"body\"}\r\n",
+            b"GET /a b{ HTTP/1.1\r\n\r\n",
+            b"GET /a\x01{ HTTP/1.1\r\n\r\n",
+            b"GET /a{ HTTP/1.1",
+            b"GET {  HTTP/1.1\r\n",
+        ] {
+            assert_eq!(
+                lenient_request_line(head),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
     use tokio::io::AsyncWriteExt;
 
     async fn sniffed(chunks: &[&[u8]]) -> io::Result<(Protocol, Bytes)> {
