@@ -111,6 +111,19 @@ fn usage_errors_are_json_objects_with_json() {
     assert_eq!(error["exit_code"], 13);
     assert_eq!(error["kind"], "usage");
     assert!(error["error"].as_str().unwrap().contains("-1"), "{error}");
+    // The hint is the command's usage, whichever way the arguments were wrong, and never
+    // shows --json inside it.
+    for args in [
+        &["scale", "web", "-1", "--json"][..],
+        &["scale", "web", "--json"][..],
+        &["create", "--json"][..],
+    ] {
+        let run = home.ltc(args).code(13);
+        let error: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
+        let hint = error["hint"].as_str().unwrap_or_default();
+        assert!(hint.starts_with(&format!("Usage: ltc {}", args[0])), "{args:?}: {error}");
+        assert!(!hint.contains("--json"), "{args:?}: {error}");
+    }
     let run = home.ltc(&["create", "Bad", "--json"]).code(13);
     let error: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
     assert!(
