@@ -121,7 +121,10 @@ fn usage_errors_are_json_objects_with_json() {
         let run = home.ltc(args).code(13);
         let error: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
         let hint = error["hint"].as_str().unwrap_or_default();
-        assert!(hint.starts_with(&format!("Usage: ltc {}", args[0])), "{args:?}: {error}");
+        assert!(
+            hint.starts_with(&format!("Usage: ltc {}", args[0])),
+            "{args:?}: {error}"
+        );
         assert!(!hint.contains("--json"), "{args:?}: {error}");
     }
     let run = home.ltc(&["create", "Bad", "--json"]).code(13);
