@@ -57,6 +57,7 @@ pub struct Prefixed<T> {
     /// written since the last read).
     at_request: bool,
     lenient: bool,
+    scratch: BytesMut,
 }
 
 impl<T> Prefixed<T> {
@@ -66,6 +67,7 @@ impl<T> Prefixed<T> {
             io: TokioIo::new(io),
             at_request: false,
             lenient: false,
+            scratch: BytesMut::new(),
         }
     }
 
@@ -76,6 +78,7 @@ impl<T> Prefixed<T> {
             io: TokioIo::new(io),
             at_request: false,
             lenient: true,
+            scratch: BytesMut::new(),
         }
     }
 }
@@ -123,21 +126,29 @@ impl<T: AsyncRead + tokio::io::AsyncWrite + Unpin> Read for Prefixed<T> {
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         if self.prefix.is_empty() && self.lenient && self.at_request {
-            // The first read of a request goes through a buffer of ours, so its request line
-            // can be made lenient before hyper sees it.
-            let mut scratch = [0u8; FIRST_READ];
-            let mut read = tokio::io::ReadBuf::new(&mut scratch);
-            match Pin::new(self.io.inner_mut()).poll_read(cx, &mut read) {
-                Poll::Ready(Ok(())) => {}
-                other => return other,
+            // The first read of a request goes through a buffer of ours (kept, so nothing is
+            // allocated or zeroed per request), so its request line can be made lenient
+            // before hyper sees it.
+            let this = &mut *self;
+            if this.scratch.capacity() < FIRST_READ {
+                this.scratch.reserve(FIRST_READ);
             }
-            self.at_request = false;
-            let filled = read.filled();
-            self.prefix = match lenient_request_line(filled) {
+            match tokio_util::io::poll_read_buf(
+                Pin::new(this.io.inner_mut()),
+                cx,
+                &mut this.scratch,
+            ) {
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            this.at_request = false;
+            let filled = this.scratch.split();
+            this.prefix = match lenient_request_line(&filled) {
                 Some(rewritten) => Bytes::from(rewritten),
-                None => Bytes::copy_from_slice(filled),
+                None => filled.freeze(),
             };
-            if self.prefix.is_empty() {
+            if this.prefix.is_empty() {
                 return Poll::Ready(Ok(()));
             }
         }
