@@ -77,6 +77,66 @@ pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: Cancellat
     .await;
 }
 
+/// hyper's HTTP/1 and HTTP/2 server settings, shared by a router thread's connections.
+type Builders = (
+    hyper::server::conn::http1::Builder,
+    hyper::server::conn::http2::Builder<TokioExecutor>,
+);
+
+/// Serves one client connection: tells HTTP/1 from h2c by its first bytes, then hands it to
+/// hyper. On shutdown a connection finishes the request it is serving, then closes; an idle
+/// one closes at once.
+async fn serve_connection(
+    router: Arc<Router>,
+    builders: Arc<Builders>,
+    connections: Arc<Connections>,
+    mut stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    cancel: CancellationToken,
+) {
+    // A client that sends nothing is dropped after the header timeout, like one that sends
+    // its head too slowly.
+    let header_timeout = router.config.client_header_timeout;
+    let Ok(Ok((protocol, received))) =
+        tokio::time::timeout(header_timeout, sniff::sniff(&mut stream)).await
+    else {
+        return;
+    };
+    let io = match protocol {
+        sniff::Protocol::Http1 => sniff::Prefixed::http1(received, stream),
+        sniff::Protocol::Http2 => sniff::Prefixed::new(received, stream),
+    };
+    let service = hyper::service::service_fn(move |request| {
+        let (router, connections) = (router.clone(), connections.clone());
+        async move { Ok::<_, Infallible>(handle(&router, &connections, peer, request).await) }
+    });
+    let (http1, http2) = &*builders;
+    match protocol {
+        sniff::Protocol::Http1 => {
+            let connection = http1.serve_connection(io, service).with_upgrades();
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = cancel.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        }
+        sniff::Protocol::Http2 => {
+            let connection = http2.serve_connection(io, service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = cancel.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        }
+    }
+}
+
 /// One router thread: accepts and serves connections with its own backend pool.
 async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: CancellationToken) {
     let listener = match listener
@@ -129,52 +189,14 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
             connections.clone(),
             cancel.clone(),
         );
-        tracker.spawn(async move {
-            let mut stream = stream;
-            // A client that sends nothing is dropped after the header timeout, like one that
-            // sends its head too slowly.
-            let header_timeout = router.config.client_header_timeout;
-            let Ok(Ok((protocol, received))) =
-                tokio::time::timeout(header_timeout, sniff::sniff(&mut stream)).await
-            else {
-                return;
-            };
-            let io = match protocol {
-                sniff::Protocol::Http1 => sniff::Prefixed::http1(received, stream),
-                sniff::Protocol::Http2 => sniff::Prefixed::new(received, stream),
-            };
-            let service = hyper::service::service_fn(move |request| {
-                let (router, connections) = (router.clone(), connections.clone());
-                async move { Ok::<_, Infallible>(handle(&router, &connections, peer, request).await) }
-            });
-            let (http1, http2) = &*builders;
-            // On shutdown a connection finishes the request it is serving, then closes; an
-            // idle one closes at once.
-            match protocol {
-                sniff::Protocol::Http1 => {
-                    let connection = http1.serve_connection(io, service).with_upgrades();
-                    tokio::pin!(connection);
-                    tokio::select! {
-                        _ = connection.as_mut() => {}
-                        _ = cancel.cancelled() => {
-                            connection.as_mut().graceful_shutdown();
-                            let _ = connection.await;
-                        }
-                    }
-                }
-                sniff::Protocol::Http2 => {
-                    let connection = http2.serve_connection(io, service);
-                    tokio::pin!(connection);
-                    tokio::select! {
-                        _ = connection.as_mut() => {}
-                        _ = cancel.cancelled() => {
-                            connection.as_mut().graceful_shutdown();
-                            let _ = connection.await;
-                        }
-                    }
-                }
-            }
-        });
+        tracker.spawn(serve_connection(
+            router,
+            builders,
+            connections,
+            stream,
+            peer,
+            cancel,
+        ));
     }
     drop(listener);
     tracker.close();
