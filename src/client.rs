@@ -258,11 +258,21 @@ impl Client {
     /// Whether a node answers on the socket; an error (16) when one took the request and did
     /// not answer in time.
     pub async fn ping(&self) -> Result<bool> {
-        match self.exchange(Method::GET, "/v1/health", None).await {
-            Ok(response) => Ok(response.status().is_success()),
-            Err(Unanswered::Hung) => Err(self.hung()),
-            Err(Unanswered::NoNode | Unanswered::Broken(_)) => Ok(false),
-        }
+        Ok(self.health().await?.is_some())
+    }
+
+    /// The node's health answer (its pid, router address and engine), `None` when no node
+    /// answers; an error (16) when one took the request and did not answer in time.
+    pub async fn health(&self) -> Result<Option<crate::model::NodeHealth>> {
+        let response = match self.exchange(Method::GET, "/v1/health", None).await {
+            Ok(response) if response.status().is_success() => response,
+            Ok(_) | Err(Unanswered::NoNode | Unanswered::Broken(_)) => return Ok(None),
+            Err(Unanswered::Hung) => return Err(self.hung()),
+        };
+        let Ok(body) = response.into_body().collect().await else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice(&body.to_bytes()).ok())
     }
 }
 
@@ -300,16 +310,17 @@ fn log_tail(path: &Path, lines: usize) -> String {
 
 /// A node reads `LTC_ROUTER_ADDR` and `DOCKER_HOST` (or the Docker context) when it starts: a
 /// command run with other values talks to it all the same, so it says which values apply.
-async fn warn_if_started_otherwise(client: &Client, settings: &Settings, ui: &Ui) {
-    let Ok(health) = client.get::<crate::model::NodeHealth>("/v1/health").await else {
-        return;
-    };
+fn warn_if_started_otherwise(health: &crate::model::NodeHealth, settings: &Settings, ui: &Ui) {
     let mut differ = Vec::new();
     let router = settings.router_addr.to_string();
-    if let Some(node) = health.router.filter(|node| *node != router) {
+    if let Some(node) = health.router.as_ref().filter(|node| **node != router) {
         differ.push(format!("router {node} (not LTC_ROUTER_ADDR {router})"));
     }
-    if let Some(node) = health.engine.filter(|node| *node != settings.docker_host) {
+    if let Some(node) = health
+        .engine
+        .as_ref()
+        .filter(|node| **node != settings.docker_host)
+    {
         differ.push(format!(
             "Docker engine {node} (not {})",
             settings.docker_host
@@ -351,8 +362,8 @@ fn node_start_error(log: &Path, exit_code: Option<i32>) -> Error {
 /// Connects to the node of this `LTC_HOME`, starting it when it does not answer.
 pub async fn connect(settings: &Settings, ui: &Ui) -> Result<Client> {
     let client = Client::new(settings).with_notes(ui);
-    if client.ping().await? {
-        warn_if_started_otherwise(&client, settings, ui).await;
+    if let Some(health) = client.health().await? {
+        warn_if_started_otherwise(&health, settings, ui);
         return Ok(client);
     }
     ui.note(format!(

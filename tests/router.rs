@@ -187,9 +187,6 @@ fn app(name: &str, backends: &[SocketAddr]) -> AppRoutes {
 struct Lines(Mutex<Vec<(String, Option<u32>, String)>>);
 
 impl ltc::router::AccessLog for Lines {
-    fn wants(&self, _app: &str) -> bool {
-        true
-    }
     fn record(&self, app: &str, index: Option<u32>, line: &str) {
         self.0
             .lock()

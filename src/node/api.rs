@@ -302,11 +302,9 @@ fn app_logs(
 ) -> Response<Body> {
     use super::logs::LogLine;
     let (sender, receiver) = tokio::sync::mpsc::channel(256);
-    let (kept, live, watch) = node.logs().subscribe(app);
+    let (kept, live) = node.logs().subscribe(app);
     let app = app.to_string();
     tokio::spawn(async move {
-        // Counted as a watcher for as long as this follower reads.
-        let _watch = watch;
         let wanted = move |line: &LogLine| index.is_none_or(|i| line.index == Some(i));
         let mut backlog: Vec<LogLine> = kept.into_iter().filter(|l| wanted(l)).collect();
         let keep = match (tail, recent) {

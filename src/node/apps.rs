@@ -202,13 +202,13 @@ impl Node {
                 )));
             }
         }
-        self.check_tcp_ports_free(inner, spec)?;
         for route in &spec.routes.tcp {
             if route.external_port == self.router_addr.port() {
                 return Err(Error::usage(format!(
                     "TCP route port {} is the router's own HTTP port",
                     route.external_port
-                )));
+                ))
+                .with_hint("pick another external port: `-T OTHER:PORT`"));
             }
             let taken = inner.desired.apps.values().find(|other| {
                 other.name != spec.name
@@ -225,7 +225,8 @@ impl Node {
                 )));
             }
         }
-        Ok(())
+        // Last: the more specific errors above say more than "cannot be opened".
+        self.check_tcp_ports_free(inner, spec)
     }
 
     pub async fn scale(&self, name: &str, instances: u32) -> Result<AppStatus> {

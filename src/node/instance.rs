@@ -102,10 +102,8 @@ impl Node {
         let seq = inner.seq;
         let start_timeout = inner
             .slot(guid)
-            .and_then(|slot| inner.desired.apps.get(&slot.app))
-            .map_or(crate::model::DEFAULT_START_TIMEOUT, |spec| {
-                Duration::from_millis(spec.start_timeout_ms)
-            });
+            .map(|slot| inner.start_timeout(&slot.app))
+            .unwrap_or_default();
         let Some(slot) = inner.slot_mut(guid) else {
             return;
         };
@@ -264,10 +262,7 @@ impl Node {
     ) -> Checked {
         let mut inner = self.lock();
         let threshold = self.tuning.failure_threshold;
-        let start_timeout = inner
-            .slot(guid)
-            .and_then(|slot| inner.desired.apps.get(&slot.app))
-            .map(|spec| Duration::from_millis(spec.start_timeout_ms));
+        let start_timeout = inner.slot(guid).map(|slot| inner.start_timeout(&slot.app));
         let Some(slot) = inner
             .slot_mut(guid)
             .filter(|s| s.op == Op::Idle && s.state == state)
@@ -413,7 +408,7 @@ impl Node {
         }
         let mut inner = self.lock();
         if let Some(id) = &container {
-            inner.removed(id);
+            inner.note_removed(id);
         }
         if let Some(slot) = inner.slot(&guid) {
             self.logs
@@ -480,7 +475,7 @@ impl Node {
         });
         inner.pending.extend(leftover);
         if let (true, Some(id)) = (removed, &container) {
-            inner.removed(id);
+            inner.note_removed(id);
         }
         if let Some(slot) = inner.slot_mut(&guid) {
             slot.container = None;
@@ -500,7 +495,7 @@ impl Node {
         let result = self.engine.remove_instance(&id, STOP_GRACE).await;
         let mut inner = self.lock();
         match result {
-            Ok(()) => inner.removed(&id),
+            Ok(()) => inner.note_removed(&id),
             // Still on record: the next resync finds it and tries again.
             Err(e) => log(format!("cannot remove {}: {e}", id.short())),
         }

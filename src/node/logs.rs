@@ -97,21 +97,6 @@ struct AppLog {
 pub struct LogHub {
     apps: Mutex<HashMap<String, AppLog>>,
     events: broadcast::Sender<Event>,
-    /// Live log followers of all apps: the router asks [`LogHub::watched`] only when there is
-    /// one, so the request path takes no lock while nobody follows logs.
-    watchers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-/// Held while a follower reads an app's live lines.
-pub struct Watch {
-    watchers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.watchers
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
 }
 
 impl Default for LogHub {
@@ -119,7 +104,6 @@ impl Default for LogHub {
         LogHub {
             apps: Mutex::new(HashMap::new()),
             events: broadcast::channel(LIVE_BUFFER).0,
-            watchers: std::sync::Arc::default(),
         }
     }
 }
@@ -155,33 +139,14 @@ impl LogHub {
         log.recent.push_back(line);
     }
 
-    /// The recent lines of an app, a live feed of what follows, and the [`Watch`] to hold
-    /// while reading it.
-    pub fn subscribe(&self, app: &str) -> (Vec<LogLine>, broadcast::Receiver<LogLine>, Watch) {
+    /// The recent lines of an app, and a live feed of what follows.
+    pub fn subscribe(&self, app: &str) -> (Vec<LogLine>, broadcast::Receiver<LogLine>) {
         let mut apps = self.apps.lock().expect("log hub lock");
         let log = apps.entry(app.to_string()).or_insert_with(|| AppLog {
             recent: VecDeque::new(),
             live: broadcast::channel(LIVE_BUFFER).0,
         });
-        self.watchers
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let watch = Watch {
-            watchers: self.watchers.clone(),
-        };
-        (
-            log.recent.iter().cloned().collect(),
-            log.live.subscribe(),
-            watch,
-        )
-    }
-
-    /// Whether anyone follows an app's stream (the router's access lines are made only then).
-    pub fn watched(&self, app: &str) -> bool {
-        self.apps
-            .lock()
-            .expect("log hub lock")
-            .get(app)
-            .is_some_and(|log| log.live.receiver_count() > 0)
+        (log.recent.iter().cloned().collect(), log.live.subscribe())
     }
 
     /// Live readers of app logs, events and the node's own log, for `ltc daemon status` and
@@ -240,12 +205,6 @@ impl LogHub {
 }
 
 impl crate::router::AccessLog for LogHub {
-    /// Every routed request has its line in the app's recent lines, followed or not (the
-    /// guide promises one per request; `docs/benchmarks.md` measures what it costs).
-    fn wants(&self, _app: &str) -> bool {
-        true
-    }
-
     fn record(&self, app: &str, index: Option<u32>, line: &str) {
         self.publish(app, "RTR", index, line);
     }
@@ -261,16 +220,14 @@ mod tests {
         for i in 0..RECENT_LINES + 10 {
             hub.publish("web", "APP", Some(0), &format!("line {i}"));
         }
-        let (recent, mut live, watch) = hub.subscribe("web");
+        let (recent, mut live) = hub.subscribe("web");
         assert_eq!(recent.len(), RECENT_LINES);
         assert_eq!(recent[0].message, "line 10");
-        assert!(hub.watched("web"));
+        assert_eq!(hub.followers(), 1);
         hub.publish("web", "CELL", Some(1), "Successfully created container");
         let line = live.try_recv().unwrap();
         assert_eq!((line.source.as_str(), line.index), ("CELL", Some(1)));
         drop(live);
-        drop(watch);
-        assert!(!hub.watched("web"));
         assert_eq!(hub.followers(), 0);
     }
 
@@ -278,7 +235,7 @@ mod tests {
     fn long_lines_are_cut() {
         let hub = LogHub::default();
         hub.publish("web", "APP", None, &"é".repeat(MAX_LINE));
-        let (recent, _, _) = hub.subscribe("web");
+        let (recent, _) = hub.subscribe("web");
         assert!(recent[0].message.len() <= MAX_PUBLISHED + 3);
         assert!(recent[0].message.ends_with('…'));
     }
@@ -321,7 +278,7 @@ mod tests {
     #[test]
     fn a_slow_follower_learns_how_many_lines_it_missed() {
         let hub = LogHub::default();
-        let (_, mut live, _watch) = hub.subscribe("web");
+        let (_, mut live) = hub.subscribe("web");
         for i in 0..LIVE_BUFFER + 5 {
             hub.publish("web", "APP", Some(0), &format!("{i}"));
         }

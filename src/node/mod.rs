@@ -119,6 +119,16 @@ impl Inner {
         self.slots.iter_mut().find(|s| s.guid == guid)
     }
 
+    /// How long a new instance of `app` has to pass its first check (its start timeout).
+    fn start_timeout(&self, app: &str) -> Duration {
+        self.desired
+            .apps
+            .get(app)
+            .map_or(crate::model::DEFAULT_START_TIMEOUT, |spec| {
+                Duration::from_millis(spec.start_timeout_ms)
+            })
+    }
+
     /// Whether a slot accounts for this record: the same guid, and the same container when
     /// the record names one.
     fn accounts_for(&self, record: &records::InstanceRecord) -> bool {
@@ -132,7 +142,7 @@ impl Inner {
     }
 
     /// Remembers a container this node removed (or found removed).
-    fn removed(&mut self, id: &ContainerId) {
+    fn note_removed(&mut self, id: &ContainerId) {
         self.pending
             .retain(|r| r.container.as_deref() != Some(id.0.as_str()));
         self.removed.insert(id.clone(), Instant::now());

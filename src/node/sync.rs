@@ -200,7 +200,7 @@ impl Node {
                 found.strays.push(o.id.clone());
                 continue;
             };
-            let start_timeout = Duration::from_millis(inner.desired.apps[&app].start_timeout_ms);
+            let start_timeout = inner.start_timeout(&app);
             let mut slot = Slot::new(&app, generation, index, guid.clone());
             inner.seq += 1;
             slot.container_seq = inner.seq;

@@ -316,29 +316,23 @@ impl Refusal {
     }
 
     fn response(&self, request_id: &str) -> Response<ProxyBody> {
-        let (status, kind, message) = match self {
-            Refusal::Host(HostError::Missing) => (
-                StatusCode::BAD_REQUEST,
-                "empty_host",
-                "Request had empty Host header".to_string(),
-            ),
+        let (kind, message) = match self {
+            Refusal::Host(HostError::Missing) => {
+                ("empty_host", "Request had empty Host header".to_string())
+            }
             Refusal::Host(HostError::Duplicate) => (
-                StatusCode::BAD_REQUEST,
                 "bad_host",
                 "Request had more than one Host header".to_string(),
             ),
             Refusal::Host(HostError::Malformed) => (
-                StatusCode::BAD_REQUEST,
                 "bad_host",
                 "Request had a malformed Host header".to_string(),
             ),
             Refusal::UnknownRoute(host) => (
-                StatusCode::NOT_FOUND,
                 "unknown_route",
                 format!("Requested route ('{host}') does not exist."),
             ),
             Refusal::NoEndpoints { host, starting } => (
-                StatusCode::SERVICE_UNAVAILABLE,
                 "no_endpoints",
                 if *starting {
                     format!(
@@ -349,28 +343,19 @@ impl Refusal {
                     format!("Requested route ('{host}') has no available endpoints.")
                 },
             ),
-            Refusal::UnreadableBody => (
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "Request body could not be read".to_string(),
-            ),
-            Refusal::HeadTooLarge => (
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "bad_request",
-                "Request header fields too large".to_string(),
-            ),
+            Refusal::UnreadableBody => {
+                ("bad_request", "Request body could not be read".to_string())
+            }
+            Refusal::HeadTooLarge => ("bad_request", "Request header fields too large".to_string()),
             Refusal::BodyTimeout => (
-                StatusCode::REQUEST_TIMEOUT,
                 "request_timeout",
                 "The request body did not arrive in time.".to_string(),
             ),
             Refusal::Timeout => (
-                StatusCode::GATEWAY_TIMEOUT,
                 "endpoint_timeout",
                 "Registered endpoint did not respond in time.".to_string(),
             ),
             Refusal::EndpointFailure { not_http1 } => (
-                StatusCode::BAD_GATEWAY,
                 "endpoint_failure",
                 if *not_http1 {
                     "Registered endpoint failed to handle the request: it did not answer in \
@@ -382,7 +367,7 @@ impl Refusal {
                 },
             ),
         };
-        error_response(status, kind, &message, request_id)
+        error_response(self.status(), kind, &message, request_id)
     }
 }
 
@@ -563,15 +548,12 @@ struct Access<'a> {
 }
 
 impl Access<'_> {
-    /// Writes the line, when the app's log takes it: which instance answered (none when the
-    /// router answered before choosing one), the status and the body's length.
+    /// Writes the line: which instance answered (none when the router answered before
+    /// choosing one), the status and the body's length.
     fn record(&self, index: Option<u32>, status: StatusCode, length: &str) {
         let Some(log) = &self.router.access_log else {
             return;
         };
-        if !log.wants(self.app) {
-            return;
-        }
         let target = self.target.as_ref().map_or("/", |p| p.as_str());
         log.record(
             self.app,

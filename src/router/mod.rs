@@ -107,10 +107,9 @@ impl Default for RouterConfig {
 /// Bodies the router passes on, both ways.
 pub type ProxyBody = BoxBody<Bytes, body::BodyError>;
 
-/// Where the router writes one access line per routed request (`[RTR]` in `ltc logs`). Lines
-/// are made only for apps someone is watching, so an unwatched app costs nothing.
+/// Where the router writes one access line per routed request (`[RTR]` in `ltc logs`), and
+/// per answer it makes itself for a known app.
 pub trait AccessLog: Send + Sync {
-    fn wants(&self, app: &str) -> bool;
     /// One line; `index` is the instance that answered, `None` when the router answered
     /// before choosing one.
     fn record(&self, app: &str, index: Option<u32>, line: &str);
@@ -211,15 +210,6 @@ impl Router {
             .copied()
             .filter(|p| !open.contains(p))
             .collect())
-    }
-
-    /// Requests in flight to an instance.
-    pub fn inflight(&self, guid: &str) -> usize {
-        self.known
-            .lock()
-            .expect("known lock")
-            .get(guid)
-            .map_or(0, |b| b.inflight())
     }
 
     /// Gives up on an instance that failed its monitor: requests waiting on it that are safe

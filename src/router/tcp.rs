@@ -30,7 +30,7 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
             }
             keep
         });
-        for port in wanted {
+        for &port in &wanted {
             if listeners.contains_key(&port) {
                 continue;
             }
@@ -52,7 +52,8 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
                 }
             }
         }
-        failing.retain(|port| router.table().tcp_ports().contains(port));
+        // Ports that failed are logged once, until they open or their route goes.
+        failing.retain(|port| wanted.contains(port));
         // A port another program held is tried again until it is free.
         let retry = async {
             if failing.is_empty() {
