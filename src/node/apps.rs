@@ -199,6 +199,10 @@ impl Node {
                 return Err(Error::conflict(format!(
                     "route `{name}` is already used by app `{}`",
                     other.name
+                ))
+                .with_hint(format!(
+                    "choose another with `-R HOST`, or free it first: `ltc update {} -R OTHER`",
+                    other.name
                 )));
             }
         }
@@ -222,7 +226,8 @@ impl Node {
                 return Err(Error::conflict(format!(
                     "TCP route port {} is already used by app `{}`",
                     route.external_port, other.name
-                )));
+                ))
+                .with_hint("pick another external port: `-T OTHER:PORT`"));
             }
         }
         // Last: the more specific errors above say more than "cannot be opened".
