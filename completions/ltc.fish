@@ -31,7 +31,10 @@ complete -c ltc -n "__fish_ltc_needs_command" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "target" -d 'Show or set the system domain apps are routed under'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "create" -d 'Create an app from a Docker image (the built-in lattice-app when none is named)'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "scale" -d 'Change the number of instances of an app (0 stops it)'
-complete -c ltc -n "__fish_ltc_needs_command" -f -a "update" -d 'Replace an app\'s routes, live, without restarting it'
+complete -c ltc -n "__fish_ltc_needs_command" -f -a "update" -d 'Change a running app without downtime: a new revision rolled out instance by instance (image, environment, command, limits, monitor), or its routes, live'
+complete -c ltc -n "__fish_ltc_needs_command" -f -a "rollback" -d 'Roll an app back to its previous revision (or `--to N`), instance by instance'
+complete -c ltc -n "__fish_ltc_needs_command" -f -a "restart" -d 'Replace an app\'s instances with new ones of the same revision, one at a time'
+complete -c ltc -n "__fish_ltc_needs_command" -f -a "history" -d 'List an app\'s revisions: number, time, what changed, image, outcome'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "remove" -d 'Remove apps and their instances'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "list" -d 'List the apps'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "status" -d 'Show an app\'s settings and its instances'
@@ -49,6 +52,10 @@ complete -c ltc -n "__fish_ltc_using_subcommand target" -l json -d 'Print result
 complete -c ltc -n "__fish_ltc_using_subcommand target" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand target" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand target" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l path -d 'Build the image from this directory\'s Dockerfile (honouring .dockerignore)' -r -f -a "(__fish_complete_directories)"
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l dockerfile -d 'The Dockerfile to build, relative to the directory [default: Dockerfile]' -r
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l build-arg -d 'A build argument NAME=VALUE (a bare NAME copies your environment\'s value)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l env-file -d 'Environment variables from a file, as `docker run --env-file` reads it (`-e` wins)' -r -F
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s i -l instances -d 'Number of instances' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s p -l ports -d 'Ports the app listens on, comma separated [default: the image\'s EXPOSE, else 8080]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s e -l env -d 'Environment variable NAME=VALUE; a bare NAME copies its value from your environment' -r
@@ -82,15 +89,64 @@ complete -c ltc -n "__fish_ltc_using_subcommand scale" -l json -d 'Print results
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand scale" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l image -d 'A new image (a path starting with `.` or `/` is a directory to build)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l path -d 'Build the image from this directory\'s Dockerfile (honouring .dockerignore)' -r -f -a "(__fish_complete_directories)"
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l dockerfile -d 'The Dockerfile to build, relative to the directory [default: Dockerfile]' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l build-arg -d 'A build argument NAME=VALUE (a bare NAME copies your environment\'s value)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s e -l env -d 'Set or replace an environment variable NAME=VALUE (a bare NAME copies your value)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l unset-env -d 'Remove an environment variable' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l env-file -d 'Set environment variables from a file, as `docker run --env-file` reads it' -r -F
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s p -l ports -d 'New ports the app listens on, comma separated' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s m -l memory-mb -d 'Memory limit per instance in MB (0 = unlimited)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s d -l disk-mb -d 'Disk limit per instance in MB (recorded)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s c -l cpu-weight -d 'Relative CPU weight, 1 to 100' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l pids-limit -d 'Most processes and threads per instance (0 = unlimited)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s w -l working-dir -d 'Working directory' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s u -l user -d 'User to run as' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s R -l http-route -d 'HTTP route HOST[:PORT]; a HOST without a dot gets .<domain> [create: replaces the default routes]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s T -l tcp-route -d 'TCP route EXTERNAL[:PORT], opened on the router\'s address' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l add-route -d 'Add one HTTP route HOST[:PORT], keeping the others' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l remove-route -d 'Remove one HTTP route, keeping the others' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s M -l monitor-port -d 'Check that this port listens' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s U -l monitor-url -d 'Check that GET PORT:/PATH answers 200' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l monitor-command -d 'Check that `/bin/sh -c COMMAND` exits 0 inside the instance' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l monitor-timeout -d 'How long one check may take' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l start-timeout -d 'How long a new instance may take to pass its first check before it counts as a crash' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l max-surge -d 'Extra new instances started at once (the app never has fewer healthy instances)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l health-timeout -d 'How long a new instance may take to become healthy before the rollout is undone' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -s t -l timeout -d 'How long to wait for the rollout' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-routes -d 'No routes [update: removes every route]'
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-monitor -d 'No check: an instance is running as soon as its process runs'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-wait -d 'Return as soon as the node has accepted the change'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -l to -d 'The revision to go back to [default: the one before the current]' -r
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -l max-surge -d 'Extra new instances started at once (the app never has fewer healthy instances)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -l health-timeout -d 'How long a new instance may take to become healthy before the rollout is undone' -r
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -s t -l timeout -d 'How long to wait for the rollout' -r
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -l wait -d 'Wait until the change is done (the default)'
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -l no-wait -d 'Return as soon as the node has accepted the change'
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -s h -l help -d 'Print help'
+complete -c ltc -n "__fish_ltc_using_subcommand rollback" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -l index -d 'Only this instance' -r
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -l max-surge -d 'Extra new instances started at once (the app never has fewer healthy instances)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -l health-timeout -d 'How long a new instance may take to become healthy before the rollout is undone' -r
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -s t -l timeout -d 'How long to wait for the restart' -r
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -l wait -d 'Wait until the change is done (the default)'
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -l no-wait -d 'Return as soon as the node has accepted the change'
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -s h -l help -d 'Print help'
+complete -c ltc -n "__fish_ltc_using_subcommand restart" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand history" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+complete -c ltc -n "__fish_ltc_using_subcommand history" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
+complete -c ltc -n "__fish_ltc_using_subcommand history" -s h -l help -d 'Print help'
+complete -c ltc -n "__fish_ltc_using_subcommand history" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s t -l timeout -d 'How long to wait for each app\'s instances to stop' -r
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -l no-wait -d 'Return as soon as the node has accepted the change'

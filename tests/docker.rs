@@ -696,7 +696,10 @@ fn waits_say_what_they_wait_for_including_drains() {
     let slow = std::thread::spawn(move || http_get(port, "/sleep/1500", "web.localhost"));
     std::thread::sleep(Duration::from_millis(300));
     let run = home.ltc(&["remove", "web"]).ok();
-    assert!(matches!(slow.join().unwrap(), Ok((200, _))), "drained, not cut");
+    assert!(
+        matches!(slow.join().unwrap(), Ok((200, _))),
+        "drained, not cut"
+    );
     assert!(
         run.stderr.contains("web: 1 instance draining and stopping"),
         "{run:#?}"

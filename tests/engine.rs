@@ -148,7 +148,12 @@ async fn the_docker_engine_keeps_the_contract() {
     let image = ltc::demo::image_ref();
     if docker.image_config(&image).await.unwrap().is_none() {
         docker
-            .build_image(&image, ltc::demo::build_context().unwrap())
+            .build_image(
+                &image,
+                ltc::demo::build_context().unwrap(),
+                &Default::default(),
+                &|_| {},
+            )
             .await
             .unwrap();
     }

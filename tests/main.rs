@@ -1,6 +1,7 @@
 //! ltc's integration tests: one binary (`autotests = false`).
 //!
 //! - `cli`: the built binary's usage errors and scripting contract (no Docker needed).
+//! - `deploy`: update, rollback, restart, history and builds, under load.
 //! - `docker`: the node and commands against the real Docker engine.
 //! - `engine`: one contract, run against both the fake and the Docker engine.
 //! - `health`: monitors and self-healing against real containers.
@@ -14,6 +15,7 @@
 mod support;
 
 mod cli;
+mod deploy;
 mod docker;
 mod engine;
 mod health;

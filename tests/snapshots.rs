@@ -137,8 +137,10 @@ fn normalize_human(text: &str, home: &Home) -> String {
 /// Replaces the values that vary with placeholders, keeping the JSON's shape.
 fn normalize_json(value: &mut serde_json::Value, home: &Home) {
     use serde_json::Value;
-    const VARYING: [&str; 20] = [
+    const VARYING: [&str; 22] = [
         "guid",
+        "image_id",
+        "finished_at",
         "container_id",
         "since",
         "created_at",
@@ -217,6 +219,7 @@ fn is_progress(line: &str) -> bool {
         || line.ends_with("instances running")
         || line.contains("instances running, ")
         || line.ends_with("draining and stopping (requests in flight finish first)")
+        || line.contains("instances replaced (")
 }
 
 /// Collects the differences between what commands print and their snapshots.
@@ -396,6 +399,19 @@ fn every_reporting_command_prints_what_its_snapshot_says() {
     snap.json("version-json", &["version", "--json"]);
     snap.human("update", &["update", "snap", "-R", "greet"]);
     snap.json("update-json", &["update", "snap", "-R", "greet", "--json"]);
+    snap.human("update-env", &["update", "snap", "-e", "GREETING=hello"]);
+    snap.json(
+        "update-env-json",
+        &["update", "snap", "-e", "GREETING=bye", "--json"],
+    );
+    snap.human("restart", &["restart", "snap"]);
+    snap.human("rollback", &["rollback", "snap", "--to", "2"]);
+    snap.json(
+        "restart-json",
+        &["restart", "snap", "--index", "0", "--json"],
+    );
+    snap.human("history", &["history", "snap"]);
+    snap.json("history-json", &["history", "snap", "--json"]);
     snap.human("scale", &["scale", "snap", "1"]);
     snap.json("scale-json", &["scale", "snap", "1", "--json"]);
     snap.human("remove", &["remove", "snap"]);

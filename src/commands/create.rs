@@ -7,7 +7,7 @@ use crate::client::{self, Client};
 use crate::config::Settings;
 use crate::error::{Error, Kind, Result};
 use crate::model::{
-    AppName, AppStatus, CreateRequest, CreateResponse, ImageProgress, ImageRequest,
+    AppName, AppStatus, BuildRequest, CreateRequest, CreateResponse, ImageProgress, ImageRequest,
 };
 use crate::ui::progress::PullDisplay;
 use crate::ui::{Color, Ui};
@@ -15,15 +15,22 @@ use hyper::Method;
 
 pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let name = AppName::parse(&args.name)?;
-    let request = CreateRequest {
+    let mut env = Vec::new();
+    for file in &args.env_file {
+        env.extend(crate::cli::read_env_file(file, |n| settings.caller_var(n))?);
+    }
+    env.extend(
+        args.env
+            .iter()
+            .map(|e| e.resolve(|n| settings.caller_var(n))),
+    );
+    let build = build_request(args.image.as_deref(), &args.build, settings)?;
+    let mut request = CreateRequest {
         name: name.to_string(),
         image: args.image.clone(),
+        built_from: None,
         start_command: (!args.command.is_empty()).then(|| args.command.clone()),
-        env: args
-            .env
-            .iter()
-            .map(|e| e.resolve(|n| settings.caller_var(n)))
-            .collect(),
+        env,
         ports: args.ports.clone(),
         instances: args.instances,
         memory_mb: args.memory_mb,
@@ -60,7 +67,20 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         Err(e) if e.kind == Kind::NotFound => {}
         Err(e) => return Err(e),
     }
-    prepare_image(&client, args.image.clone(), ui).await?;
+    let prepared = prepare_image(
+        &client,
+        ImageRequest {
+            image: args.image.clone(),
+            app: Some(name.to_string()),
+            build: build.clone(),
+        },
+        ui,
+    )
+    .await?;
+    if let Some(build) = build {
+        request.image = Some(prepared);
+        request.built_from = Some(build.path);
+    }
 
     let (created, version): (CreateResponse, u64) = client
         .call(Method::POST, "/v1/apps", Some(&request))
@@ -83,7 +103,7 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let waited = wait::until_converged(
         &client,
         name.as_str(),
-        created.app.revision,
+        created.app.change,
         version,
         args.timeout,
         ui,
@@ -111,27 +131,66 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
 }
 
 /// Builds or pulls the image, showing progress; `failed` lines end it with their error.
-async fn prepare_image(client: &Client, image: Option<String>, ui: &Ui) -> Result<()> {
+/// Returns the image to run.
+pub async fn prepare_image(client: &Client, request: ImageRequest, ui: &Ui) -> Result<String> {
     let mut display = PullDisplay::new(ui);
     let mut failure = None;
+    let mut image = String::new();
     client
         .stream(
             Method::POST,
             "/v1/images",
-            &ImageRequest { image },
+            &request,
             |progress: ImageProgress| match progress {
                 ImageProgress::Failed { error } => failure = Some(error),
+                ImageProgress::Done { image: done } => image = done,
                 other => display.update(&other),
             },
         )
         .await?;
     display.finish();
-    failure.map_or(Ok(()), Err)
+    failure.map_or(Ok(image), Err)
+}
+
+/// The build `--path` (or an IMAGE that is a directory) asks for, with an absolute path.
+pub fn build_request(
+    image: Option<&str>,
+    args: &crate::cli::BuildArgs,
+    settings: &Settings,
+) -> Result<Option<BuildRequest>> {
+    let dir = match (&args.path, image) {
+        (Some(_), Some(image)) => {
+            return Err(Error::usage(format!(
+                "give either an image (`{image}`) or `--path DIR`, not both"
+            )));
+        }
+        (Some(path), None) => path.clone(),
+        (None, Some(image)) if crate::cli::is_directory_image(image) => image.into(),
+        (None, _) => {
+            if args.dockerfile.is_some() || !args.build_arg.is_empty() {
+                return Err(Error::usage(
+                    "`--dockerfile` and `--build-arg` go with a directory to build (`--path DIR`)",
+                ));
+            }
+            return Ok(None);
+        }
+    };
+    let dir = std::path::absolute(&dir)
+        .map_err(|e| Error::usage(format!("bad directory `{}`: {e}", dir.display())))?;
+    Ok(Some(BuildRequest {
+        path: dir.display().to_string(),
+        dockerfile: args.dockerfile.clone(),
+        build_args: args
+            .build_arg
+            .iter()
+            .map(|a| a.resolve(|n| settings.caller_var(n)))
+            .collect(),
+    }))
 }
 
 /// The app's addresses: the result of `create` and `update`, printed under `--quiet` too (as
 /// bare lines, without the heading).
-fn print_reachable(ui: &Ui, app: &AppStatus, heading: &str) {
+pub fn print_reachable(ui: &Ui, app: &AppStatus, heading: &str) {
     if app.routes.is_empty() && app.tcp_routes.is_empty() {
         return;
     }

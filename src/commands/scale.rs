@@ -27,7 +27,7 @@ pub async fn run(args: ScaleArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let app = wait::until_converged(
         &client,
         name.as_str(),
-        app.revision,
+        app.change,
         version,
         args.timeout,
         ui,

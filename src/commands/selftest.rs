@@ -104,7 +104,7 @@ impl Run<'_> {
             .stream(
                 Method::POST,
                 "/v1/images",
-                &ImageRequest { image: None },
+                &ImageRequest::default(),
                 |p: crate::model::ImageProgress| {
                     if let crate::model::ImageProgress::Failed { error } = p {
                         failed = Some(error);
@@ -138,7 +138,7 @@ impl Run<'_> {
         wait::until_converged(
             &self.client,
             &self.name,
-            created.app.revision,
+            created.app.change,
             version,
             left,
             self.ui,
@@ -212,16 +212,9 @@ impl Run<'_> {
             .call(Method::PUT, &path, Some(&ScaleRequest { instances: 3 }))
             .await?;
         let left = self.deadline.saturating_duration_since(Instant::now());
-        wait::until_converged(
-            &self.client,
-            &self.name,
-            app.revision,
-            version,
-            left,
-            self.ui,
-        )
-        .await
-        .map_err(|e| self.fail(step, e))?;
+        wait::until_converged(&self.client, &self.name, app.change, version, left, self.ui)
+            .await
+            .map_err(|e| self.fail(step, e))?;
         self.say(step, "App Scaled Successfully");
 
         let step = "round-robin";

@@ -145,6 +145,14 @@ fn print_detailed(ui: &Ui, app: &AppStatus) {
                 Cell::plain(if ports.is_empty() { "-".into() } else { ports }),
             ],
             vec![
+                Cell::plain("Revision"),
+                Cell::plain(
+                    instance
+                        .revision
+                        .map_or_else(|| "-".to_string(), |r| r.to_string()),
+                ),
+            ],
+            vec![
                 Cell::plain("Crash Count"),
                 Cell::plain(instance.crash_count),
             ],
@@ -200,6 +208,27 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool, show_env: bool) 
         Cell::plain(app.monitor.describe()),
     ]);
     rows.push(vec![Cell::plain("Docker Image"), Cell::plain(image)]);
+    rows.push(vec![Cell::plain("Revision"), Cell::plain(app.revision)]);
+    if let Some(rollout) = &app.rollout {
+        rows.push(vec![
+            Cell::plain("Rollout"),
+            Cell::colored(
+                format!(
+                    "{} revision {} over {}: {}/{} instances replaced",
+                    match rollout.kind {
+                        crate::model::RolloutKind::Update => "rolling out",
+                        crate::model::RolloutKind::Rollback => "rolling back to",
+                        crate::model::RolloutKind::Restart => "restarting",
+                    },
+                    rollout.revision,
+                    rollout.from_revision,
+                    rollout.updated,
+                    rollout.total
+                ),
+                Color::Yellow,
+            ),
+        ]);
+    }
     rows.push(vec![
         Cell::plain("Command"),
         Cell::plain(app.command.join(" ")),
@@ -242,7 +271,7 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool, show_env: bool) 
     }
     let mut rows = vec![
         [
-            "Instance", "State", "Crashes", "CPU", "Memory", "Uptime", "Ports", "",
+            "Instance", "State", "Rev", "Crashes", "CPU", "Memory", "Uptime", "Ports", "",
         ]
         .iter()
         .map(|h| Cell::colored(h, Color::Bold))
@@ -264,6 +293,11 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool, show_env: bool) 
         rows.push(vec![
             Cell::plain(instance.index),
             Cell::colored(instance.state.as_str(), state_color(instance.state)),
+            Cell::plain(
+                instance
+                    .revision
+                    .map_or_else(|| "-".to_string(), |r| r.to_string()),
+            ),
             Cell::plain(instance.crash_count),
             Cell::plain(cpu(instance)),
             Cell::plain(memory(instance)),

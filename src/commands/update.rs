@@ -1,39 +1,290 @@
-//! `ltc update`: replaces an app's routes, live.
+//! `ltc update`: a new revision of what runs, rolled out instance by instance; or the routes,
+//! live. `ltc rollback`, `ltc restart` and `ltc history` work on the same revisions.
 
-use super::app_path;
-use crate::cli::UpdateArgs;
-use crate::client;
+use super::{app_path, create, wait};
+use crate::cli::{HistoryArgs, RestartArgs, RollbackArgs, UpdateArgs};
+use crate::client::{self, Client};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::{AppName, AppStatus};
-use crate::ui::{Color, Ui};
+use crate::model::{
+    AppName, AppStatus, ImageRequest, RestartRequest, RevisionStatus, RollbackRequest,
+    UpdateRequest,
+};
+use crate::ui::{Cell, Color, Ui};
 use hyper::Method;
 
 pub async fn run(args: UpdateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let name = AppName::parse(&args.name)?;
-    let request = args.routes.request();
-    if request.is_empty() {
+    let request = request(&args, settings)?;
+    let nothing = request.clone().with_rollout(Default::default()) == UpdateRequest::default();
+    if nothing && args.image.is_none() && args.build.path.is_none() {
         return Err(Error::usage(format!(
             "Please enter 'ltc update {name}' followed by at least one of: '--no-routes', \
-             '--http-route' or '--tcp-route' flag."
+             '--http-route', '--tcp-route', '--add-route', '--remove-route', or what runs: \
+             '--image', '--path', '-e', '--unset-env', '--env-file', '-m', '--ports', a \
+             command after '--', ..."
         )));
     }
+    let build = create::build_request(args.image.as_deref(), &args.build, settings)?;
     let client = client::connect(settings, ui).await?;
-    let path = format!("{}/routes", app_path(name.as_str()));
-    let (app, _): (AppStatus, u64) = client.call(Method::PUT, &path, Some(&request)).await?;
+    // The app must exist before an image is pulled or built for it.
+    let before: AppStatus = client.get(&app_path(name.as_str())).await?;
+    let mut request = request;
+    if build.is_some() || args.image.is_some() {
+        let image = create::prepare_image(
+            &client,
+            ImageRequest {
+                image: args.image.clone(),
+                app: Some(name.to_string()),
+                build: build.clone(),
+            },
+            ui,
+        )
+        .await?;
+        request.built_from = build.map(|b| b.path);
+        request.image = Some(image);
+    }
+    let (app, version): (AppStatus, u64) = client
+        .call(Method::PATCH, &app_path(name.as_str()), Some(&request))
+        .await?;
+    if app.change == before.change {
+        ui.note(format!(
+            "Nothing to change: {name} already has these settings (revision {}).",
+            app.revision
+        ));
+        return finish(&client, &name, app, version, args.timeout, false, ui).await;
+    }
+    // Only routes changed: live already.
+    if app.rollout.is_none() {
+        return routes_changed(&name, &app, ui);
+    }
+    ui.note(format!(
+        "Rolling out revision {} of {name}...",
+        app.revision
+    ));
+    finish(
+        &client,
+        &name,
+        app,
+        version,
+        args.timeout,
+        args.wait.waits(),
+        ui,
+    )
+    .await
+}
+
+/// The update request of the flags (the image is filled in once it is ready).
+fn request(args: &UpdateArgs, settings: &Settings) -> Result<UpdateRequest> {
+    let mut env = Vec::new();
+    for file in &args.env_file {
+        env.extend(crate::cli::read_env_file(file, |n| settings.caller_var(n))?);
+    }
+    env.extend(
+        args.env
+            .iter()
+            .map(|e| e.resolve(|n| settings.caller_var(n))),
+    );
+    for name in &args.unset_env {
+        crate::model::validate_env_name(name)?;
+    }
+    if let Some(url) = &args.monitor_url {
+        crate::model::parse_monitor_url(url)?;
+    }
+    Ok(UpdateRequest {
+        image: None,
+        built_from: None,
+        env,
+        unset_env: args.unset_env.clone(),
+        start_command: (!args.command.is_empty()).then(|| args.command.clone()),
+        ports: (!args.ports.is_empty()).then(|| args.ports.clone()),
+        memory_mb: args.memory_mb,
+        disk_mb: args.disk_mb,
+        cpu_weight: args.cpu_weight,
+        pids_limit: args.pids_limit,
+        working_dir: args.working_dir.clone(),
+        user: args.user.clone(),
+        monitor_port: args.monitor_port,
+        monitor_url: args.monitor_url.clone(),
+        monitor_command: args.monitor_command.clone(),
+        no_monitor: args.no_monitor,
+        monitor_timeout_ms: args.monitor_timeout.map(|d| d.as_millis() as u64),
+        start_timeout_ms: args.start_timeout.map(|d| d.as_millis() as u64),
+        routes: args.routes.request(),
+        add_routes: args.add_route.clone(),
+        remove_routes: args.remove_route.clone(),
+        rollout: Default::default(),
+    }
+    .with_rollout(args.rollout.options()))
+}
+
+/// What a route-only update prints: Lattice's line, then the routes (the result, printed
+/// under `--quiet` too).
+fn routes_changed(name: &AppName, app: &AppStatus, ui: &Ui) -> Result<()> {
     if ui.json {
-        ui.json(&app);
+        ui.json(app);
         return Ok(());
     }
     ui.note(format!(
         "Updating {name} routes. You can check this app's current routes by running 'ltc status {name}'"
     ));
-    // The routes are the result: printed under --quiet too.
     for route in &app.tcp_routes {
         ui.out(ui.paint(Color::Green, &route.address));
     }
     for route in &app.routes {
-        ui.out(super::create::route_urls(ui, route));
+        ui.out(create::route_urls(ui, route));
+    }
+    Ok(())
+}
+
+/// Waits for a rollout (unless `--no-wait`) and prints the app.
+async fn finish(
+    client: &Client,
+    name: &AppName,
+    app: AppStatus,
+    version: u64,
+    timeout: std::time::Duration,
+    waits: bool,
+    ui: &Ui,
+) -> Result<()> {
+    let app = if waits {
+        wait::until_rolled_out(client, name.as_str(), app.change, version, timeout, ui).await?
+    } else {
+        app
+    };
+    if ui.json {
+        ui.json(&app);
+        return Ok(());
+    }
+    if waits && !ui.quiet {
+        ui.out(ui.paint(
+            Color::Green,
+            format!(
+                "{name} runs revision {} on {}.",
+                app.revision,
+                match app.running_instances {
+                    1 => "1 instance".to_string(),
+                    n => format!("{n} instances"),
+                }
+            ),
+        ));
+    }
+    create::print_reachable(ui, &app, "App is reachable at:");
+    Ok(())
+}
+
+pub async fn rollback(args: RollbackArgs, settings: &Settings, ui: &Ui) -> Result<()> {
+    let name = AppName::parse(&args.name)?;
+    let client = client::connect(settings, ui).await?;
+    let request = RollbackRequest {
+        to: args.to,
+        rollout: args.rollout.options(),
+    };
+    let path = format!("{}/rollback", app_path(name.as_str()));
+    let (app, version): (AppStatus, u64) = client.call(Method::POST, &path, Some(&request)).await?;
+    ui.note(format!(
+        "Rolling {name} back: revision {} ({})...",
+        app.revision, app.image
+    ));
+    finish(
+        &client,
+        &name,
+        app,
+        version,
+        args.timeout,
+        args.wait.waits(),
+        ui,
+    )
+    .await
+}
+
+pub async fn restart(args: RestartArgs, settings: &Settings, ui: &Ui) -> Result<()> {
+    let name = AppName::parse(&args.name)?;
+    let client = client::connect(settings, ui).await?;
+    let before: AppStatus = client.get(&app_path(name.as_str())).await?;
+    let request = RestartRequest {
+        index: args.index,
+        rollout: args.rollout.options(),
+    };
+    let path = format!("{}/restart", app_path(name.as_str()));
+    let (app, version): (AppStatus, u64) = client.call(Method::POST, &path, Some(&request)).await?;
+    let Some(index) = args.index else {
+        ui.note(format!("Restarting {name}, one instance at a time..."));
+        return finish(
+            &client,
+            &name,
+            app,
+            version,
+            args.timeout,
+            args.wait.waits(),
+            ui,
+        )
+        .await;
+    };
+    ui.note(format!("Restarting instance {index} of {name}..."));
+    let old: Vec<String> = before
+        .instances
+        .iter()
+        .filter(|i| i.index == index)
+        .map(|i| i.guid.clone())
+        .collect();
+    let app = if args.wait.waits() {
+        wait::until_replaced(
+            &client,
+            name.as_str(),
+            app.change,
+            version,
+            index,
+            &old,
+            args.timeout,
+            ui,
+        )
+        .await?
+    } else {
+        app
+    };
+    if ui.json {
+        ui.json(&app);
+    }
+    Ok(())
+}
+
+pub async fn history(args: HistoryArgs, settings: &Settings, ui: &Ui) -> Result<()> {
+    let name = AppName::parse(&args.name)?;
+    let client = client::connect(settings, ui).await?;
+    let path = format!("{}/history", app_path(name.as_str()));
+    let revisions: Vec<RevisionStatus> = client.get(&path).await?;
+    if ui.json {
+        ui.json(&revisions);
+        return Ok(());
+    }
+    let header = [
+        "Revision", "Created", "Outcome", "Image", "Image ID", "Change",
+    ];
+    let mut rows = vec![header.iter().map(Cell::plain).collect::<Vec<_>>()];
+    for r in revisions.iter().rev() {
+        let outcome = match r.outcome.as_str() {
+            "active" => Cell::colored(&r.outcome, Color::Green),
+            "failed" => Cell::colored(&r.outcome, Color::Red),
+            "deploying" => Cell::colored(&r.outcome, Color::Yellow),
+            _ => Cell::plain(&r.outcome),
+        };
+        let id: String = r
+            .image_id
+            .as_deref()
+            .map(|id| id.trim_start_matches("sha256:").chars().take(12).collect())
+            .unwrap_or_default();
+        rows.push(vec![
+            Cell::plain(r.revision),
+            Cell::plain(&r.created_at),
+            outcome,
+            Cell::plain(&r.image),
+            Cell::plain(id),
+            Cell::plain(&r.description),
+        ]);
+    }
+    for line in crate::ui::table(ui, &rows) {
+        ui.out(line);
     }
     Ok(())
 }

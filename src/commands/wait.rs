@@ -70,7 +70,7 @@ pub async fn until_converged(
                 Err(e) => break Err(e),
             };
         version = seen;
-        if app.revision != revision {
+        if app.change != revision {
             break Err(Error::conflict(format!(
                 "`{name}` was changed by another request (now {} instances) before it converged",
                 app.desired_instances
@@ -110,6 +110,160 @@ pub async fn until_converged(
             .with_hint(format!(
                 "ltc keeps converging it in the background; `ltc status {name}` shows its instances"
             )));
+        }
+    };
+    spinner.finish();
+    result
+}
+
+/// One answer of a wait: the app, once the node's state moved past `version`.
+async fn next_state(client: &Client, name: &str, version: u64) -> Result<(AppStatus, u64)> {
+    let path = format!("{}?since={version}&wait_ms=1000", app_path(name));
+    match client.call(hyper::Method::GET, &path, None::<&()>).await {
+        Err(e) if e.kind == Kind::NotFound => Err(Error::conflict(format!(
+            "`{name}` was removed while ltc waited for it"
+        ))),
+        other => other,
+    }
+}
+
+/// Where a rollout is, for the spinner.
+pub fn rollout_progress(app: &AppStatus) -> String {
+    match &app.rollout {
+        Some(r) => format!(
+            "revision {}: {}/{} instances replaced ({})",
+            r.revision,
+            r.updated,
+            r.total,
+            progress(app)
+        ),
+        None => progress(app),
+    }
+}
+
+/// Waits until the rollout started by request `change` ends. Fails with exit 14 when it was
+/// rolled back (naming the instance, its reason and its last lines), when another request
+/// overtook it, or at `timeout` (exit 16; the rollout goes on).
+pub async fn until_rolled_out(
+    client: &Client,
+    name: &str,
+    change: u64,
+    mut version: u64,
+    timeout: Duration,
+    ui: &Ui,
+) -> Result<AppStatus> {
+    let deadline = Instant::now() + timeout;
+    let mut spinner = Spinner::new(ui);
+    let result = loop {
+        let (app, seen) = match next_state(client, name, version).await {
+            Ok(answer) => answer,
+            Err(e) => break Err(e),
+        };
+        version = seen;
+        spinner.set(rollout_progress(&app));
+        if let Some(result) = app.last_rollout.as_ref().filter(|r| r.change == change) {
+            match &result.failure {
+                None if converged(&app) => break Ok(app),
+                None => {}
+                Some(failure) => break Err(rollout_failed(name, &app, result.release, failure)),
+            }
+        } else if app.change != change {
+            break Err(Error::conflict(format!(
+                "`{name}` was changed by another request before this rollout ended"
+            ))
+            .with_hint(format!("`ltc status {name}` shows where it is now")));
+        }
+        if Instant::now() >= deadline {
+            break Err(Error::new(
+                Kind::Timeout,
+                format!("timed out waiting for `{name}`: {}", rollout_progress(&app)),
+            )
+            .with_hint(format!(
+                "the rollout goes on in the background; `ltc status {name}` shows its progress"
+            )));
+        }
+    };
+    spinner.finish();
+    result
+}
+
+/// The error of a rollout that was undone.
+fn rollout_failed(
+    name: &str,
+    app: &AppStatus,
+    release: u64,
+    failure: &crate::model::RolloutFailure,
+) -> Error {
+    let mut message = format!(
+        "revision {release} of `{name}` failed: instance {} {}; `{name}` is back on revision {}, \
+         its instances untouched",
+        failure.index, failure.reason, app.revision
+    );
+    if failure.logs.is_empty() {
+        message.push_str(&format!(
+            "\nThe new instance {} wrote nothing.",
+            failure.index
+        ));
+    } else {
+        message.push_str(&format!(
+            "\nLast lines of the new instance {}:\n  {}",
+            failure.index,
+            failure.logs.join("\n  ")
+        ));
+    }
+    Error::failed(message).with_hint(format!(
+        "`ltc logs {name} --recent` shows more; `ltc history {name}` lists the revisions"
+    ))
+}
+
+/// Waits until instance `index` is a new one (none of `old`) and the app has converged.
+#[allow(clippy::too_many_arguments)]
+pub async fn until_replaced(
+    client: &Client,
+    name: &str,
+    change: u64,
+    mut version: u64,
+    index: u32,
+    old: &[String],
+    timeout: Duration,
+    ui: &Ui,
+) -> Result<AppStatus> {
+    let deadline = Instant::now() + timeout;
+    let mut spinner = Spinner::new(ui);
+    let result = loop {
+        let (app, seen) = match next_state(client, name, version).await {
+            Ok(answer) => answer,
+            Err(e) => break Err(e),
+        };
+        version = seen;
+        spinner.set(progress(&app));
+        if app.change != change {
+            break Err(Error::conflict(format!(
+                "`{name}` was changed by another request before instance {index} was replaced"
+            )));
+        }
+        let at_index: Vec<_> = app.instances.iter().filter(|i| i.index == index).collect();
+        if let Some(crashed) = at_index
+            .iter()
+            .find(|i| !old.contains(&i.guid) && i.state == InstanceState::Crashed)
+        {
+            break Err(Error::failed(format!(
+                "the new instance {index} of `{name}` crashed{}; the old one keeps serving",
+                crashed
+                    .last_error
+                    .as_ref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            )));
+        }
+        if converged(&app) && at_index.iter().all(|i| !old.contains(&i.guid)) {
+            break Ok(app);
+        }
+        if Instant::now() >= deadline {
+            break Err(Error::new(
+                Kind::Timeout,
+                format!("timed out waiting for instance {index} of `{name}` to be replaced"),
+            ));
         }
     };
     spinner.finish();

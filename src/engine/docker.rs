@@ -8,8 +8,8 @@
 //! across a Docker restart, reconnects by itself.
 
 use super::{
-    ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo, EngineResult,
-    ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
+    BuildOptions, ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo,
+    EngineResult, ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
 };
 use async_trait::async_trait;
 use bollard::Docker;
@@ -18,7 +18,7 @@ use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
     EventsOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    RemoveImageOptionsBuilder, StopContainerOptionsBuilder, TagImageOptionsBuilder,
 };
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -199,6 +199,7 @@ impl Engine for DockerEngine {
         };
         let config = inspect.config.unwrap_or_default();
         Ok(Some(ImageConfig {
+            id: inspect.id,
             entrypoint: config.entrypoint.unwrap_or_default(),
             cmd: config.cmd.unwrap_or_default(),
             working_dir: config.working_dir.filter(|d| !d.is_empty()),
@@ -247,21 +248,75 @@ impl Engine for DockerEngine {
         Ok(())
     }
 
-    async fn build_image(&self, tag: &str, context: Vec<u8>) -> EngineResult<()> {
+    async fn build_image(
+        &self,
+        tag: &str,
+        context: Vec<u8>,
+        options: &BuildOptions,
+        output: &(dyn Fn(String) + Send + Sync),
+    ) -> EngineResult<()> {
         let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
-        let options = BuildImageOptionsBuilder::default().t(tag).rm(true).build();
+        let args: HashMap<String, String> = options.build_args.iter().cloned().collect();
+        let mut builder = BuildImageOptionsBuilder::default().t(tag).rm(true);
+        if !options.dockerfile.is_empty() {
+            builder = builder.dockerfile(&options.dockerfile);
+        }
+        if !args.is_empty() {
+            builder = builder.buildargs(&args);
+        }
         let body = bollard::body_full(context.into());
-        let mut stream = docker.build_image(options, None, Some(body));
+        let mut stream = docker.build_image(builder.build(), None, Some(body));
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| self.map_error("image build", e))?;
+            let info = match item {
+                Ok(info) => info,
+                // The engine reports a failed step as an error of the stream.
+                Err(BollardError::DockerStreamError { error }) => {
+                    return Err(EngineError::Build { message: error });
+                }
+                Err(BollardError::DockerResponseServerError { message, .. }) => {
+                    return Err(EngineError::Build { message });
+                }
+                Err(e) => return Err(self.map_error("image build", e)),
+            };
             if let Some(detail) = info.error_detail {
-                return Err(EngineError::Api {
-                    operation: "image build".into(),
+                return Err(EngineError::Build {
                     message: detail.message.unwrap_or_default(),
                 });
             }
+            if let Some(text) = info.stream {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    output(line.to_string());
+                }
+            }
         }
         Ok(())
+    }
+
+    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()> {
+        let docker = self.client().await?;
+        let options = TagImageOptionsBuilder::default()
+            .repo(repository)
+            .tag(tag)
+            .build();
+        docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(|e| self.map_error("image tag", e))
+    }
+
+    async fn untag_image(&self, reference: &str) -> EngineResult<()> {
+        let docker = self.client().await?;
+        let options = RemoveImageOptionsBuilder::default().noprune(false).build();
+        match docker.remove_image(reference, Some(options), None).await {
+            Ok(_) => Ok(()),
+            // Gone already, or its last name and still used by a container: the engine keeps
+            // it, and nothing of ltc's depends on the name any more.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(self.map_error("image remove", e)),
+        }
     }
 
     async fn list_instances(&self, labels: &[(String, String)]) -> EngineResult<Vec<Observed>> {

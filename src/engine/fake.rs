@@ -6,8 +6,8 @@
 //! nothing to run are all refused, where Docker would sometimes accept and fail later.
 
 use super::{
-    ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo, EngineResult,
-    ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
+    BuildOptions, ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo,
+    EngineResult, ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -228,14 +228,20 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    async fn build_image(&self, tag: &str, context: Vec<u8>) -> EngineResult<()> {
+    async fn build_image(
+        &self,
+        tag: &str,
+        context: Vec<u8>,
+        _options: &BuildOptions,
+        output: &(dyn Fn(String) + Send + Sync),
+    ) -> EngineResult<()> {
         self.check_reachable()?;
         if context.is_empty() {
-            return Err(EngineError::Api {
-                operation: "image build".into(),
+            return Err(EngineError::Build {
                 message: "empty build context".into(),
             });
         }
+        output("Step 1/1 : FROM scratch".into());
         self.add_image(
             tag,
             ImageConfig {
@@ -243,6 +249,20 @@ impl Engine for FakeEngine {
                 ..ImageConfig::default()
             },
         );
+        Ok(())
+    }
+
+    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()> {
+        self.check_reachable()?;
+        let config = self.images.lock().unwrap().get(image).cloned();
+        let config = config.ok_or_else(|| EngineError::ImageNotFound(image.to_string()))?;
+        self.add_image(&format!("{repository}:{tag}"), config);
+        Ok(())
+    }
+
+    async fn untag_image(&self, reference: &str) -> EngineResult<()> {
+        self.check_reachable()?;
+        self.images.lock().unwrap().remove(reference);
         Ok(())
     }
 

@@ -45,6 +45,8 @@ impl std::fmt::Display for ContainerId {
 /// What an image says about how to run it (Lattice read the same from the registry).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImageConfig {
+    /// The engine's id of the image (`sha256:...`).
+    pub id: Option<String>,
     pub entrypoint: Vec<String>,
     pub cmd: Vec<String>,
     pub working_dir: Option<String>,
@@ -187,6 +189,15 @@ mod tests {
     }
 }
 
+/// How to build an image from a context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// The Dockerfile's path inside the context.
+    pub dockerfile: String,
+    /// `--build-arg NAME=VALUE`.
+    pub build_args: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     #[error("cannot reach the Docker engine at `{endpoint}`: {reason}")]
@@ -205,6 +216,8 @@ pub enum EngineError {
     Conflict(String),
     #[error("Docker refused `{operation}`: {message}")]
     Api { operation: String, message: String },
+    #[error("the build failed: {message}")]
+    Build { message: String },
 }
 
 impl From<EngineError> for crate::error::Error {
@@ -224,6 +237,7 @@ impl From<EngineError> for crate::error::Error {
                 Error::failed(message)
             }
             EngineError::Api { .. } => Error::new(Kind::Engine, message),
+            EngineError::Build { .. } => Error::failed(message),
         }
     }
 }
@@ -248,8 +262,22 @@ pub trait Engine: Send + Sync + 'static {
         progress: &(dyn Fn(PullProgress) + Send + Sync),
     ) -> EngineResult<()>;
 
-    /// Builds an image from a tar of a build context (a Dockerfile and its files).
-    async fn build_image(&self, tag: &str, context: Vec<u8>) -> EngineResult<()>;
+    /// Builds an image from a tar of a build context (a Dockerfile and its files), reporting
+    /// each line of the build's output.
+    async fn build_image(
+        &self,
+        tag: &str,
+        context: Vec<u8>,
+        options: &BuildOptions,
+        output: &(dyn Fn(String) + Send + Sync),
+    ) -> EngineResult<()>;
+
+    /// Gives an image another name, `repository:tag`.
+    async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()>;
+
+    /// Removes one name of an image (the image goes with its last name, unless a container
+    /// uses it). A name that is already gone is not an error.
+    async fn untag_image(&self, reference: &str) -> EngineResult<()>;
 
     /// Every container carrying all these labels, running or not.
     async fn list_instances(&self, labels: &[(String, String)]) -> EngineResult<Vec<Observed>>;

@@ -235,6 +235,13 @@ pub fn parse_http_route(text: &str, domain: &str, ports: &[u16]) -> Result<HttpR
         Some((host, port)) => (host, Some(port)),
         None => (text, None),
     };
+    let hostname = route_hostname(text, host, domain)?;
+    let port = route_port(port, ports, "--http-route")?;
+    Ok(HttpRoute { hostname, port })
+}
+
+/// The canonical hostname of a route's HOST part, as [`parse_http_route`] keeps it.
+pub fn route_hostname(text: &str, host: &str, domain: &str) -> Result<String> {
     let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
     if host.is_empty() {
         return Err(Error::usage(format!(
@@ -261,8 +268,7 @@ pub fn parse_http_route(text: &str, domain: &str, ports: &[u16]) -> Result<HttpR
             "use a name such as `myapp` (served as `myapp.{domain}` and `myapp.localhost`)"
         )));
     }
-    let port = route_port(port, ports, "--http-route")?;
-    Ok(HttpRoute { hostname, port })
+    Ok(hostname)
 }
 
 /// Every name the router serves an HTTP route under: the route itself and, for a route under
@@ -344,14 +350,18 @@ pub fn parse_monitor_url(text: &str) -> Result<(u16, String)> {
     Ok((port, path.to_string()))
 }
 
-/// Everything the node keeps about one app: the desired state, persisted in `state.json`.
+/// What runs in each instance of an app: everything a revision fixes. A change to any of it
+/// is a new revision, rolled out instance by instance; routes and the instance count are not
+/// part of it (they change live).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppSpec {
-    pub name: AppName,
-    /// The image as the user named it (or the built-in one's name).
+pub struct RunSpec {
+    /// The image as the user named it (or the built-in one's name, or the directory built).
     pub image: String,
     /// The image reference containers are created from (the built-in image is tagged by digest).
     pub image_ref: String,
+    /// The engine's id of the image when the revision was made (`sha256:...`).
+    #[serde(default)]
+    pub image_id: Option<String>,
     /// True for the built-in demo app, whose image the node builds when it is missing.
     #[serde(default)]
     pub builtin: bool,
@@ -365,7 +375,6 @@ pub struct AppSpec {
     pub env: Vec<EnvVar>,
     pub ports: Vec<u16>,
     pub primary_port: u16,
-    pub instances: u32,
     pub memory_mb: u64,
     #[serde(default)]
     pub disk_mb: u64,
@@ -379,8 +388,6 @@ pub struct AppSpec {
     pub user: Option<String>,
     #[serde(default)]
     pub privileged: bool,
-    #[serde(default)]
-    pub routes: Routes,
     pub monitor: Monitor,
     /// How long one check may take (`--monitor-timeout`).
     pub monitor_timeout_ms: u64,
@@ -388,13 +395,205 @@ pub struct AppSpec {
     /// (`--start-timeout`, Diego's start timeout).
     #[serde(default = "default_start_timeout_ms")]
     pub start_timeout_ms: u64,
-    /// Changes only when the containers must be replaced; every container carries it as a label.
+}
+
+/// Everything the node keeps about one app: the desired state, persisted in `state.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSpec {
+    pub name: AppName,
+    /// What runs in each instance: the current revision's.
+    #[serde(flatten)]
+    pub run: RunSpec,
+    pub instances: u32,
+    #[serde(default)]
+    pub routes: Routes,
+    /// The container set: changes whenever instances are to be replaced (a new revision, a
+    /// restart, a rollback); every container carries it as a label. Unique within a home.
     pub generation: u64,
-    /// Changes on every accepted request (create, scale, ...), so waiters can see they were
-    /// overtaken by a later request.
-    pub revision: u64,
+    /// Changes on every accepted request (create, scale, update, ...), so waiters can see they
+    /// were overtaken by a later request. (Named `revision` on disk by the first format.)
+    #[serde(rename = "revision")]
+    pub change: u64,
+    /// The app's revision number as users see it: 1 at create, +1 per change of what runs.
+    #[serde(default = "first_release")]
+    pub release: u64,
     /// Unix milliseconds.
     pub created_at: u64,
+    /// The last [`HISTORY_KEPT`] revisions, oldest first; the last one is the current.
+    #[serde(default)]
+    pub history: Vec<Revision>,
+    /// The rollout in progress, if any: persisted so a node that restarts finishes it.
+    #[serde(default)]
+    pub rollout: Option<Rollout>,
+    /// How the last rollout ended, for the request that started it.
+    #[serde(default)]
+    pub last_rollout: Option<RolloutResult>,
+}
+
+impl AppSpec {
+    /// The run spec of the revision whose containers carry `generation`: the current one, the
+    /// one being replaced, or one kept in the history.
+    pub fn run_of(&self, generation: u64) -> &RunSpec {
+        if generation == self.generation {
+            return &self.run;
+        }
+        if let Some(rollout) = &self.rollout
+            && rollout.from_generation == generation
+        {
+            return &rollout.from;
+        }
+        self.history
+            .iter()
+            .rev()
+            .find(|r| r.generations.contains(&generation))
+            .map_or(&self.run, |r| &r.run)
+    }
+
+    /// Whether containers of `generation` are this app's: its current one, the one a rollout
+    /// replaces, or one of a kept revision (an app created again under a removed one's name
+    /// has none of the old one's).
+    pub fn owns_generation(&self, generation: u64) -> bool {
+        generation == self.generation
+            || self
+                .rollout
+                .as_ref()
+                .is_some_and(|r| r.from_generation == generation)
+            || self
+                .history
+                .iter()
+                .any(|r| r.generations.contains(&generation))
+    }
+
+    /// The revision number of the containers carrying `generation`, when known.
+    pub fn release_of(&self, generation: u64) -> Option<u64> {
+        if generation == self.generation {
+            return Some(self.release);
+        }
+        if let Some(rollout) = &self.rollout
+            && rollout.from_generation == generation
+        {
+            return Some(rollout.from_release);
+        }
+        self.history
+            .iter()
+            .rev()
+            .find(|r| r.generations.contains(&generation))
+            .map(|r| r.number)
+    }
+
+    /// The current revision's history entry, made for a state written before revisions
+    /// existed.
+    pub fn ensure_history(&mut self) {
+        if self.history.is_empty() {
+            self.history.push(Revision {
+                number: self.release,
+                created_at: self.created_at,
+                description: "created".into(),
+                run: self.run.clone(),
+                generations: vec![self.generation],
+                outcome: Outcome::Active,
+            });
+        }
+    }
+}
+
+/// Revisions kept per app (with their images), as `ltc history` lists them.
+pub const HISTORY_KEPT: usize = 10;
+
+/// One revision of an app: what ran, when it was made and how its rollout went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    pub number: u64,
+    /// Unix milliseconds.
+    pub created_at: u64,
+    /// What changed, in words: `created`, `env FOO set`, `image redis:7`, `rollback to 2`.
+    pub description: String,
+    pub run: RunSpec,
+    /// The container sets that ran it (a restart makes a new one of the same revision).
+    #[serde(default)]
+    pub generations: Vec<u64>,
+    pub outcome: Outcome,
+}
+
+/// How a revision's rollout went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Being rolled out.
+    Deploying,
+    /// What runs now.
+    Active,
+    /// Ran, and was replaced by a later revision.
+    Superseded,
+    /// Its rollout failed and the app went back to the revision before it.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Deploying => "deploying",
+            Outcome::Active => "active",
+            Outcome::Superseded => "superseded",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// What started a rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutKind {
+    Update,
+    Rollback,
+    Restart,
+}
+
+/// A rolling replacement in progress: every index gets an instance of `generation` before its
+/// old one is drained and stopped, at most `max_surge` extra containers at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollout {
+    pub kind: RolloutKind,
+    /// The request (the app's `change`) that started it.
+    pub change: u64,
+    /// What ran before, to go back to when the rollout fails.
+    pub from: RunSpec,
+    pub from_generation: u64,
+    pub from_release: u64,
+    pub max_surge: u32,
+    /// A new instance that is not healthy this long after its start fails the rollout.
+    pub health_timeout_ms: u64,
+    /// Unix milliseconds.
+    pub started_at: u64,
+}
+
+/// How a rollout ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutResult {
+    pub kind: RolloutKind,
+    /// The request (the app's `change`) that started it.
+    pub change: u64,
+    /// The revision rolled out.
+    pub release: u64,
+    pub ok: bool,
+    /// Why it failed: the instance, its reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<RolloutFailure>,
+    /// Unix milliseconds.
+    pub finished_at: u64,
+}
+
+/// The new instance that failed a rollout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutFailure {
+    pub index: u32,
+    pub reason: String,
+    /// Its last log lines.
+    pub logs: Vec<String>,
+}
+
+fn first_release() -> u64 {
+    1
 }
 
 /// Checks an instance count against [`MAX_INSTANCES`].

@@ -2,7 +2,7 @@
 //! CLI sends, what `--json` prints, log lines, events and the API's headers. Re-exported from
 //! [`crate::model`].
 
-use super::{EnvVar, InstanceState, Monitor, route_line};
+use super::{EnvVar, InstanceState, Monitor, RolloutKind, RolloutResult, route_line};
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,6 +14,9 @@ pub struct CreateRequest {
     pub name: String,
     #[serde(default)]
     pub image: Option<String>,
+    /// The directory `image` was built from, shown as the app's image.
+    #[serde(default)]
+    pub built_from: Option<String>,
     #[serde(default)]
     pub start_command: Option<Vec<String>>,
     #[serde(default)]
@@ -53,6 +56,138 @@ pub struct CreateRequest {
     /// [`DEFAULT_START_TIMEOUT`] when absent.
     #[serde(default)]
     pub start_timeout_ms: Option<u64>,
+}
+
+/// What `ltc update` asks for: changes to what runs (a new revision, rolled out) and to the
+/// routes (live). Absent fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRequest {
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The directory `image` was built from, shown as the app's image.
+    #[serde(default)]
+    pub built_from: Option<String>,
+    /// Set or replaced.
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    #[serde(default)]
+    pub unset_env: Vec<String>,
+    #[serde(default)]
+    pub start_command: Option<Vec<String>>,
+    #[serde(default)]
+    pub ports: Option<Vec<u16>>,
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    #[serde(default)]
+    pub disk_mb: Option<u64>,
+    #[serde(default)]
+    pub cpu_weight: Option<u8>,
+    #[serde(default)]
+    pub pids_limit: Option<u32>,
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub monitor_port: Option<u16>,
+    #[serde(default)]
+    pub monitor_url: Option<String>,
+    #[serde(default)]
+    pub monitor_command: Option<String>,
+    #[serde(default)]
+    pub no_monitor: bool,
+    #[serde(default)]
+    pub monitor_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub start_timeout_ms: Option<u64>,
+    /// Replaces every route (as Lattice's `update` did).
+    #[serde(default)]
+    pub routes: RouteRequest,
+    #[serde(default)]
+    pub add_routes: Vec<String>,
+    #[serde(default)]
+    pub remove_routes: Vec<String>,
+    #[serde(default)]
+    pub rollout: RolloutOptions,
+}
+
+impl UpdateRequest {
+    pub fn with_rollout(mut self, rollout: RolloutOptions) -> Self {
+        self.rollout = rollout;
+        self
+    }
+}
+
+/// How a rollout goes: `--max-surge`, `--health-timeout`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutOptions {
+    #[serde(default)]
+    pub max_surge: Option<u32>,
+    #[serde(default)]
+    pub health_timeout_ms: Option<u64>,
+}
+
+/// Extra instances a rollout starts at once unless told otherwise.
+pub const DEFAULT_MAX_SURGE: u32 = 1;
+/// How long a new instance of a rollout has to become healthy unless told otherwise.
+pub const DEFAULT_HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Build an image from a directory on the node's machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildRequest {
+    /// The build context: an absolute directory.
+    pub path: String,
+    /// The Dockerfile, relative to the context [default: Dockerfile].
+    #[serde(default)]
+    pub dockerfile: Option<String>,
+    #[serde(default)]
+    pub build_args: Vec<EnvVar>,
+}
+
+/// `ltc rollback APP [--to N]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackRequest {
+    #[serde(default)]
+    pub to: Option<u64>,
+    #[serde(default)]
+    pub rollout: RolloutOptions,
+}
+
+/// `ltc restart APP [--index N]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartRequest {
+    #[serde(default)]
+    pub index: Option<u32>,
+    #[serde(default)]
+    pub rollout: RolloutOptions,
+}
+
+/// One revision as `ltc history` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionStatus {
+    pub revision: u64,
+    /// RFC 3339.
+    pub created_at: String,
+    pub description: String,
+    pub image: String,
+    pub image_id: Option<String>,
+    /// `deploying`, `active`, `superseded`, `failed`.
+    pub outcome: String,
+}
+
+/// A rollout in progress, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutStatus {
+    pub kind: RolloutKind,
+    /// The revision being rolled out, and the one it replaces.
+    pub revision: u64,
+    pub from_revision: u64,
+    /// Indices that already run the new revision, of all.
+    pub updated: u32,
+    pub total: u32,
+    pub max_surge: u32,
+    /// RFC 3339.
+    pub started_at: String,
 }
 
 /// What `ltc update` asks for: the app's new route set.
@@ -110,6 +245,9 @@ pub struct InstanceStatus {
     /// passes again, and crashes when it keeps failing.
     #[serde(default = "healthy_default")]
     pub healthy: bool,
+    /// The revision this instance runs.
+    #[serde(default)]
+    pub revision: Option<u64>,
     /// CPU use in percent of one core, from the engine's last two samples.
     #[serde(default)]
     pub cpu_percent: Option<f64>,
@@ -173,7 +311,16 @@ pub struct AppStatus {
     /// True once `remove` was accepted and containers are still being stopped.
     pub removing: bool,
     pub generation: u64,
+    /// The app's revision: 1 at create, one more per change of what runs.
     pub revision: u64,
+    /// Changes with every accepted request; a waiter that sees a later one was overtaken.
+    pub change: u64,
+    /// The rollout in progress.
+    #[serde(default)]
+    pub rollout: Option<RolloutStatus>,
+    /// How the last rollout ended.
+    #[serde(default)]
+    pub last_rollout: Option<RolloutResult>,
     pub created_at: String,
 }
 
@@ -243,16 +390,23 @@ pub enum ImageProgress {
         current: u64,
         total: u64,
     },
+    /// A line of a build's output (`Step 2/5 : COPY . /app`, what a step printed).
+    Output { line: String },
     /// The image is ready.
     Done { image: String },
     /// Preparing the image failed.
     Failed { error: Error },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRequest {
     #[serde(default)]
     pub image: Option<String>,
+    /// Build the image from a directory for this app instead.
+    #[serde(default)]
+    pub build: Option<BuildRequest>,
+    #[serde(default)]
+    pub app: Option<String>,
 }
 
 /// The reply to create: the app and the notes the node made while resolving it.

@@ -22,7 +22,8 @@
 use super::Node;
 use crate::error::{Error, Kind, Result};
 use crate::model::{
-    CreateRequest, ImageProgress, ImageRequest, RouteRequest, ScaleRequest, TargetRequest,
+    CreateRequest, ImageProgress, ImageRequest, RestartRequest, RollbackRequest, RouteRequest,
+    ScaleRequest, TargetRequest, UpdateRequest,
 };
 use crate::model::{ENGINE_ERROR_HEADER, VERSION_HEADER};
 use bytes::Bytes;
@@ -175,7 +176,7 @@ async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<
         }
         (&Method::POST, ["v1", "images"]) => {
             let body: ImageRequest = read_json(request).await?;
-            prepare_image(node.clone(), body.image)
+            prepare_image(node.clone(), body)
         }
         (&Method::GET, ["v1", "cells"]) => done(node, &node.cell().await?),
         (&Method::GET, ["v1", "apps"]) => {
@@ -204,6 +205,19 @@ async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<
             let body: RouteRequest = read_json(request).await?;
             done(node, &node.update_routes(name, body).await?)
         }
+        (&Method::PATCH, ["v1", "apps", name]) => {
+            let body: UpdateRequest = read_json(request).await?;
+            done(node, &node.update(name, body).await?)
+        }
+        (&Method::POST, ["v1", "apps", name, "rollback"]) => {
+            let body: RollbackRequest = read_json(request).await?;
+            done(node, &node.rollback(name, body).await?)
+        }
+        (&Method::POST, ["v1", "apps", name, "restart"]) => {
+            let body: RestartRequest = read_json(request).await?;
+            done(node, &node.restart(name, body).await?)
+        }
+        (&Method::GET, ["v1", "apps", name, "history"]) => done(node, &node.history(name)?),
         (&Method::DELETE, ["v1", "apps", name]) => done(node, &node.remove(name).await?),
         (&Method::GET, ["v1", "apps", name, "logs"]) => {
             let tail = param("tail").and_then(|v| v.parse().ok());
@@ -372,7 +386,7 @@ fn debug_logs() -> Response<Body> {
 }
 
 /// Streams image preparation as NDJSON lines of [`ImageProgress`].
-fn prepare_image(node: Arc<Node>, image: Option<String>) -> Response<Body> {
+fn prepare_image(node: Arc<Node>, request: ImageRequest) -> Response<Body> {
     let (sender, receiver) = tokio::sync::mpsc::channel(256);
     tokio::spawn(async move {
         let progress_sender = sender.clone();
@@ -381,7 +395,12 @@ fn prepare_image(node: Arc<Node>, image: Option<String>) -> Response<Body> {
         let report = move |progress: ImageProgress| {
             let _ = progress_sender.try_send(ndjson(&progress));
         };
-        let last = match node.prepare_image(image.as_deref(), &report).await {
+        let prepared = match (&request.build, &request.app) {
+            (Some(build), Some(app)) => node.build_image(app, build, &report).await,
+            (Some(_), None) => Err(Error::usage("a build needs the app it is for")),
+            (None, _) => node.prepare_image(request.image.as_deref(), &report).await,
+        };
+        let last = match prepared {
             Ok(image) => ImageProgress::Done { image },
             Err(error) => ImageProgress::Failed { error },
         };

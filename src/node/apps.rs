@@ -18,7 +18,7 @@ use std::time::Duration;
 pub fn check_placement(apps: &BTreeMap<String, AppSpec>, memory_bytes: u64) -> Result<()> {
     let reserved_mb: u64 = apps
         .values()
-        .map(|app| app.memory_mb * u64::from(app.instances))
+        .map(|app| app.run.memory_mb * u64::from(app.instances))
         .sum();
     let machine_mb = memory_bytes / (1024 * 1024);
     if machine_mb > 0 && reserved_mb > machine_mb {
@@ -78,7 +78,7 @@ impl Node {
             (shown, demo::image_ref())
         } else {
             let image = request.image.clone().unwrap_or_default();
-            (image.clone(), image)
+            (request.built_from.clone().unwrap_or(image.clone()), image)
         };
         let config = match self.engine.image_config(&reference).await? {
             Some(config) => config,
@@ -92,6 +92,11 @@ impl Node {
             None => return Err(EngineError::ImageNotFound(reference).into()),
         };
         let memory = self.machine_memory().await?;
+        // What runs is pinned by id: a later pull of the same name changes nothing that runs.
+        let reference = match (&config.id, builtin) {
+            (Some(id), false) => id.clone(),
+            _ => reference,
+        };
 
         let (resolved, status) = {
             let mut inner = self.lock();
@@ -122,11 +127,23 @@ impl Node {
             let status = self.status_of(&inner, name.as_str()).expect("just created");
             (resolved, status)
         };
+        if !builtin {
+            // Keeps revision 1's image on the engine while the revision is kept.
+            let (repository, tag) =
+                super::rollout::revision_image(&self.install_id, name.as_str(), 1);
+            if let Err(e) = self
+                .engine
+                .tag_image(&resolved.spec.run.image_ref, &repository, &tag)
+                .await
+            {
+                log(format!("cannot name the image of {name}: {e}"));
+            }
+        }
         self.wait_for_tcp_routes(&resolved.spec.routes).await?;
         let what = format!(
             "{} of {}",
             plural(resolved.spec.instances, "instance"),
-            resolved.spec.image
+            resolved.spec.run.image
         );
         log(format!("created {name} ({what})"));
         self.logs
@@ -250,7 +267,7 @@ impl Node {
             let spec = next.apps.get_mut(name.as_str()).expect("checked above");
             let growing = instances > spec.instances;
             spec.instances = instances;
-            spec.revision = revision;
+            spec.change = revision;
             if growing {
                 check_placement(&next.apps, memory)?;
             }
@@ -275,50 +292,20 @@ impl Node {
         name: &str,
         request: model::RouteRequest,
     ) -> Result<AppStatus> {
-        let name = AppName::parse(name)?;
         if request.is_empty() {
             return Err(Error::usage(format!(
                 "Please enter 'ltc update {name}' followed by at least one of: '--no-routes', \
                  '--http-route' or '--tcp-route' flag."
             )));
         }
-        let (before, after);
-        let status = {
-            let mut inner = self.lock();
-            let Some(spec) = inner.desired.apps.get(name.as_str()).cloned() else {
-                return Err(Error::app_not_found(name.as_str()));
-            };
-            let routes = resolve::routes_for(
-                &name,
-                &inner.config.domain,
-                &spec.ports,
-                spec.primary_port,
-                &request,
-            )?;
-            before = spec.routes.clone();
-            after = routes.clone();
-            let mut next = inner.desired.clone();
-            let revision = next.next_generation;
-            next.next_generation += 1;
-            let updated = next.apps.get_mut(name.as_str()).expect("checked above");
-            updated.routes = routes;
-            updated.revision = revision;
-            let updated = updated.clone();
-            self.check_routes(&inner, &updated)?;
-            self.commit(&mut inner, next)?;
-            self.status_of(&inner, name.as_str()).expect("app exists")
-        };
-        self.wait_for_tcp_routes(&after).await?;
-        log(format!("updated the routes of {name}"));
-        self.logs.event(
-            "app_updated",
-            name.as_str(),
-            None,
-            None,
-            "routes replaced".into(),
-        );
-        self.route_events(name.as_str(), &before, &after);
-        Ok(status)
+        self.update(
+            name,
+            model::UpdateRequest {
+                routes: request,
+                ..model::UpdateRequest::default()
+            },
+        )
+        .await
     }
 
     pub async fn remove(&self, name: &str) -> Result<AppStatus> {

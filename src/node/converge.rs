@@ -90,6 +90,10 @@ pub struct Slot {
     pub out_of_memory: bool,
     /// Monitor failures in a row while RUNNING; routed only at zero.
     pub failures: u32,
+    /// To be replaced by a new instance of the same generation (`ltc restart --index`).
+    pub retire: bool,
+    /// The last lines its container wrote, once the container stopped.
+    pub last_output: Vec<String>,
 }
 
 impl Slot {
@@ -124,7 +128,14 @@ impl Slot {
             start_deadline: None,
             out_of_memory: false,
             failures: 0,
+            retire: false,
+            last_output: Vec::new(),
         }
+    }
+
+    /// RUNNING, healthy and idle: routed.
+    pub fn serves(&self) -> bool {
+        self.state == InstanceState::Running && self.failures == 0 && self.op == Op::Idle
     }
 
     /// Preference when two slots claim one index: healthier first, then older.
@@ -153,18 +164,40 @@ pub enum Action {
     Stop { guid: String },
 }
 
+/// Whether a slot is of the app's current revision (not being replaced).
+fn is_target(spec: &AppSpec, slot: &Slot) -> bool {
+    slot.generation == spec.generation && !slot.retire
+}
+
+/// How many more containers than instances an app may have while instances are replaced.
+fn surge(spec: &AppSpec) -> u32 {
+    spec.rollout
+        .as_ref()
+        .map_or(crate::model::DEFAULT_MAX_SURGE, |r| r.max_surge)
+        .max(1)
+}
+
 /// The diff of desired apps against known slots, at time `now`.
+///
+/// Instances of another generation (a new revision, a restart, a rollback) are replaced one
+/// index at a time: the new instance starts while the old one serves, and the old one is
+/// stopped only once the new one is RUNNING and healthy. At most [`surge`] extra containers
+/// exist at once, counting those still draining.
 pub fn plan(apps: &BTreeMap<String, AppSpec>, slots: &[Slot], now: Instant) -> Vec<Action> {
     let mut actions = Vec::new();
     // Slots that still count for their index, grouped by (app, index).
     let mut by_index: HashMap<(&str, u32), Vec<&Slot>> = HashMap::new();
+    let mut containers: HashMap<&str, u32> = HashMap::new();
     for slot in slots {
+        if slot.container.is_some() || slot.op == Op::Starting {
+            *containers.entry(slot.app.as_str()).or_default() += 1;
+        }
         if slot.op == Op::Stopping {
             continue;
         }
-        let wanted = apps
-            .get(&slot.app)
-            .is_some_and(|spec| spec.generation == slot.generation && slot.index < spec.instances);
+        let wanted = apps.get(&slot.app).is_some_and(|spec| {
+            slot.index < spec.instances && spec.owns_generation(slot.generation)
+        });
         if !wanted {
             if slot.op == Op::Idle {
                 actions.push(Action::Stop {
@@ -179,8 +212,25 @@ pub fn plan(apps: &BTreeMap<String, AppSpec>, slots: &[Slot], now: Instant) -> V
             .push(slot);
     }
     for (name, spec) in apps {
+        let limit = spec.instances + surge(spec);
+        let mut count = containers.get(name.as_str()).copied().unwrap_or(0);
         for index in 0..spec.instances {
-            let Some(group) = by_index.get_mut(&(name.as_str(), index)) else {
+            let group = by_index.remove(&(name.as_str(), index)).unwrap_or_default();
+            let (mut target, old): (Vec<&Slot>, Vec<&Slot>) =
+                group.into_iter().partition(|s| is_target(spec, s));
+            // An old instance without a container serves nothing: it goes at once.
+            let (dead, live): (Vec<&Slot>, Vec<&Slot>) = old
+                .into_iter()
+                .partition(|s| s.container.is_none() && s.op == Op::Idle);
+            actions.extend(dead.into_iter().map(|s| Action::Stop {
+                guid: s.guid.clone(),
+            }));
+            if target.is_empty() {
+                // A new instance beside an old one is a surge, within the budget.
+                if !live.is_empty() && count >= limit {
+                    continue;
+                }
+                count += 1;
                 actions.push(Action::Start {
                     app: name.clone(),
                     generation: spec.generation,
@@ -188,16 +238,25 @@ pub fn plan(apps: &BTreeMap<String, AppSpec>, slots: &[Slot], now: Instant) -> V
                     replaces: None,
                 });
                 continue;
-            };
-            group.sort_by_key(|slot| slot.rank());
-            for extra in &group[1..] {
+            }
+            target.sort_by_key(|slot| slot.rank());
+            for extra in &target[1..] {
                 if extra.op == Op::Idle {
                     actions.push(Action::Stop {
                         guid: extra.guid.clone(),
                     });
                 }
             }
-            let kept = group[0];
+            let kept = target[0];
+            if kept.serves() {
+                actions.extend(
+                    live.iter()
+                        .filter(|s| s.op == Op::Idle)
+                        .map(|s| Action::Stop {
+                            guid: s.guid.clone(),
+                        }),
+                );
+            }
             // A crashed instance waits for its backoff; an unclaimed one (its start failed
             // before the engine said anything, e.g. while it was unreachable) starts again.
             let restart_due = kept.op == Op::Idle
@@ -220,6 +279,82 @@ pub fn plan(apps: &BTreeMap<String, AppSpec>, slots: &[Slot], now: Instant) -> V
     actions
 }
 
+/// Where an app's rollout stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RolloutVerdict {
+    /// `updated` of `total` indices run a healthy new instance.
+    InProgress { updated: u32, total: u32 },
+    /// Every index runs the new revision and no old instance is left.
+    Done,
+    /// A new instance crashed or was not healthy in time.
+    Failed {
+        index: u32,
+        guid: String,
+        reason: String,
+    },
+}
+
+/// Judges an app's rollout from its instances at wall-clock time `now`.
+pub fn judge_rollout(spec: &AppSpec, slots: &[Slot], now: SystemTime) -> RolloutVerdict {
+    let health_timeout = spec
+        .rollout
+        .as_ref()
+        .map_or(crate::model::DEFAULT_HEALTH_TIMEOUT, |r| {
+            Duration::from_millis(r.health_timeout_ms)
+        });
+    let mine = slots.iter().filter(|s| s.app == spec.name.as_str());
+    let mut updated = std::collections::BTreeSet::new();
+    let mut old_left = false;
+    for slot in mine {
+        if !is_target(spec, slot) {
+            old_left = true;
+            continue;
+        }
+        if slot.index >= spec.instances || slot.op == Op::Stopping {
+            continue;
+        }
+        // Judged once its container is cleaned up, when its last output has been read.
+        if slot.state == InstanceState::Crashed && slot.op == Op::Idle {
+            return RolloutVerdict::Failed {
+                index: slot.index,
+                guid: slot.guid.clone(),
+                reason: slot
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "crashed".to_string()),
+            };
+        }
+        let waited = now.duration_since(slot.since).unwrap_or_default();
+        if slot.state == InstanceState::Claimed && waited >= health_timeout {
+            let why = slot
+                .last_error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            return RolloutVerdict::Failed {
+                index: slot.index,
+                guid: slot.guid.clone(),
+                reason: format!(
+                    "not healthy within {} (`--health-timeout`){why}",
+                    crate::ui::format_duration(health_timeout)
+                ),
+            };
+        }
+        if slot.serves() {
+            updated.insert(slot.index);
+        }
+    }
+    let updated = updated.len() as u32;
+    if updated == spec.instances && !old_left {
+        RolloutVerdict::Done
+    } else {
+        RolloutVerdict::InProgress {
+            updated,
+            total: spec.instances,
+        }
+    }
+}
+
 /// The earliest pending restart, so the converger wakes up for it.
 pub fn next_wakeup(slots: &[Slot]) -> Option<Instant> {
     slots
@@ -232,35 +367,46 @@ pub fn next_wakeup(slots: &[Slot]) -> Option<Instant> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AppName, Routes};
+    use crate::model::{AppName, Routes, RunSpec};
 
     fn spec(name: &str, generation: u64, instances: u32) -> AppSpec {
-        AppSpec {
+        let mut spec = AppSpec {
             name: AppName::parse(name).unwrap(),
-            image: "img".into(),
-            image_ref: "img".into(),
-            builtin: false,
-            start_command: None,
-            effective_command: vec!["/app".into()],
-            env: vec![],
-            ports: vec![8080],
-            primary_port: 8080,
+            run: RunSpec {
+                image: "img".into(),
+                image_ref: "img".into(),
+                image_id: None,
+                builtin: false,
+                start_command: None,
+                effective_command: vec!["/app".into()],
+                env: vec![],
+                ports: vec![8080],
+                primary_port: 8080,
+                memory_mb: 128,
+                disk_mb: 0,
+                cpu_weight: 100,
+                pids_limit: crate::model::DEFAULT_PIDS_LIMIT,
+                working_dir: None,
+                user: None,
+                privileged: false,
+                monitor: crate::model::Monitor::Port { port: 8080 },
+                monitor_timeout_ms: 1000,
+                start_timeout_ms: 60_000,
+            },
             instances,
-            memory_mb: 128,
-            disk_mb: 0,
-            cpu_weight: 100,
-            pids_limit: crate::model::DEFAULT_PIDS_LIMIT,
-            working_dir: None,
-            user: None,
-            privileged: false,
             routes: Routes::default(),
-            monitor: crate::model::Monitor::Port { port: 8080 },
-            monitor_timeout_ms: 1000,
-            start_timeout_ms: 60_000,
             generation,
-            revision: generation,
+            change: generation,
+            release: 1,
             created_at: 0,
-        }
+            history: vec![],
+            rollout: None,
+            last_rollout: None,
+        };
+        spec.ensure_history();
+        // Earlier generations are the app's too (its revisions so far).
+        spec.history[0].generations = (1..=generation).collect();
+        spec
     }
 
     fn apps(specs: &[AppSpec]) -> BTreeMap<String, AppSpec> {
@@ -333,11 +479,85 @@ mod tests {
     }
 
     #[test]
-    fn instances_of_an_older_generation_are_replaced() {
+    fn an_old_instance_serves_until_its_replacement_runs() {
         let slots = [running("web", 1, 0)];
         let actions = plan(&apps(&[spec("web", 2, 1)]), &slots, Instant::now());
         assert_eq!(starts(&actions), [0]);
+        assert!(stops(&actions).is_empty(), "{actions:?}");
+        let mut new = running("web", 2, 0);
+        new.state = InstanceState::Claimed;
+        let both = [running("web", 1, 0), new.clone()];
+        let actions = plan(&apps(&[spec("web", 2, 1)]), &both, Instant::now());
+        assert!(actions.is_empty(), "still starting: {actions:?}");
+        new.state = InstanceState::Running;
+        let both = [running("web", 1, 0), new];
+        let actions = plan(&apps(&[spec("web", 2, 1)]), &both, Instant::now());
         assert_eq!(stops(&actions), ["web-1-0"]);
+        assert!(starts(&actions).is_empty());
+    }
+
+    #[test]
+    fn a_rollout_keeps_within_instances_plus_surge_counting_draining_containers() {
+        let old: Vec<Slot> = (0..4).map(|i| running("web", 1, i)).collect();
+        let specs = apps(&[spec("web", 2, 4)]);
+        assert_eq!(starts(&plan(&specs, &old, Instant::now())), [0]);
+        let mut with_surge = specs.clone();
+        with_surge.get_mut("web").unwrap().rollout = Some(crate::model::Rollout {
+            kind: crate::model::RolloutKind::Update,
+            change: 2,
+            from: specs["web"].run.clone(),
+            from_generation: 1,
+            from_release: 1,
+            max_surge: 2,
+            health_timeout_ms: 60_000,
+            started_at: 0,
+        });
+        assert_eq!(starts(&plan(&with_surge, &old, Instant::now())), [0, 1]);
+        // Index 0 replaced, its old instance still draining: no room for index 1 yet.
+        let mut slots = old.clone();
+        slots[0].op = Op::Stopping;
+        slots.push(running("web", 2, 0));
+        assert!(starts(&plan(&specs, &slots, Instant::now())).is_empty());
+        slots.remove(0);
+        assert_eq!(starts(&plan(&specs, &slots, Instant::now())), [1]);
+    }
+
+    #[test]
+    fn an_old_crashed_instance_is_dropped_and_replaced_at_once() {
+        let mut crashed = Slot::new("web", 1, 0, "old".into());
+        crashed.state = InstanceState::Crashed;
+        crashed.next_restart = Some(Instant::now());
+        let actions = plan(&apps(&[spec("web", 2, 1)]), &[crashed], Instant::now());
+        assert_eq!(starts(&actions), [0]);
+        assert_eq!(stops(&actions), ["old"]);
+    }
+
+    #[test]
+    fn rollouts_are_judged_done_failed_or_in_progress() {
+        let spec = spec("web", 2, 2);
+        let now = SystemTime::now();
+        let mut slots = vec![running("web", 1, 0), running("web", 2, 1)];
+        assert_eq!(
+            judge_rollout(&spec, &slots, now),
+            RolloutVerdict::InProgress {
+                updated: 1,
+                total: 2
+            }
+        );
+        slots[0] = running("web", 2, 0);
+        assert_eq!(judge_rollout(&spec, &slots, now), RolloutVerdict::Done);
+        slots[1].state = InstanceState::Crashed;
+        slots[1].last_error = Some("exited with status 1".into());
+        assert!(matches!(
+            judge_rollout(&spec, &slots, now),
+            RolloutVerdict::Failed { index: 1, reason, .. } if reason == "exited with status 1"
+        ));
+        slots[1].state = InstanceState::Claimed;
+        slots[1].since = now - Duration::from_secs(61);
+        assert!(matches!(
+            judge_rollout(&spec, &slots, now),
+            RolloutVerdict::Failed { index: 1, reason, .. } if reason.contains("not healthy within 1m")
+        ));
     }
 
     #[test]

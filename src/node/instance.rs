@@ -61,7 +61,7 @@ impl Node {
         };
         let mut failure = None;
         for attempt in 0..3 {
-            let ports = self.allocate_ports(&spec.ports);
+            let ports = self.allocate_ports(&spec.run.ports);
             let instance = resolve::instance_spec(&spec, index, &guid, &ports, &owner);
             match self.engine.run_instance(&instance).await {
                 Ok(id) => {
@@ -70,7 +70,7 @@ impl Node {
                     return;
                 }
                 Err(EngineError::PortInUse(_)) => continue,
-                Err(EngineError::ImageNotFound(_)) if spec.builtin && attempt == 0 => {
+                Err(EngineError::ImageNotFound(_)) if spec.run.builtin && attempt == 0 => {
                     if let Err(e) = self.ensure_demo_image(&|_| {}).await {
                         failure = Some(e.message);
                         break;
@@ -102,7 +102,7 @@ impl Node {
         let seq = inner.seq;
         let start_timeout = inner
             .slot(guid)
-            .map(|slot| inner.start_timeout(&slot.app))
+            .map(|slot| inner.start_timeout(slot))
             .unwrap_or_default();
         let Some(slot) = inner.slot_mut(guid) else {
             return;
@@ -125,7 +125,7 @@ impl Node {
                     Some(&slot.guid),
                     format!("container {} started", id.short()),
                 );
-                follow = Some((slot.app.clone(), slot.index, id.clone()));
+                follow = Some((slot.app.clone(), slot.index, slot.guid.clone(), id.clone()));
                 slot.container = Some(id);
                 slot.container_seq = seq;
                 slot.ports = ports;
@@ -139,39 +139,47 @@ impl Node {
         }
         // Registered before the lock is released, so a `die` handled right after waits for
         // this follower to read the crash output before the container is removed.
-        if let Some((app, index, id)) = follow {
-            self.follow_output(app, index, id, 0);
+        if let Some((app, index, guid, id)) = follow {
+            self.follow_output(Followed { app, index, guid }, id, 0);
         }
         self.changed(&mut inner);
         drop(inner);
         self.kick();
     }
 
-    /// Follows a container's output into the app's log stream until the container stops.
+    /// Follows a container's output into the app's log stream until the container stops,
+    /// then leaves its last lines with the instance (a failed rollout reports them).
     /// `since` (Unix seconds) skips what an adopted container wrote before this node.
-    pub(super) fn follow_output(
-        self: &Arc<Self>,
-        app: String,
-        index: u32,
-        id: ContainerId,
-        since: i64,
-    ) {
+    pub(super) fn follow_output(self: &Arc<Self>, who: Followed, id: ContainerId, since: i64) {
         let node = self.clone();
         // Registered before the task can finish and deregister itself.
         let mut followers = self.followers.lock().expect("followers lock");
         let key = id.clone();
         let task = tokio::spawn(async move {
             use futures_util::StreamExt;
+            let Followed { app, index, guid } = who;
+            let mut tail = std::collections::VecDeque::new();
+            let mut keep = |line: &str| {
+                if tail.len() == OUTPUT_KEPT {
+                    tail.pop_front();
+                }
+                tail.push_back(line.to_string());
+            };
             if let Ok(mut stream) = node.engine.logs(&id, since).await {
                 let mut lines = logs::LineAssembler::default();
                 while let Some(Ok(chunk)) = stream.next().await {
                     for line in lines.push(&chunk) {
+                        keep(&line);
                         node.logs.publish(&app, "APP", Some(index), &line);
                     }
                 }
                 if let Some(line) = lines.finish() {
+                    keep(&line);
                     node.logs.publish(&app, "APP", Some(index), &line);
                 }
+            }
+            if let Some(slot) = node.lock().slot_mut(&guid) {
+                slot.last_output = tail.into();
             }
             node.followers.lock().expect("followers lock").remove(&id);
         });
@@ -242,13 +250,13 @@ impl Node {
         let slot = inner.slot(guid).filter(|s| {
             s.op == Op::Idle && matches!(s.state, InstanceState::Claimed | InstanceState::Running)
         })?;
-        let spec = inner.desired.apps.get(&slot.app)?;
+        let run = inner.run_of(slot)?;
         Some(MonitorTarget {
             state: slot.state,
             container: slot.container.clone()?,
             ports: slot.ports.clone(),
-            monitor: spec.monitor.clone(),
-            timeout: Duration::from_millis(spec.monitor_timeout_ms.max(1)),
+            monitor: run.monitor.clone(),
+            timeout: Duration::from_millis(run.monitor_timeout_ms.max(1)),
         })
     }
 
@@ -262,7 +270,7 @@ impl Node {
     ) -> Checked {
         let mut inner = self.lock();
         let threshold = self.tuning.failure_threshold;
-        let start_timeout = inner.slot(guid).map(|slot| inner.start_timeout(&slot.app));
+        let start_timeout = inner.slot(guid).map(|slot| inner.start_timeout(slot));
         let Some(slot) = inner
             .slot_mut(guid)
             .filter(|s| s.op == Op::Idle && s.state == state)
@@ -556,6 +564,16 @@ pub(super) fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &
         Some(&slot.guid),
         format!("crash {}: {reason}; {then}", slot.crash_count),
     );
+}
+
+/// Lines of an instance's output kept with it after its container stops.
+const OUTPUT_KEPT: usize = 10;
+
+/// The instance whose output is followed.
+pub(super) struct Followed {
+    pub app: String,
+    pub index: u32,
+    pub guid: String,
 }
 
 /// What one monitor check looks at.

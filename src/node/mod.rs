@@ -11,6 +11,7 @@
 
 pub mod api;
 mod apps;
+pub mod context;
 pub mod converge;
 mod daemon;
 pub mod health;
@@ -20,6 +21,7 @@ pub mod logs;
 pub mod probe;
 pub mod records;
 pub mod resolve;
+mod rollout;
 mod status;
 pub mod store;
 mod sync;
@@ -31,7 +33,7 @@ use crate::config::{Paths, Settings};
 use crate::engine::{ContainerId, Engine, EngineInfo, labels};
 use crate::error::Result;
 use crate::logging::{log, now_millis};
-use crate::model::{AppSpec, InstanceState};
+use crate::model::AppSpec;
 use crate::router::table::AppRoutes;
 use crate::router::{Router, RouterConfig};
 use converge::{Op, Slot};
@@ -119,13 +121,17 @@ impl Inner {
         self.slots.iter_mut().find(|s| s.guid == guid)
     }
 
-    /// How long a new instance of `app` has to pass its first check (its start timeout).
-    fn start_timeout(&self, app: &str) -> Duration {
-        self.desired
-            .apps
-            .get(app)
-            .map_or(crate::model::DEFAULT_START_TIMEOUT, |spec| {
-                Duration::from_millis(spec.start_timeout_ms)
+    /// What runs in an instance: its app's spec of the instance's generation.
+    fn run_of(&self, slot: &Slot) -> Option<&crate::model::RunSpec> {
+        let spec = self.desired.apps.get(&slot.app)?;
+        Some(spec.run_of(slot.generation))
+    }
+
+    /// How long a new instance has to pass its first check (its start timeout).
+    fn start_timeout(&self, slot: &Slot) -> Duration {
+        self.run_of(slot)
+            .map_or(crate::model::DEFAULT_START_TIMEOUT, |run| {
+                Duration::from_millis(run.start_timeout_ms)
             })
     }
 
@@ -286,7 +292,12 @@ impl Node {
             .cloned()
             .collect();
         for name in &gone {
-            inner.removing.remove(name);
+            if let Some(spec) = inner.removing.remove(name) {
+                // Its containers are gone: the names of its revisions' images can go too.
+                let images = rollout::image_names(&self.install_id, &spec);
+                let engine = self.engine.clone();
+                tokio::spawn(async move { rollout::release_images(engine.as_ref(), images).await });
+            }
             self.logs.forget(name);
         }
         !gone.is_empty()
@@ -344,8 +355,8 @@ impl Node {
         }
     }
 
-    /// Routes of every desired app over its routable instances: RUNNING, of the current
-    /// generation, wanted, and not being stopped.
+    /// Routes of every desired app over its routable instances: RUNNING, healthy, wanted, and
+    /// not being stopped.
     fn routes(&self, inner: &Inner) -> Vec<AppRoutes> {
         inner
             .desired
@@ -368,13 +379,12 @@ impl Node {
                 instances: inner
                     .slots
                     .iter()
+                    // Old and new instances both serve while a rollout replaces them.
                     .filter(|s| {
                         s.app == spec.name.as_str()
-                            && s.generation == spec.generation
                             && s.index < spec.instances
-                            && s.state == InstanceState::Running
-                            && s.op == Op::Idle
-                            && s.failures == 0
+                            && spec.owns_generation(s.generation)
+                            && s.serves()
                     })
                     .map(|s| (s.guid.clone(), s.index, s.ports.clone()))
                     .collect(),

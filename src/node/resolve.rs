@@ -6,8 +6,9 @@
 use crate::engine::{ImageConfig, InstanceSpec, labels};
 use crate::error::{Error, Kind, Result};
 use crate::model::{
-    self, AppName, AppSpec, CreateRequest, EnvVar, Monitor, RouteRequest, Routes, default_routes,
-    parse_http_route, parse_tcp_route, validate_env_name, validate_instances,
+    self, AppName, AppSpec, CreateRequest, EnvVar, Monitor, RouteRequest, Routes, RunSpec,
+    UpdateRequest, default_routes, parse_http_route, parse_tcp_route, validate_env_name,
+    validate_instances,
 };
 use std::collections::BTreeMap;
 
@@ -100,17 +101,7 @@ pub fn resolve_create(
             request.cpu_weight
         )));
     }
-    for var in &request.env {
-        validate_env_name(&var.name)?;
-        // A process's environment is NUL-terminated strings: Docker would start a container
-        // that can never run. The value itself is never echoed (it may be a secret).
-        if var.value.contains('\0') {
-            return Err(Error::usage(format!(
-                "the value of environment variable `{}` contains a NUL byte",
-                var.name
-            )));
-        }
-    }
+    validate_env(&request.env)?;
     let mut notes = Vec::new();
     let mut warnings = Vec::new();
     let config = image.config;
@@ -133,17 +124,16 @@ pub fn resolve_create(
         },
     )?;
 
-    let spec = AppSpec {
-        name,
+    let run = RunSpec {
         image: image.name,
         image_ref: image.reference,
+        image_id: config.id.clone(),
         builtin: image.builtin,
         start_command,
         effective_command,
         env: request.env.clone(),
         ports,
         primary_port,
-        instances: request.instances,
         memory_mb: request.memory_mb,
         disk_mb: request.disk_mb,
         cpu_weight: request.cpu_weight,
@@ -153,7 +143,6 @@ pub fn resolve_create(
         working_dir: request.working_dir.clone(),
         user: request.user.clone().or_else(|| config.user.clone()),
         privileged: request.privileged,
-        routes,
         monitor,
         monitor_timeout_ms: request
             .monitor_timeout_ms
@@ -162,15 +151,42 @@ pub fn resolve_create(
             .start_timeout_ms
             .unwrap_or(crate::model::DEFAULT_START_TIMEOUT.as_millis() as u64)
             .max(1),
-        generation,
-        revision: generation,
-        created_at: now_millis,
     };
+    let mut spec = AppSpec {
+        name,
+        run,
+        instances: request.instances,
+        routes,
+        generation,
+        change: generation,
+        release: 1,
+        created_at: now_millis,
+        history: Vec::new(),
+        rollout: None,
+        last_rollout: None,
+    };
+    spec.ensure_history();
     Ok(Resolved {
         spec,
         notes,
         warnings,
     })
+}
+
+/// Checks `-e` values: shell names, and no NUL byte.
+fn validate_env(env: &[EnvVar]) -> Result<()> {
+    for var in env {
+        validate_env_name(&var.name)?;
+        // A process's environment is NUL-terminated strings: Docker would start a container
+        // that can never run. The value itself is never echoed (it may be a secret).
+        if var.value.contains('\0') {
+            return Err(Error::usage(format!(
+                "the value of environment variable `{}` contains a NUL byte",
+                var.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The app's container ports: the ones asked for, else the image's EXPOSE, else 8080.
@@ -321,6 +337,252 @@ pub fn routes_for(
     Ok(Routes { http, tcp })
 }
 
+/// An update applied to what runs: the new run spec and, in words, what changed (empty when
+/// nothing did). `image` is the new image when the update names one.
+pub fn patch_run(
+    app: &AppName,
+    current: &RunSpec,
+    request: &UpdateRequest,
+    image: Option<ImageChoice<'_>>,
+) -> Result<(RunSpec, Vec<String>)> {
+    let mut run = current.clone();
+    let mut changed = Vec::new();
+    if let Some(image) = &image {
+        run.image = image.name.clone();
+        run.image_ref = image.reference.clone();
+        run.image_id = image.config.id.clone();
+        run.builtin = image.builtin;
+        if current.image_id != run.image_id || current.image != run.image {
+            changed.push(format!("image {}", run.image));
+        }
+    }
+    validate_env(&request.env)?;
+    for name in &request.unset_env {
+        validate_env_name(name)?;
+        if !run.env.iter().any(|v| v.name == *name) {
+            return Err(Error::usage(format!(
+                "`--unset-env {name}`: `{app}` has no environment variable `{name}`"
+            ))
+            .with_hint(format!("`ltc status {app}` lists its environment")));
+        }
+        run.env.retain(|v| v.name != *name);
+        changed.push(format!("env {name} unset"));
+    }
+    for var in &request.env {
+        match run.env.iter_mut().find(|v| v.name == var.name) {
+            Some(existing) if existing.value == var.value => continue,
+            Some(existing) => existing.value = var.value.clone(),
+            None => run.env.push(var.clone()),
+        }
+        changed.push(format!("env {} set", var.name));
+    }
+    if let Some(command) = &request.start_command {
+        if command.is_empty() || command[0].is_empty() {
+            return Err(Error::usage("the start command after `--` is empty"));
+        }
+        run.start_command = Some(command.clone());
+    }
+    if run.start_command.is_none()
+        && let Some(image) = &image
+    {
+        let config = image.config;
+        run.effective_command = config
+            .entrypoint
+            .iter()
+            .chain(config.cmd.iter())
+            .cloned()
+            .collect();
+        if run.effective_command.is_empty() {
+            return Err(Error::new(
+                Kind::Image,
+                format!(
+                    "unable to determine a start command: image `{}` has no ENTRYPOINT or CMD",
+                    image.name
+                ),
+            )
+            .with_hint("give the command after `--`: `ltc update APP --image IMAGE -- CMD...`"));
+        }
+    } else if let Some(command) = &run.start_command {
+        run.effective_command = command.clone();
+    }
+    if run.effective_command != current.effective_command {
+        changed.push(format!("command {}", run.effective_command.join(" ")));
+    }
+    patch_limits(&mut run, request, &mut changed)?;
+    patch_monitor(&mut run, current, request, &mut changed)?;
+    Ok((run, changed))
+}
+
+/// `--ports`, `-m`, `-d`, `-c`, `--pids-limit`, `-w`, `-u` of an update.
+fn patch_limits(
+    run: &mut RunSpec,
+    request: &UpdateRequest,
+    changed: &mut Vec<String>,
+) -> Result<()> {
+    if let Some(ports) = &request.ports {
+        let mut ports = ports.clone();
+        if ports.is_empty() || ports.contains(&0) {
+            return Err(model::parse_port("0").unwrap_err());
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        if ports != run.ports {
+            changed.push(format!("ports {}", model::join_ports(&ports)));
+            run.ports = ports;
+        }
+    }
+    if let Some(mb) = request.memory_mb.filter(|mb| *mb != run.memory_mb) {
+        run.memory_mb = mb;
+        changed.push(format!("memory {mb} MB"));
+    }
+    if let Some(mb) = request.disk_mb.filter(|mb| *mb != run.disk_mb) {
+        run.disk_mb = mb;
+        changed.push(format!("disk {mb} MB"));
+    }
+    if let Some(weight) = request.cpu_weight {
+        if !(1..=100).contains(&weight) {
+            return Err(Error::usage(format!(
+                "invalid CPU weight {weight}: it must be from 1 to 100"
+            )));
+        }
+        if weight != run.cpu_weight {
+            run.cpu_weight = weight;
+            changed.push(format!("cpu weight {weight}"));
+        }
+    }
+    if let Some(limit) = request.pids_limit.filter(|l| *l != run.pids_limit) {
+        run.pids_limit = limit;
+        changed.push(format!("pids limit {limit}"));
+    }
+    if let Some(dir) = &request.working_dir
+        && run.working_dir.as_ref() != Some(dir)
+    {
+        run.working_dir = Some(dir.clone());
+        changed.push(format!("working dir {dir}"));
+    }
+    if let Some(user) = &request.user
+        && run.user.as_ref() != Some(user)
+    {
+        run.user = Some(user.clone());
+        changed.push(format!("user {user}"));
+    }
+    Ok(())
+}
+
+/// The monitor flags of an update; the primary port follows the monitored one, and a port
+/// monitor follows the ports when its port is no longer one of them.
+fn patch_monitor(
+    run: &mut RunSpec,
+    current: &RunSpec,
+    request: &UpdateRequest,
+    changed: &mut Vec<String>,
+) -> Result<()> {
+    let given = CreateRequest {
+        monitor_port: request.monitor_port,
+        monitor_url: request.monitor_url.clone(),
+        monitor_command: request.monitor_command.clone(),
+        no_monitor: request.no_monitor,
+        monitor_timeout_ms: request.monitor_timeout_ms,
+        ..CreateRequest::default()
+    };
+    let asked = given.monitor_port.is_some()
+        || given.monitor_url.is_some()
+        || given.monitor_command.is_some()
+        || given.no_monitor;
+    if asked {
+        (run.monitor, run.primary_port) = resolve_monitor(&given, &run.ports)?;
+    } else {
+        match &run.monitor {
+            Monitor::Port { port } | Monitor::Url { port, .. } if !run.ports.contains(port) => {
+                if matches!(run.monitor, Monitor::Url { .. }) {
+                    return Err(Error::usage(format!(
+                        "the monitor URL's port {port} is not one of the new ports ({})",
+                        model::join_ports(&run.ports)
+                    ))
+                    .with_hint("give a new one with `--monitor-url PORT:/PATH`"));
+                }
+                run.monitor = Monitor::Port { port: run.ports[0] };
+                run.primary_port = run.ports[0];
+            }
+            Monitor::Port { port } | Monitor::Url { port, .. } => run.primary_port = *port,
+            _ if !run.ports.contains(&run.primary_port) => run.primary_port = run.ports[0],
+            _ => {}
+        }
+    }
+    if run.monitor != current.monitor {
+        changed.push(format!("monitor {}", run.monitor.describe()));
+    }
+    if let Some(ms) = request.monitor_timeout_ms {
+        if ms == 0 {
+            return Err(Error::usage("--monitor-timeout must be longer than zero"));
+        }
+        if ms != run.monitor_timeout_ms {
+            run.monitor_timeout_ms = ms;
+            changed.push("monitor timeout".into());
+        }
+    }
+    if let Some(ms) = request.start_timeout_ms.map(|ms| ms.max(1))
+        && ms != run.start_timeout_ms
+    {
+        run.start_timeout_ms = ms;
+        changed.push("start timeout".into());
+    }
+    Ok(())
+}
+
+/// An update applied to the routes: replaced (`-R`, `-T`, `--no-routes`), then single ones
+/// added and removed. Every HTTP route must name one of `ports`.
+pub fn patch_routes(
+    app: &AppName,
+    domain: &str,
+    current: &Routes,
+    run: &RunSpec,
+    request: &UpdateRequest,
+) -> Result<Routes> {
+    let mut routes = if request.routes.is_empty() {
+        current.clone()
+    } else {
+        routes_for(app, domain, &run.ports, run.primary_port, &request.routes)?
+    };
+    for text in &request.add_routes {
+        let route = match text.rsplit_once(':') {
+            Some(_) => parse_http_route(text, domain, &run.ports)?,
+            // Without a port, a route goes to the primary port (the app may have several).
+            None => model::HttpRoute {
+                hostname: model::route_hostname(text, text, domain)?,
+                port: run.primary_port,
+            },
+        };
+        routes.http.retain(|r| r.hostname != route.hostname);
+        routes.http.push(route);
+    }
+    for text in &request.remove_routes {
+        let host = text.rsplit_once(':').map_or(text.as_str(), |(h, _)| h);
+        let hostname = model::route_hostname(text, host, domain)?;
+        if !routes.http.iter().any(|r| r.hostname == hostname) {
+            return Err(Error::usage(format!(
+                "`--remove-route {text}`: `{hostname}` is not a route of `{app}`"
+            ))
+            .with_hint(format!("`ltc status {app}` lists its routes")));
+        }
+        routes.http.retain(|r| r.hostname != hostname);
+    }
+    let stale = routes
+        .http
+        .iter()
+        .map(|r| r.port)
+        .chain(routes.tcp.iter().map(|r| r.port))
+        .find(|port| !run.ports.contains(port));
+    if let Some(port) = stale {
+        return Err(Error::usage(format!(
+            "a route of `{app}` goes to port {port}, which is not one of its ports ({})",
+            model::join_ports(&run.ports)
+        ))
+        .with_hint("give the routes again with `-R HOST:PORT` (or `--no-routes`)"));
+    }
+    Ok(routes)
+}
+
 /// The container name: `ltc-<app>-<index>-<first 8 of the guid>`.
 pub fn container_name(app: &str, index: u32, guid: &str) -> String {
     format!("ltc-{app}-{index}-{}", &guid[..guid.len().min(8)])
@@ -335,11 +597,11 @@ fn vcap_application(spec: &AppSpec) -> String {
         .map(|r| r.hostname.as_str())
         .collect();
     let mut limits = serde_json::Map::new();
-    if spec.disk_mb > 0 {
-        limits.insert("disk".into(), spec.disk_mb.into());
+    if spec.run.disk_mb > 0 {
+        limits.insert("disk".into(), spec.run.disk_mb.into());
     }
-    if spec.memory_mb > 0 {
-        limits.insert("mem".into(), spec.memory_mb.into());
+    if spec.run.memory_mb > 0 {
+        limits.insert("mem".into(), spec.run.memory_mb.into());
     }
     serde_json::json!({
         "application_name": spec.name.as_str(),
@@ -366,16 +628,16 @@ pub fn instance_spec(
     host_ports: &BTreeMap<u16, u16>,
     owner: &Owner<'_>,
 ) -> InstanceSpec {
-    let primary_host_port = host_ports.get(&spec.primary_port).copied().unwrap_or(0);
+    let primary_host_port = host_ports.get(&spec.run.primary_port).copied().unwrap_or(0);
     let instance_ports: Vec<serde_json::Value> = spec
-        .ports
+        .run.ports
         .iter()
         .map(|p| serde_json::json!({"external": host_ports.get(p).copied().unwrap_or(0), "internal": p}))
         .collect();
-    let given = |name: &str| spec.env.iter().any(|v| v.name == name);
+    let given = |name: &str| spec.run.env.iter().any(|v| v.name == name);
 
     // Later entries win: the -e values, then what ltc sets for every instance.
-    let mut env: Vec<EnvVar> = spec.env.clone();
+    let mut env: Vec<EnvVar> = spec.run.env.clone();
     let mut set = |name: &str, value: String| {
         env.retain(|v| v.name != name);
         env.push(EnvVar {
@@ -390,7 +652,7 @@ pub fn instance_spec(
         set("VCAP_SERVICES", "{}".into());
     }
     set("VCAP_APPLICATION", vcap_application(spec));
-    set("PORT", spec.primary_port.to_string());
+    set("PORT", spec.run.primary_port.to_string());
     set("INSTANCE_INDEX", index.to_string());
     set("CF_INSTANCE_INDEX", index.to_string());
     set("INSTANCE_GUID", guid.to_string());
@@ -402,7 +664,7 @@ pub fn instance_spec(
         "CF_INSTANCE_PORTS",
         serde_json::Value::Array(instance_ports).to_string(),
     );
-    if let Some(user) = &spec.user
+    if let Some(user) = &spec.run.user
         && !given("USER")
     {
         set("USER", user.clone());
@@ -418,25 +680,26 @@ pub fn instance_spec(
     ]);
     InstanceSpec {
         name: container_name(spec.name.as_str(), index, guid),
-        image: spec.image_ref.clone(),
-        command: spec.start_command.clone(),
+        image: spec.run.image_ref.clone(),
+        command: spec.run.start_command.clone(),
         env: env
             .into_iter()
             .map(|v| format!("{}={}", v.name, v.value))
             .collect(),
-        working_dir: spec.working_dir.clone(),
-        user: spec.user.clone(),
+        working_dir: spec.run.working_dir.clone(),
+        user: spec.run.user.clone(),
         labels,
         ports: spec
+            .run
             .ports
             .iter()
             .map(|p| (*p, host_ports.get(p).copied().unwrap_or(0)))
             .collect(),
-        memory_bytes: spec.memory_mb * 1024 * 1024,
+        memory_bytes: spec.run.memory_mb * 1024 * 1024,
         // Lattice's weight 1–100 maps onto Docker's shares the way Diego mapped it.
-        cpu_shares: (u64::from(spec.cpu_weight) * 1024 / 100).max(2),
-        pids_limit: spec.pids_limit,
-        privileged: spec.privileged,
+        cpu_shares: (u64::from(spec.run.cpu_weight) * 1024 / 100).max(2),
+        pids_limit: spec.run.pids_limit,
+        privileged: spec.run.privileged,
     }
 }
 
@@ -475,8 +738,8 @@ mod tests {
     fn an_image_without_expose_defaults_to_8080_as_lattice_did() {
         let config = demo_config();
         let resolved = resolve_create(&request("web"), image(&config), "d.io", 1, 0).unwrap();
-        assert_eq!(resolved.spec.ports, [8080]);
-        assert_eq!(resolved.spec.primary_port, 8080);
+        assert_eq!(resolved.spec.run.ports, [8080]);
+        assert_eq!(resolved.spec.run.primary_port, 8080);
         assert!(resolved.notes[0].contains("Defaulting to 8080"));
         let hosts: Vec<_> = resolved
             .spec
@@ -495,8 +758,8 @@ mod tests {
             ..demo_config()
         };
         let resolved = resolve_create(&request("web"), image(&config), "d.io", 1, 0).unwrap();
-        assert_eq!(resolved.spec.ports, [80, 8080]);
-        assert_eq!(resolved.spec.primary_port, 80);
+        assert_eq!(resolved.spec.run.ports, [80, 8080]);
+        assert_eq!(resolved.spec.run.primary_port, 80);
         assert!(resolved.notes[0].contains("Exposed Ports: 80, 8080"));
     }
 
@@ -508,7 +771,7 @@ mod tests {
         let mut with_command = request("web");
         with_command.start_command = Some(vec!["/bin/app".into(), "-x".into()]);
         let resolved = resolve_create(&with_command, image(&config), "d.io", 1, 0).unwrap();
-        assert_eq!(resolved.spec.effective_command, ["/bin/app", "-x"]);
+        assert_eq!(resolved.spec.run.effective_command, ["/bin/app", "-x"]);
     }
 
     #[test]
@@ -523,14 +786,14 @@ mod tests {
             .unwrap()
             .spec;
         assert_eq!(
-            spec.monitor,
+            spec.run.monitor,
             Monitor::Url {
                 port: 8080,
                 path: "/health".into()
             }
         );
-        assert_eq!(spec.primary_port, 8080);
-        assert_eq!(spec.monitor_timeout_ms, 1000);
+        assert_eq!(spec.run.primary_port, 8080);
+        assert_eq!(spec.run.monitor_timeout_ms, 1000);
         let mut req = request("web");
         req.monitor_port = Some(9090);
         let error = resolve_create(&req, image(&config), "d.io", 1, 0).unwrap_err();
@@ -546,7 +809,7 @@ mod tests {
         let mut req = request("web");
         req.no_monitor = true;
         let resolved = resolve_create(&req, image(&config), "d.io", 1, 0).unwrap();
-        assert_eq!(resolved.spec.monitor, Monitor::None);
+        assert_eq!(resolved.spec.run.monitor, Monitor::None);
         assert!(
             resolved
                 .notes

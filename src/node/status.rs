@@ -1,7 +1,7 @@
 //! The read side: the node's identity, every app's status, waiting for a change, resource
 //! samples and the cell view. Nothing here changes desired state.
 
-use super::converge::{Op, Slot};
+use super::converge::{self, Op, Slot};
 use super::logs;
 use super::{API_VERSION, STATS_INTERVAL};
 use super::{Inner, Node};
@@ -10,12 +10,12 @@ use crate::error::Result;
 use crate::logging::rfc3339;
 use crate::model::{
     self, AppStatus, CellEngine, CellInfo, EngineStatus, InstanceState, InstanceStatus, LastCrash,
-    NodeInfo, RouteStatus, TcpRouteStatus,
+    NodeInfo, RolloutStatus, RouteStatus, TcpRouteStatus,
 };
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 impl Node {
@@ -111,42 +111,63 @@ impl Node {
         let desired = if removing { 0 } else { spec.instances };
         let mut slots: Vec<&Slot> = inner.slots.iter().filter(|s| s.app == name).collect();
         slots.sort_by_key(|s| (s.index, s.op == Op::Stopping));
+        // An old instance a rollout has not replaced yet still counts: it serves.
         let current = |s: &Slot| {
             !removing
-                && s.generation == spec.generation
                 && s.index < desired
                 && s.op != Op::Stopping
+                && spec.owns_generation(s.generation)
         };
         let stats = self.stats.lock().expect("stats lock");
         let running = slots
             .iter()
-            .filter(|s| current(s))
-            .filter(|s| s.state == InstanceState::Running)
-            .count() as u32;
+            .filter(|s| current(s) && s.state == InstanceState::Running)
+            .map(|s| s.index)
+            .collect::<std::collections::BTreeSet<u32>>()
+            .len() as u32;
         let instances = slots
             .iter()
             .map(|slot| {
                 let sample = slot.container.as_ref().and_then(|id| stats.get(id));
-                instance_status(slot, !current(slot), sample)
+                let mut status = instance_status(slot, !current(slot), sample);
+                status.revision = spec.release_of(slot.generation);
+                status
             })
             .collect();
+        let rollout = spec.rollout.as_ref().map(|r| {
+            let updated = match converge::judge_rollout(spec, &inner.slots, SystemTime::now()) {
+                converge::RolloutVerdict::InProgress { updated, .. } => updated,
+                converge::RolloutVerdict::Done => spec.instances,
+                converge::RolloutVerdict::Failed { .. } => 0,
+            };
+            RolloutStatus {
+                kind: r.kind,
+                revision: spec.release,
+                from_revision: r.from_release,
+                updated,
+                total: spec.instances,
+                max_surge: r.max_surge,
+                started_at: crate::logging::rfc3339_millis(r.started_at),
+            }
+        });
         Some(AppStatus {
             name: name.to_string(),
-            image: spec.image.clone(),
-            builtin: spec.builtin,
-            command: spec.effective_command.clone(),
+            image: spec.run.image.clone(),
+            builtin: spec.run.builtin,
+            command: spec.run.effective_command.clone(),
             desired_instances: desired,
             running_instances: running,
-            ports: spec.ports.clone(),
-            primary_port: spec.primary_port,
-            memory_mb: spec.memory_mb,
-            disk_mb: spec.disk_mb,
-            cpu_weight: spec.cpu_weight,
-            pids_limit: spec.pids_limit,
-            user: spec.user.clone(),
-            working_dir: spec.working_dir.clone(),
-            privileged: spec.privileged,
+            ports: spec.run.ports.clone(),
+            primary_port: spec.run.primary_port,
+            memory_mb: spec.run.memory_mb,
+            disk_mb: spec.run.disk_mb,
+            cpu_weight: spec.run.cpu_weight,
+            pids_limit: spec.run.pids_limit,
+            user: spec.run.user.clone(),
+            working_dir: spec.run.working_dir.clone(),
+            privileged: spec.run.privileged,
             env: spec
+                .run
                 .env
                 .iter()
                 .map(|v| (v.name.clone(), v.value.clone()))
@@ -171,13 +192,16 @@ impl Node {
                     address: SocketAddr::new(self.router_addr.ip(), r.external_port).to_string(),
                 })
                 .collect(),
-            monitor: spec.monitor.clone(),
-            monitor_timeout_ms: spec.monitor_timeout_ms,
-            start_timeout_ms: spec.start_timeout_ms,
+            monitor: spec.run.monitor.clone(),
+            monitor_timeout_ms: spec.run.monitor_timeout_ms,
+            start_timeout_ms: spec.run.start_timeout_ms,
             instances,
             removing,
             generation: spec.generation,
-            revision: spec.revision,
+            revision: spec.release,
+            change: spec.change,
+            rollout,
+            last_rollout: spec.last_rollout.clone(),
             created_at: crate::logging::rfc3339_millis(spec.created_at),
         })
     }
@@ -278,7 +302,7 @@ impl Node {
                 .desired
                 .apps
                 .values()
-                .map(|a| a.memory_mb * u64::from(a.instances))
+                .map(|a| a.run.memory_mb * u64::from(a.instances))
                 .sum(),
         })
     }
@@ -314,6 +338,7 @@ fn instance_status(
         }),
         stopping: slot.op == Op::Stopping || leaving,
         healthy: slot.failures == 0,
+        revision: None,
         cpu_percent: sample.and_then(|(_, cpu)| *cpu),
         memory_bytes: sample.map(|(sample, _)| sample.memory_bytes),
     }

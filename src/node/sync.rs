@@ -100,8 +100,8 @@ impl Node {
             tokio::spawn(self.clone().monitor(guid));
         }
         let now_secs = now_millis() as i64 / 1000;
-        for (app, index, id) in found.to_follow {
-            self.follow_output(app, index, id, now_secs);
+        for (app, index, guid, id) in found.to_follow {
+            self.follow_output(super::instance::Followed { app, index, guid }, id, now_secs);
         }
         for id in found.strays {
             tokio::spawn(self.clone().remove_stray(id));
@@ -200,8 +200,8 @@ impl Node {
                 found.strays.push(o.id.clone());
                 continue;
             };
-            let start_timeout = inner.start_timeout(&app);
             let mut slot = Slot::new(&app, generation, index, guid.clone());
+            let start_timeout = inner.start_timeout(&slot);
             inner.seq += 1;
             slot.container_seq = inner.seq;
             slot.container = Some(o.id.clone());
@@ -212,8 +212,8 @@ impl Node {
             slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);
             log(format!("adopted {app}/{index} ({})", o.id.short()));
             inner.slots.push(slot);
-            found.to_probe.push(guid);
-            found.to_follow.push((app, index, o.id.clone()));
+            found.to_probe.push(guid.clone());
+            found.to_follow.push((app, index, guid, o.id.clone()));
         }
         dirty
     }
@@ -221,6 +221,7 @@ impl Node {
     /// Applies the plan: marks slots and spawns the operations.
     pub(super) fn apply(self: &Arc<Self>) {
         let mut inner = self.lock();
+        self.check_rollouts(&mut inner);
         let actions = converge::plan(&inner.desired.apps, &inner.slots, Instant::now());
         if actions.is_empty() {
             return;
@@ -279,12 +280,11 @@ impl Node {
     /// list can still show a dead container as running when `die` arrives.
     pub(super) fn on_event(self: &Arc<Self>, event: &crate::engine::EngineEvent) {
         let mut inner = self.lock();
-        let memory_mb = |app: &str| inner.desired.apps.get(app).map_or(0, |a| a.memory_mb);
         let Some(limit) = inner
             .slots
             .iter()
             .find(|s| s.container.as_ref() == Some(&event.id))
-            .map(|s| memory_mb(&s.app))
+            .map(|s| inner.run_of(s).map_or(0, |run| run.memory_mb))
         else {
             return;
         };
@@ -361,8 +361,10 @@ impl Node {
     }
 }
 
-/// Whether an unknown container of this home can fill a slot: its app is desired with its
-/// generation, its index is wanted and free, and it runs. Returns (app, generation, index).
+/// Whether an unknown container of this home can fill a slot: its app is desired, its index
+/// is wanted and no known instance of its generation holds it, and it runs. A container of
+/// another generation is adopted too: a rollout the previous node left half done goes on from
+/// it (it serves until its replacement runs). Returns (app, generation, index).
 pub(super) fn adoptable(inner: &Inner, observed: &Observed) -> Option<(String, u64, u32)> {
     if observed.state != ContainerState::Running {
         return None;
@@ -374,7 +376,7 @@ pub(super) fn adoptable(inner: &Inner, observed: &Observed) -> Option<(String, u
     let taken = inner.slots.iter().any(|s| {
         s.app == *app && s.generation == generation && s.index == index && s.op != Op::Stopping
     });
-    (spec.generation == generation && index < spec.instances && !taken)
+    (spec.owns_generation(generation) && index < spec.instances && !taken)
         .then(|| (app.clone(), generation, index))
 }
 
@@ -427,8 +429,8 @@ struct Found {
     to_clean: Vec<String>,
     /// Adopted instances to monitor.
     to_probe: Vec<String>,
-    /// Adopted containers whose output to follow: app, index, container.
-    to_follow: Vec<(String, u32, ContainerId)>,
+    /// Adopted containers whose output to follow: app, index, guid, container.
+    to_follow: Vec<(String, u32, String, ContainerId)>,
     /// This home's containers that no app wants.
     strays: Vec<ContainerId>,
 }

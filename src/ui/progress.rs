@@ -56,6 +56,10 @@ pub struct PullDisplay {
     bars: HashMap<String, ProgressBar>,
     statuses: HashMap<String, String>,
     quiet: bool,
+    json: bool,
+    /// A build's line on a terminal: `[step/steps] the current line`.
+    build: Option<ProgressBar>,
+    step: String,
 }
 
 impl PullDisplay {
@@ -66,7 +70,39 @@ impl PullDisplay {
             bars: HashMap::new(),
             statuses: HashMap::new(),
             quiet: ui.quiet,
+            json: ui.json,
+            build: None,
+            step: String::new(),
         }
+    }
+
+    /// A line of a build: on a terminal the step and the current line (as Compose shows a
+    /// build), plain lines when piped, an NDJSON object on stdout with `--json`.
+    fn build_line(&mut self, line: &str) {
+        if self.json {
+            let object = serde_json::json!({ "build": { "line": line } });
+            println!("{object}");
+            return;
+        }
+        let Some(multi) = &self.multi else {
+            eprintln!("{line}");
+            return;
+        };
+        if let Some(step) = line.strip_prefix("Step ") {
+            self.step = step.split(' ').next().unwrap_or_default().to_string();
+            let _ = multi.println(line);
+        }
+        let bar = self.build.get_or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{prefix}] {wide_msg}")
+                    .expect("valid template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        bar.set_prefix(self.step.clone());
+        bar.set_message(line.to_string());
     }
 
     pub fn update(&mut self, progress: &ImageProgress) {
@@ -110,12 +146,13 @@ impl PullDisplay {
                     }
                 }
             },
+            ImageProgress::Output { line } => self.build_line(line),
             ImageProgress::Done { .. } | ImageProgress::Failed { .. } => {}
         }
     }
 
     pub fn finish(&self) {
-        for bar in self.bars.values() {
+        for bar in self.bars.values().chain(&self.build) {
             bar.finish_and_clear();
         }
     }

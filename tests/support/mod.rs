@@ -208,6 +208,7 @@ impl Home {
 
 impl Drop for Home {
     fn drop(&mut self) {
+        let install = self.install_id();
         let _ = self.command(&["daemon", "stop"]).output();
         let ids: Vec<String> = self.containers().into_iter().map(|c| c.id).collect();
         if !ids.is_empty() {
@@ -215,6 +216,24 @@ impl Drop for Home {
                 .args(["rm", "-f"])
                 .args(&ids)
                 .output();
+        }
+        // The names the home gave its revisions' images (`ltc/<app>:<revision>-<home>`).
+        if let Some(install) = install {
+            let home = &install[..install.len().min(8)];
+            let listed = Command::new("docker")
+                .args(["images", "--filter", "reference=ltc/*", "--format"])
+                .arg("{{.Repository}}:{{.Tag}}")
+                .output();
+            let names: Vec<String> = listed
+                .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+                .unwrap_or_default()
+                .lines()
+                .filter(|name| name.ends_with(&format!("-{home}")))
+                .map(String::from)
+                .collect();
+            if !names.is_empty() {
+                let _ = Command::new("docker").arg("rmi").args(&names).output();
+            }
         }
     }
 }
@@ -273,6 +292,31 @@ pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<(u16, Stri
     Ok((status, body))
 }
 
+/// POST `body` to `http://127.0.0.1:<port><path>`; returns (status, body).
+pub fn http_post(port: u16, path: &str, host: &str, body: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
 /// Host ports of an app's instances (the primary container port), by index.
 pub fn instance_ports(status: &serde_json::Value, container_port: u16) -> Vec<(u64, u16)> {
     status["instances"]
@@ -290,7 +334,7 @@ pub fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(name)
 }
 
-/// GET load through the router from a few threads, each request on a new connection, until
+/// Load through the router from a few threads, each request on a new connection, until
 /// stopped (and never longer than `limit`). Counts answers that are not 200.
 pub struct Load {
     stop: Arc<AtomicBool>,
@@ -301,7 +345,17 @@ pub struct Load {
 }
 
 impl Load {
+    /// GETs only.
     pub fn start(port: u16, host: &str, limit: Duration) -> Load {
+        Load::run(port, host, limit, false)
+    }
+
+    /// GETs and POSTs in turn.
+    pub fn mixed(port: u16, host: &str, limit: Duration) -> Load {
+        Load::run(port, host, limit, true)
+    }
+
+    fn run(port: u16, host: &str, limit: Duration, posts: bool) -> Load {
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let ok = std::sync::Arc::new(AtomicUsize::new(0));
         let failed = std::sync::Arc::new(AtomicUsize::new(0));
@@ -313,8 +367,16 @@ impl Load {
                     (stop.clone(), ok.clone(), failed.clone(), errors.clone());
                 let host = host.to_string();
                 std::thread::spawn(move || {
+                    let mut post = false;
                     while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-                        match http_get(port, "/index", &host) {
+                        // GETs and POSTs in turn: a POST is never retried by the router, so
+                        // one cut by a stopping instance shows as a failure.
+                        post = posts && !post;
+                        let answer = match post {
+                            true => http_post(port, "/index", &host, "payload=1"),
+                            false => http_get(port, "/index", &host),
+                        };
+                        match answer {
                             Ok((200, _)) => {
                                 ok.fetch_add(1, Ordering::SeqCst);
                             }
