@@ -1,7 +1,7 @@
 //! ltc's benchmarks, side by side with what users would run instead. Not a test: it asserts
 //! nothing and prints a Markdown report for `docs/benchmarks.md`.
 //!
-//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,router,cli]
+//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,deploy,router,cli]
 //!
 //! - create: `ltc create` to the first 200 through the router, against `docker run` of the
 //!   same image to its first 200 on the published port;
@@ -10,6 +10,9 @@
 //!   published backends, interleaved rounds), with wrk, keep-alive and a new connection per
 //!   request (needs `wrk`, `nginx` and `haproxy`: `apt-get install wrk nginx-light haproxy`);
 //! - recovery: SIGKILL of one instance under GET load, until its replacement is RUNNING;
+//! - deploy: a rolling `ltc update` of 4 instances under GET and POST load, against the floor
+//!   (4 sequential `docker run`s to their first 200) and against what a user does without it
+//!   (`ltc remove` + `ltc create`), counting the requests each fails;
 //! - cli: wall time of `ltc list`, `ltc status` and `ltc --version`.
 //!
 //! Everything it starts is labelled or owned by a temporary LTC_HOME and removed at the end.
@@ -610,6 +613,116 @@ fn bench_recovery(ltc: &Ltc, rounds: usize) -> Vec<String> {
     ]
 }
 
+/// GETs and POSTs in turn through the router until stopped: (answered 200, failed).
+fn mixed_load(
+    port: u16,
+    host: &str,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<(u64, u64)>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (flag, host) = (stop.clone(), host.to_string());
+    let thread = std::thread::spawn(move || {
+        let (mut ok, mut failed, mut post) = (0u64, 0u64, false);
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while !flag.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+            post = !post;
+            let status = if post {
+                http_post_status(port, &host)
+            } else {
+                http_status(port, &host, "/index")
+            };
+            match status {
+                Some(200) => ok += 1,
+                _ => failed += 1,
+            }
+        }
+        (ok, failed)
+    });
+    (stop, thread)
+}
+
+fn http_post_status(port: u16, host: &str) -> Option<u16> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "POST /index HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3\r\nConnection: close\r\n\r\na=1"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn bench_deploy(ltc: &Ltc, image: &str, rounds: usize) -> Vec<String> {
+    let (mut floor, mut rolling, mut recreate) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rolling_failed, mut rolling_total) = (0u64, 0u64);
+    let (mut recreate_failed, mut recreate_total) = (0u64, 0u64);
+    ltc.ok(&["create", "deploy", "-i", "4", "-q"]);
+    for round in 0..rounds.min(3) {
+        let started = Instant::now();
+        for _ in 0..4 {
+            let port = free_port();
+            docker_run(image, port);
+            assert!(wait_200(port, "x"));
+        }
+        floor.push(started.elapsed().as_secs_f64());
+        remove_bench_containers();
+
+        let (stop, load) = mixed_load(ltc.router_port, "deploy.localhost");
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        ltc.ok(&["update", "deploy", "-e", &format!("ROUND={round}"), "-q"]);
+        rolling.push(started.elapsed().as_secs_f64());
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (ok, failed) = load.join().unwrap();
+        rolling_failed += failed;
+        rolling_total += ok + failed;
+
+        let (stop, load) = mixed_load(ltc.router_port, "deploy.localhost");
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        ltc.ok(&["remove", "deploy"]);
+        ltc.ok(&[
+            "create",
+            "deploy",
+            "-i",
+            "4",
+            "-q",
+            "-e",
+            &format!("ROUND={round}"),
+        ]);
+        assert!(wait_200(ltc.router_port, "deploy.localhost"));
+        recreate.push(started.elapsed().as_secs_f64());
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (ok, failed) = load.join().unwrap();
+        recreate_failed += failed;
+        recreate_total += ok + failed;
+    }
+    ltc.ok(&["remove", "deploy"]);
+    let (floor, rolling, recreate) = (median(floor), median(rolling), median(recreate));
+    vec![
+        format!(
+            "| 4 sequential `docker run`s → each answers 200 (the floor) | {:.0} ms | 1.00 | — |",
+            floor * 1000.0
+        ),
+        format!(
+            "| `ltc update -e` of 4 instances, rolling → command returns | {:.0} ms | {:.2} | {rolling_failed} of {rolling_total} |",
+            rolling * 1000.0,
+            rolling / floor
+        ),
+        format!(
+            "| `ltc remove` + `ltc create -i 4` → 200 again | {:.0} ms | {:.2} | {recreate_failed} of {recreate_total} |",
+            recreate * 1000.0,
+            recreate / floor
+        ),
+    ]
+}
+
 fn bench_cli(ltc: &Ltc) -> Vec<String> {
     ltc.ok(&["create", "cli", "-q"]);
     let time = |args: &[&str]| {
@@ -687,6 +800,13 @@ fn main() {
         bench_recovery(&ltc, options.rounds)
             .iter()
             .for_each(|l| println!("{l}"));
+    }
+    if wanted("deploy") {
+        println!("\n| deploy | median | vs floor | GET+POST failed |\n|---|---|---|---|");
+        bench_deploy(&ltc, &image, options.rounds)
+            .iter()
+            .for_each(|l| println!("{l}"));
+        remove_bench_containers();
     }
     if wanted("router") {
         println!(
