@@ -429,6 +429,21 @@ fn bad_updates_are_refused_and_change_nothing() {
     assert!(run.stderr.contains("has no Dockerfile"), "{run:#?}");
     unchanged("no Dockerfile");
 
+    // `ltc create APP .` builds the current directory, as `docker build .` does.
+    let run = Run::from(
+        home.command(&["create", "other", "."])
+            .current_dir(empty.path())
+            .output()
+            .unwrap(),
+    )
+    .code(13);
+    assert!(run.stderr.contains("has no Dockerfile"), "{run:#?}");
+    assert_eq!(
+        home.json(&["list"]).as_array().unwrap().len(),
+        1,
+        "nothing created"
+    );
+
     let failing = build_dir(&format!(
         "FROM {}\nCOPY no-such-file /x\n",
         ltc::demo::image_ref()
