@@ -58,6 +58,9 @@ _ltc() {
             ltc,scale)
                 cmd="ltc__subcmd__scale"
                 ;;
+            ltc,ssh)
+                cmd="ltc__subcmd__ssh"
+                ;;
             ltc,status)
                 cmd="ltc__subcmd__status"
                 ;;
@@ -95,7 +98,7 @@ _ltc() {
 
     case "${cmd}" in
         ltc)
-            opts="-q -h -V --json --quiet --help --version target create scale update rollback restart history remove list status cells visualize logs debug-logs events test version daemon completions help"
+            opts="-q -h -V --json --quiet --help --version target create scale update rollback restart history remove ssh list status cells visualize logs debug-logs events test version daemon completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,6 +572,32 @@ _ltc() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__ssh)
+            opts="-i -L -N -t -T -q -h -V --index --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -L)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -36,6 +36,7 @@ complete -c ltc -n "__fish_ltc_needs_command" -f -a "rollback" -d 'Roll an app b
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "restart" -d 'Replace an app\'s instances with new ones of the same revision, one at a time'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "history" -d 'List an app\'s revisions: number, time, what changed, image, outcome'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "remove" -d 'Remove apps and their instances'
+complete -c ltc -n "__fish_ltc_needs_command" -f -a "ssh" -d 'A shell or a command in an instance, or a local port forwarded to it'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "list" -d 'List the apps'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "status" -d 'Show an app\'s settings and its instances'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "cells" -d 'Show this machine as Lattice showed a cell: memory, CPUs, instances'
@@ -154,6 +155,15 @@ complete -c ltc -n "__fish_ltc_using_subcommand remove" -l json -d 'Print result
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s i -l index -d 'The instance' -r
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s L -d 'Forward [BIND:]LOCAL_PORT to INSTANCE_PORT of the instance (one of the app\'s ports)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s N -d 'Forward ports only: run no command (with -L)'
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s t -d 'Give the command a terminal even when ltc\'s input is not one'
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s T -d 'No terminal: stdin, stdout and stderr pass through as plain streams'
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s h -l help -d 'Print help'
+complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand list" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand list" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand list" -s h -l help -d 'Print help'

@@ -76,6 +76,9 @@ pub enum Command {
     #[command(alias = "rm")]
     Remove(RemoveArgs),
 
+    /// A shell or a command in an instance, or a local port forwarded to it
+    Ssh(SshArgs),
+
     /// List the apps
     #[command(alias = "ls")]
     List,
@@ -173,7 +176,7 @@ pub struct HelpArgs {
 }
 
 /// The commands by topic, as Lattice's `ltc help` grouped them.
-pub const GROUPS: [(&str, &[&str]); 6] = [
+pub const GROUPS: [(&str, &[&str]); 7] = [
     ("TARGET", &["target"]),
     (
         "MANAGE APPS",
@@ -181,6 +184,7 @@ pub const GROUPS: [(&str, &[&str]); 6] = [
             "create", "scale", "update", "rollback", "restart", "history", "remove",
         ],
     ),
+    ("INSIDE INSTANCES", &["ssh"]),
     (
         "SEE WHAT'S RUNNING",
         &["list", "status", "visualize", "cells", "events"],
@@ -706,6 +710,37 @@ pub struct RestartArgs {
 
     #[command(flatten)]
     pub wait: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// The app
+    #[arg(add = ArgValueCandidates::new(app_names))]
+    pub name: String,
+
+    /// The command and its arguments, after `--` [default: an interactive shell]
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+
+    /// The instance
+    #[arg(short, long, default_value_t = 0, value_name = "N")]
+    pub index: u32,
+
+    /// Forward [BIND:]LOCAL_PORT to INSTANCE_PORT of the instance (one of the app's ports)
+    #[arg(short = 'L', value_name = "[BIND:]LOCAL_PORT:INSTANCE_PORT")]
+    pub forward: Vec<String>,
+
+    /// Forward ports only: run no command (with -L)
+    #[arg(short = 'N', requires = "forward")]
+    pub no_command: bool,
+
+    /// Give the command a terminal even when ltc's input is not one
+    #[arg(short = 't', conflicts_with = "no_tty")]
+    pub tty: bool,
+
+    /// No terminal: stdin, stdout and stderr pass through as plain streams
+    #[arg(short = 'T')]
+    pub no_tty: bool,
 }
 
 #[derive(Debug, Args)]

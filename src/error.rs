@@ -33,6 +33,9 @@ pub enum Kind {
     Timeout,
     /// The user pressed Ctrl-C (exit 130).
     Interrupted,
+    /// A command ltc ran for the user (`ltc ssh`, `ltc run`) exited with a status of its own,
+    /// which is ltc's exit status; nothing is printed.
+    Exited,
 }
 
 impl Kind {
@@ -61,6 +64,7 @@ impl Kind {
             Kind::Engine | Kind::Image => 15,
             Kind::Timeout => 16,
             Kind::Interrupted => 130,
+            Kind::Exited => 14,
         }
     }
 }
@@ -73,6 +77,9 @@ pub struct Error {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// For [`Kind::Exited`]: the status to exit with.
+    #[serde(skip)]
+    pub status: Option<i32>,
 }
 
 impl Error {
@@ -81,6 +88,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            status: None,
         }
     }
 
@@ -114,7 +122,20 @@ impl Error {
     }
 
     pub fn exit_code(&self) -> i32 {
-        self.kind.exit_code()
+        match (self.kind, self.status) {
+            (Kind::Exited, Some(status)) => status,
+            (kind, _) => kind.exit_code(),
+        }
+    }
+
+    /// A command ltc ran for the user exited with `status` (not 0).
+    pub fn exited(status: i32) -> Self {
+        let mut error = Error::new(
+            Kind::Exited,
+            format!("the command exited with status {status}"),
+        );
+        error.status = Some(status);
+        error
     }
 
     /// The app-not-found error every command uses, with the hint to list apps.

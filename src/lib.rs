@@ -97,6 +97,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         &cli.command,
         cli::Command::Logs(_) | cli::Command::DebugLogs(_) | cli::Command::Events(_)
     ) || matches!(&cli.command, cli::Command::Status(a) if a.rate.is_some())
+        || matches!(&cli.command, cli::Command::Ssh(a) if a.no_command)
         || matches!(&cli.command, cli::Command::Visualize(a) if a.rate.is_some());
     let result = runtime.block_on(async {
         tokio::select! {
@@ -116,7 +117,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            if e.kind != Kind::Interrupted {
+            if !matches!(e.kind, Kind::Interrupted | Kind::Exited) {
                 ui.error(&e);
             }
             e.exit_code()

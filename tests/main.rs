@@ -4,6 +4,7 @@
 //! - `deploy`: update, rollback, restart, history and builds, under load.
 //! - `docker`: the node and commands against the real Docker engine.
 //! - `engine`: one contract, run against both the fake and the Docker engine.
+//! - `inside`: `ltc ssh` into real containers, through a pseudo-terminal too.
 //! - `health`: monitors and self-healing against real containers.
 //! - `observe`: logs, events, debug-logs, cells, visualize and status against real containers.
 //! - `router`: the router's HTTP and TCP rules against real sockets and in-process backends.
@@ -19,6 +20,7 @@ mod deploy;
 mod docker;
 mod engine;
 mod health;
+mod inside;
 mod observe;
 mod router;
 mod routing;

@@ -8,6 +8,7 @@ mod logs;
 mod remove;
 mod scale;
 mod selftest;
+mod ssh;
 mod status;
 mod target;
 mod update;
@@ -30,6 +31,7 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::Restart(args) => update::restart(args, settings, ui).await,
         Command::History(args) => update::history(args, settings, ui).await,
         Command::Remove(args) => remove::run(args, settings, ui).await,
+        Command::Ssh(args) => ssh::run(args, settings, ui).await,
         Command::List => list::run(settings, ui).await,
         Command::Status(args) => status::run(args, settings, ui).await,
         Command::Version => version::run(settings, ui).await,

@@ -32,10 +32,11 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a pull or build may take (they stream progress while they run).
 const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
 
+#[derive(Clone)]
 pub struct DockerEngine {
     host: String,
     /// The negotiated client, once connected. A std mutex: it is never held across an await.
-    client: Mutex<Option<Docker>>,
+    client: std::sync::Arc<Mutex<Option<Docker>>>,
 }
 
 impl DockerEngine {
@@ -44,7 +45,7 @@ impl DockerEngine {
     pub fn new(host: &str) -> DockerEngine {
         DockerEngine {
             host: host.to_string(),
-            client: Mutex::new(None),
+            client: std::sync::Arc::new(Mutex::new(None)),
         }
     }
 
@@ -651,6 +652,103 @@ fn processes_stopped(titles: &[String], processes: &[Vec<String>]) -> bool {
             .all(|p| p.get(stat).is_some_and(|s| s.starts_with(['T', 't'])))
 }
 
+/// What a command run with [`DockerEngine::exec_session`] writes: its stdout or its stderr (a
+/// terminal's output is all stdout).
+pub enum ExecOutput {
+    Stdout(bytes::Bytes),
+    Stderr(bytes::Bytes),
+}
+
+/// A command running in a container with its streams attached (`ltc ssh`).
+pub struct ExecSession {
+    /// The exec's id, to resize its terminal and read its exit status.
+    pub id: String,
+    pub output: BoxStream<'static, EngineResult<ExecOutput>>,
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
+impl DockerEngine {
+    /// Starts `command` in a running container with stdin, stdout and stderr attached, on a
+    /// terminal of `size` (columns, rows) when given. The session lasts as long as the command.
+    pub async fn exec_session(
+        &self,
+        container: &str,
+        command: &[String],
+        env: &[String],
+        size: Option<(u16, u16)>,
+    ) -> EngineResult<ExecSession> {
+        let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
+        let tty = size.is_some();
+        let config = bollard::models::ExecConfig {
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(tty),
+            env: Some(env.to_vec()),
+            cmd: Some(command.to_vec()),
+            ..Default::default()
+        };
+        let created = docker
+            .create_exec(container, config)
+            .await
+            .map_err(|e| self.map_error("exec create", e))?;
+        let options = bollard::exec::StartExecOptions {
+            detach: false,
+            tty,
+            output_capacity: Some(64 * 1024),
+        };
+        let started = docker
+            .start_exec(&created.id, Some(options))
+            .await
+            .map_err(|e| self.map_error("exec start", e))?;
+        let bollard::exec::StartExecResults::Attached { output, input } = started else {
+            return Err(EngineError::Api {
+                operation: "exec start".into(),
+                message: "the engine did not attach the command's streams".into(),
+            });
+        };
+        let host = self.host.clone();
+        let output = output.map(move |item| match item {
+            Ok(bollard::container::LogOutput::StdErr { message }) => {
+                Ok(ExecOutput::Stderr(message))
+            }
+            Ok(other) => Ok(ExecOutput::Stdout(other.into_bytes())),
+            Err(e) => Err(EngineError::Unreachable {
+                endpoint: host.clone(),
+                reason: describe(&e),
+            }),
+        });
+        Ok(ExecSession {
+            id: created.id,
+            output: Box::pin(output),
+            input,
+        })
+    }
+
+    /// Gives a session's terminal a new size (columns, rows).
+    pub async fn resize_exec(&self, id: &str, columns: u16, rows: u16) -> EngineResult<()> {
+        let docker = self.client().await?;
+        let options = bollard::exec::ResizeExecOptions {
+            height: rows,
+            width: columns,
+        };
+        docker
+            .resize_exec(id, options)
+            .await
+            .map_err(|e| self.map_error("exec resize", e))
+    }
+
+    /// The exit status of a session's command, once it has ended.
+    pub async fn exec_status(&self, id: &str) -> EngineResult<Option<i64>> {
+        let docker = self.client().await?;
+        let inspect = docker
+            .inspect_exec(id)
+            .await
+            .map_err(|e| self.map_error("exec inspect", e))?;
+        Ok(inspect.exit_code)
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -717,3 +815,4 @@ mod tests {
         assert_eq!(tcp_ports(&exposed), [7777, 8080]);
     }
 }
+

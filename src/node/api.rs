@@ -120,7 +120,9 @@ fn error_response(error: &Error, version: u64) -> Response<Body> {
         Kind::Placement => StatusCode::INSUFFICIENT_STORAGE,
         Kind::Engine | Kind::Image => StatusCode::SERVICE_UNAVAILABLE,
         Kind::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        Kind::FileSystem | Kind::Failed | Kind::Interrupted => StatusCode::INTERNAL_SERVER_ERROR,
+        Kind::FileSystem | Kind::Failed | Kind::Interrupted | Kind::Exited => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     };
     full(
         status,

@@ -4,6 +4,7 @@
 //! ends the process quietly with exit 0.
 
 pub mod progress;
+pub mod terminal;
 
 use crate::config::Settings;
 use crate::error::Error;

@@ -548,3 +548,45 @@ fn drain(
         }
     })
 }
+
+/// A small image with a shell: busybox (Debian's `busybox-static`) on `scratch`, serving
+/// HTTP on 8080 (`httpd`). Built once per test run, kept between runs.
+pub fn busybox_image() -> String {
+    static IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            let tag = "ltc-test-busybox:1".to_string();
+            let present = Command::new("docker")
+                .args(["image", "inspect", &tag])
+                .output()
+                .unwrap();
+            if present.status.success() {
+                return tag;
+            }
+            let busybox = Path::new("/bin/busybox");
+            assert!(
+                busybox.exists(),
+                "the tests need a static busybox: apt-get install busybox-static"
+            );
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::copy(busybox, dir.path().join("busybox")).unwrap();
+            std::fs::write(
+                dir.path().join("Dockerfile"),
+                "FROM scratch\n\
+                 COPY busybox /bin/busybox\n\
+                 RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+                 RUN [\"/bin/sh\", \"-c\", \"mkdir -p /www /tmp && echo hello > /www/index.html\"]\n\
+                 EXPOSE 8080\n\
+                 CMD [\"/bin/httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
+            )
+            .unwrap();
+            let built = Command::new("docker")
+                .args(["build", "-q", "-t", &tag])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(built.status.success(), "{built:?}");
+            tag
+        })
+        .clone()
+}

@@ -1,0 +1,204 @@
+//! Into the instances on the real engine: `ltc ssh` with a command, plain streams, an
+//! interactive terminal (driven through a pseudo-terminal), port forwarding, and its errors.
+
+use crate::support::*;
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn create_box(home: &Home, instances: &str) {
+    let image = busybox_image();
+    home.ltc(&["create", "box", &image, "-i", instances]).ok();
+}
+
+#[test]
+fn ssh_runs_a_command_in_the_chosen_instance_and_exits_with_its_status() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "2");
+    let run = home
+        .ltc(&[
+            "ssh",
+            "box",
+            "--index",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            "echo $CF_INSTANCE_INDEX; echo to-stderr >&2; exit 3",
+        ])
+        .code(3);
+    assert_eq!(run.stdout, "1\n");
+    assert_eq!(
+        run.stderr, "to-stderr\n",
+        "stderr stays stderr, and ltc adds nothing"
+    );
+
+    // Without a terminal, stdin and stdout pass through byte for byte.
+    let mut child = home
+        .command(&["ssh", "box", "-T", "--", "cat"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let sent = bytes.clone();
+    let writer = std::thread::spawn(move || stdin.write_all(&sent).unwrap());
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(output.stdout == bytes, "binary-safe round trip");
+}
+
+#[test]
+fn ssh_refuses_what_it_cannot_reach_with_clear_errors() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    let run = home.ltc(&["ssh", "box", "--index", "4"]).code(13);
+    assert!(
+        run.stderr
+            .contains("Instance box/4 does not exist: `box` has 1 instance"),
+        "{run:#?}"
+    );
+    let run = home.ltc(&["ssh", "nope"]).code(14);
+    assert!(run.stderr.contains("app `nope` not found"), "{run:#?}");
+    let run = home.ltc(&["ssh", "box", "-L", "9:7070", "-N"]).code(13);
+    assert!(
+        run.stderr
+            .contains("port 7070 is not one of `box`'s ports (8080)"),
+        "{run:#?}"
+    );
+    home.ltc(&["scale", "box", "0"]).ok();
+    let run = home.ltc(&["ssh", "box"]).code(13);
+    assert!(run.stderr.contains("`box` has no instances"), "{run:#?}");
+
+    // The built-in app's image has no shell: the error names it instead of failing oddly.
+    home.ltc(&["create", "web"]).ok();
+    let run = home.ltc(&["ssh", "web"]).code(15);
+    assert!(
+        run.stderr
+            .contains("image `cloudfoundry/lattice-app` has no shell (/bin/bash or /bin/sh)"),
+        "{run:#?}"
+    );
+    // A program the image has still runs.
+    let run = home
+        .ltc(&["ssh", "web", "--", "/lattice-app", "--bad"])
+        .code(2);
+    assert!(run.stderr.contains("unknown flag"), "{run:#?}");
+}
+
+#[test]
+fn ssh_forwards_a_local_port_to_the_instance() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    let port = free_port();
+    let forward = Follow::start(&home, &["ssh", "box", "-L", &format!("{port}:8080"), "-N"]);
+    forward.wait_for(
+        &format!("Forwarding 127.0.0.1:{port} to box/0:8080"),
+        Duration::from_secs(20),
+    );
+    let (status, body) = http_get(port, "/index.html", "anything").unwrap();
+    assert_eq!((status, body.as_str()), (200, "hello\n"));
+    let run = forward.stop();
+    assert_eq!(run.code, 0, "Ctrl-C ends forwarding: {run:#?}");
+}
+
+/// Reads a pseudo-terminal into a shared buffer as output comes.
+fn read_into(mut reader: Box<dyn Read + Send>) -> Arc<Mutex<Vec<u8>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+        }
+    });
+    seen
+}
+
+#[track_caller]
+fn wait_for(seen: &Arc<Mutex<Vec<u8>>>, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = String::from_utf8_lossy(&seen.lock().unwrap()).to_string();
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw {needle:?} in {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_interactive_session_has_a_real_terminal_and_restores_ours() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    // The terminal's settings before and after the session, around it.
+    let mut command = CommandBuilder::new("sh");
+    command.args([
+        "-c",
+        &format!("stty -g; echo BEGIN; {LTC} ssh box; echo; echo END; stty -g"),
+    ]);
+    command.env("LTC_HOME", home.path());
+    command.env("LTC_ROUTER_ADDR", format!("127.0.0.1:{}", home.router_port));
+    command.env("TERM", "xterm");
+    command.env("NO_COLOR", "1");
+    let mut child = pty.slave.spawn_command(command).unwrap();
+    drop(pty.slave);
+    let seen = read_into(pty.master.try_clone_reader().unwrap());
+    let mut keys = pty.master.take_writer().unwrap();
+    wait_for(&seen, "BEGIN");
+    wait_for(&seen, "/ # ");
+    keys.write_all(b"echo hi-$((40+2))\r").unwrap();
+    wait_for(&seen, "hi-42");
+    keys.write_all(b"stty size\r").unwrap();
+    wait_for(&seen, "24 80");
+    pty.master
+        .resize(PtySize {
+            rows: 30,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    keys.write_all(b"stty size\r").unwrap();
+    wait_for(&seen, "30 100");
+    keys.write_all(b"exit 0\r").unwrap();
+    wait_for(&seen, "END");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let text = String::from_utf8_lossy(&seen.lock().unwrap()).to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let before = lines.first().unwrap().to_string();
+    let after = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains(':') && l.len() > 20)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        before, after,
+        "the terminal's settings are restored: {text:?}"
+    );
+}
