@@ -16,6 +16,9 @@ _ltc() {
             ",$1")
                 cmd="ltc"
                 ;;
+            ltc,cancel-task)
+                cmd="ltc__subcmd__cancel__subcmd__task"
+                ;;
             ltc,cells)
                 cmd="ltc__subcmd__cells"
                 ;;
@@ -30,6 +33,9 @@ _ltc() {
                 ;;
             ltc,debug-logs)
                 cmd="ltc__subcmd__debug__subcmd__logs"
+                ;;
+            ltc,delete-task)
+                cmd="ltc__subcmd__delete__subcmd__task"
                 ;;
             ltc,events)
                 cmd="ltc__subcmd__events"
@@ -55,6 +61,9 @@ _ltc() {
             ltc,rollback)
                 cmd="ltc__subcmd__rollback"
                 ;;
+            ltc,run)
+                cmd="ltc__subcmd__run"
+                ;;
             ltc,scale)
                 cmd="ltc__subcmd__scale"
                 ;;
@@ -64,8 +73,14 @@ _ltc() {
             ltc,status)
                 cmd="ltc__subcmd__status"
                 ;;
+            ltc,submit-task)
+                cmd="ltc__subcmd__submit__subcmd__task"
+                ;;
             ltc,target)
                 cmd="ltc__subcmd__target"
+                ;;
+            ltc,task)
+                cmd="ltc__subcmd__task"
                 ;;
             ltc,test)
                 cmd="ltc__subcmd__test"
@@ -98,8 +113,22 @@ _ltc() {
 
     case "${cmd}" in
         ltc)
-            opts="-q -h -V --json --quiet --help --version target create scale update rollback restart history remove ssh list status cells visualize logs debug-logs events test version daemon completions help"
+            opts="-q -h -V --json --quiet --help --version target create scale update rollback restart history remove ssh run submit-task task cancel-task delete-task list status cells visualize logs debug-logs events test version daemon completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__cancel__subcmd__task)
+            opts="-q -h -V --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -392,6 +421,20 @@ _ltc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ltc__subcmd__delete__subcmd__task)
+            opts="-q -h -V --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ltc__subcmd__events)
             opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -560,6 +603,28 @@ _ltc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ltc__subcmd__run)
+            opts="-e -d -q -h -V --env --detach --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ltc__subcmd__scale)
             opts="-t -q -h -V --timeout --wait --no-wait --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -630,7 +695,35 @@ _ltc() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ltc__subcmd__submit__subcmd__task)
+            opts="-q -h -V --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ltc__subcmd__target)
+            opts="-q -h -V --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__task)
             opts="-q -h -V --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -79,6 +79,25 @@ pub enum Command {
     /// A shell or a command in an instance, or a local port forwarded to it
     Ssh(SshArgs),
 
+    /// Run a one-off command with an app's image, environment and limits (not routed)
+    Run(RunArgs),
+
+    /// Submit a one-off task from a Lattice task JSON file
+    #[command(alias = "su")]
+    SubmitTask(SubmitTaskArgs),
+
+    /// Show a task (or every task)
+    #[command(alias = "tk")]
+    Task(TaskArgs),
+
+    /// Stop a pending or running task
+    #[command(alias = "ct")]
+    CancelTask(TaskGuidArgs),
+
+    /// Cancel a task if it still runs, and forget it
+    #[command(alias = "dt")]
+    DeleteTask(TaskGuidArgs),
+
     /// List the apps
     #[command(alias = "ls")]
     List,
@@ -176,7 +195,7 @@ pub struct HelpArgs {
 }
 
 /// The commands by topic, as Lattice's `ltc help` grouped them.
-pub const GROUPS: [(&str, &[&str]); 7] = [
+pub const GROUPS: [(&str, &[&str]); 8] = [
     ("TARGET", &["target"]),
     (
         "MANAGE APPS",
@@ -184,7 +203,11 @@ pub const GROUPS: [(&str, &[&str]); 7] = [
             "create", "scale", "update", "rollback", "restart", "history", "remove",
         ],
     ),
-    ("INSIDE INSTANCES", &["ssh"]),
+    ("INSIDE INSTANCES", &["ssh", "run"]),
+    (
+        "TASKS",
+        &["submit-task", "task", "cancel-task", "delete-task"],
+    ),
     (
         "SEE WHAT'S RUNNING",
         &["list", "status", "visualize", "cells", "events"],
@@ -286,9 +309,9 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("`{text}` is not a duration like 2m, 90s or 500ms"))
 }
 
-/// Names of the apps of the running node, for shell completion. It never starts a node and
-/// gives nothing when none answers.
-fn app_names() -> Vec<CompletionCandidate> {
+/// What the running node lists at `path`, for shell completion. It never starts a node and
+/// gives nothing when none answers within two seconds.
+fn listed_by_node<T: serde::de::DeserializeOwned>(path: &str) -> Vec<T> {
     let Ok(settings) = crate::config::Settings::from_env() else {
         return Vec::new();
     };
@@ -300,22 +323,31 @@ fn app_names() -> Vec<CompletionCandidate> {
     };
     runtime.block_on(async {
         let client = crate::client::Client::new(&settings);
-        let listed = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        tokio::time::timeout(std::time::Duration::from_secs(2), async {
             if !client.ping().await.unwrap_or(false) {
                 return Vec::new();
             }
-            client
-                .get::<Vec<model::AppStatus>>("/v1/apps")
-                .await
-                .unwrap_or_default()
+            client.get::<Vec<T>>(path).await.unwrap_or_default()
         })
         .await
-        .unwrap_or_default();
-        listed
-            .into_iter()
-            .map(|app| CompletionCandidate::new(app.name))
-            .collect()
+        .unwrap_or_default()
     })
+}
+
+/// Names of the apps of the running node, for shell completion.
+fn app_names() -> Vec<CompletionCandidate> {
+    listed_by_node::<model::AppStatus>("/v1/apps")
+        .into_iter()
+        .map(|app| CompletionCandidate::new(app.name))
+        .collect()
+}
+
+/// Guids of the running node's tasks, for shell completion.
+fn task_guids() -> Vec<CompletionCandidate> {
+    listed_by_node::<model::Task>("/v1/tasks")
+        .into_iter()
+        .map(|task| CompletionCandidate::new(task.task_guid))
+        .collect()
 }
 
 /// Images the engine has locally, and the built-in app's name, for shell completion of IMAGE.
@@ -741,6 +773,46 @@ pub struct SshArgs {
     /// No terminal: stdin, stdout and stderr pass through as plain streams
     #[arg(short = 'T')]
     pub no_tty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The app whose image and settings the command runs with
+    #[arg(add = ArgValueCandidates::new(app_names))]
+    pub name: String,
+
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+
+    /// Set an environment variable NAME=VALUE over the app's (a bare NAME copies yours)
+    #[arg(short, long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
+    pub env: Vec<EnvArg>,
+
+    /// Print the task's guid and return; `ltc logs GUID` and `ltc task GUID` follow it
+    #[arg(short, long)]
+    pub detach: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitTaskArgs {
+    /// The task's JSON (Lattice's: task_guid, rootfs, action.run.path and args, env, ...)
+    #[arg(value_hint = clap::ValueHint::FilePath)]
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// The task's guid [default: every task]
+    #[arg(add = ArgValueCandidates::new(task_guids))]
+    pub guid: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskGuidArgs {
+    /// The task's guid
+    #[arg(add = ArgValueCandidates::new(task_guids))]
+    pub guid: String,
 }
 
 #[derive(Debug, Args)]

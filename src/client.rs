@@ -230,6 +230,21 @@ impl Client {
         body: &(impl Serialize + ?Sized),
         mut on_line: impl FnMut(T),
     ) -> Result<()> {
+        self.stream_until(method, path, body, |line| {
+            on_line(line);
+            true
+        })
+        .await
+    }
+
+    /// As [`Client::stream`], until `on_line` returns false.
+    pub async fn stream_until<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+        mut on_line: impl FnMut(T) -> bool,
+    ) -> Result<()> {
         let body = serde_json::to_vec(body).expect("serialisable");
         let response = match self.exchange(method, path, Some(body)).await {
             Ok(response) => response,
@@ -237,7 +252,17 @@ impl Client {
             Err(Unanswered::Broken(reason)) => return Err(self.lost(&reason)),
             Err(Unanswered::Hung) => return Err(self.hung()),
         };
+        let status = response.status();
         let mut body = response.into_body();
+        if !status.is_success() {
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| self.lost(&e.to_string()))?
+                .to_bytes();
+            return Err(serde_json::from_slice::<Error>(&bytes)
+                .unwrap_or_else(|_| self.lost(&format!("the node answered {status}"))));
+        }
         let mut pending = Vec::new();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| self.lost(&e.to_string()))?;
@@ -249,7 +274,9 @@ impl Client {
                 let line: Vec<u8> = pending.drain(..=end).collect();
                 let value = serde_json::from_slice(&line)
                     .map_err(|e| self.lost(&format!("unexpected answer: {e}")))?;
-                on_line(value);
+                if !on_line(value) {
+                    return Ok(());
+                }
             }
         }
         Ok(())

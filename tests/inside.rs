@@ -202,3 +202,175 @@ fn an_interactive_session_has_a_real_terminal_and_restores_ours() {
         "the terminal's settings are restored: {text:?}"
     );
 }
+
+#[test]
+fn ltc_run_runs_a_one_off_with_the_apps_settings_and_leaves_nothing() {
+    require_docker();
+    let home = Home::new();
+    let image = busybox_image();
+    home.ltc(&["create", "box", &image, "-e", "FROM_APP=yes", "-m", "64"])
+        .ok();
+    let run = home
+        .ltc(&[
+            "run",
+            "box",
+            "-e",
+            "EXTRA=1",
+            "--",
+            "sh",
+            "-c",
+            "echo $FROM_APP $EXTRA; exit 5",
+        ])
+        .code(5);
+    assert_eq!(run.stdout, "yes 1\n");
+    assert!(
+        containers_with_label("io.ltc.task").is_empty()
+            || home.containers().iter().all(|c| c.app == "box"),
+        "no task container is left"
+    );
+    assert_eq!(
+        home.json(&["task"]),
+        serde_json::json!([]),
+        "nor a task record"
+    );
+    let run = home.ltc(&["run", "nope", "--", "true"]).code(14);
+    assert!(run.stderr.contains("app `nope` not found"), "{run:#?}");
+}
+
+fn task_file(home: &Home, guid: &str, script: &str) -> std::path::PathBuf {
+    let path = home.path().join(format!("{guid}.json"));
+    let image = busybox_image();
+    let (repository, tag) = image.split_once(':').unwrap();
+    std::fs::write(
+        &path,
+        serde_json::json!({
+            "task_guid": guid,
+            "rootfs": format!("docker:///{repository}#{tag}"),
+            "action": {"run": {"path": "sh", "args": ["-c", script]}},
+            "env": [{"name": "GREETING", "value": "hi"}],
+            "result_file": "/tmp/result",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    path
+}
+
+fn wait_task(home: &Home, guid: &str, state: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let task = home.json(&["task", guid]);
+        if task["state"] == state {
+            return task;
+        }
+        if Instant::now() >= deadline {
+            let log = std::fs::read_to_string(home.path().join("node.log")).unwrap_or_default();
+            panic!("{guid} never {state}: {task:#}\n--- node log\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_task_survives_a_node_restart_and_keeps_its_output_and_result() {
+    require_docker();
+    let home = Home::new();
+    let file = task_file(
+        &home,
+        "long-1",
+        "echo before $GREETING; sleep 3; echo after; echo 42 > /tmp/result",
+    );
+    let run = home.ltc(&["submit-task", file.to_str().unwrap()]).ok();
+    assert!(
+        run.stdout.contains("Successfully submitted long-1"),
+        "{run:#?}"
+    );
+    wait_task(&home, "long-1", "RUNNING");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !home
+        .ltc(&["logs", "long-1", "--recent"])
+        .stdout
+        .contains("before hi")
+    {
+        assert!(Instant::now() < deadline, "the task never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    home.ltc(&["daemon", "stop"]).ok();
+    // It ends while no node runs; the next node finds it, reads its output and result.
+    std::thread::sleep(Duration::from_secs(4));
+    let task = wait_task(&home, "long-1", "COMPLETED");
+    assert_eq!(task["failed"], false, "{task:#}");
+    assert_eq!(task["result"], "42\n");
+    assert_eq!(task["exit_code"], 0);
+    let logs = home.ltc(&["logs", "long-1", "--recent"]).ok();
+    assert!(
+        logs.stdout.contains("before hi") && logs.stdout.contains("after"),
+        "{logs:#?}"
+    );
+    assert!(logs.stdout.contains("[TASK] completed"), "{logs:#?}");
+    // Not run twice: one container was ever made for it, and it is gone.
+    assert!(home.containers().is_empty());
+    let list = home.ltc(&["list"]).ok();
+    assert!(
+        list.stdout.contains("long-1") && list.stdout.contains("COMPLETED"),
+        "{list:#?}"
+    );
+    home.ltc(&["delete-task", "long-1"]).ok();
+    let run = home.ltc(&["task", "long-1"]).code(14);
+    assert!(
+        run.stderr.contains("No task 'long-1' was found"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn tasks_are_cancelled_deleted_and_refused_as_lattice_did() {
+    require_docker();
+    let home = Home::new();
+    let file = task_file(&home, "slow-1", "sleep 60");
+    home.ltc(&["submit-task", file.to_str().unwrap()]).ok();
+    let run = home.ltc(&["submit-task", file.to_str().unwrap()]).code(14);
+    assert!(
+        run.stderr.contains("slow-1 has already been submitted"),
+        "{run:#?}"
+    );
+    wait_task(&home, "slow-1", "RUNNING");
+    home.ltc(&["cancel-task", "slow-1"]).ok();
+    let task = wait_task(&home, "slow-1", "COMPLETED");
+    assert_eq!(task["failed"], true);
+    assert_eq!(task["failure_reason"], "cancelled");
+    let run = home.ltc(&["cancel-task", "slow-1"]).code(14);
+    assert!(
+        run.stderr
+            .contains("Unable to cancel COMPLETED task slow-1"),
+        "{run:#?}"
+    );
+    assert!(home.containers().is_empty(), "its container is gone");
+
+    let failing = task_file(&home, "fail-1", "echo oops; exit 7");
+    home.ltc(&["submit-task", failing.to_str().unwrap()]).ok();
+    let task = wait_task(&home, "fail-1", "COMPLETED");
+    assert_eq!(task["failed"], true);
+    assert_eq!(task["failure_reason"], "exited with status 7");
+
+    let bad = home.path().join("bad.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let run = home.ltc(&["submit-task", bad.to_str().unwrap()]).code(13);
+    assert!(run.stderr.contains("not JSON"), "{run:#?}");
+    std::fs::write(&bad, r#"{"task_guid": "x", "rootfs": "docker:///busybox"}"#).unwrap();
+    let run = home.ltc(&["submit-task", bad.to_str().unwrap()]).code(13);
+    assert!(run.stderr.contains("has no `action`"), "{run:#?}");
+    let missing = home.path().join("absent.json");
+    let run = home
+        .ltc(&["submit-task", missing.to_str().unwrap()])
+        .code(13);
+    assert!(run.stderr.contains("Error reading file"), "{run:#?}");
+    let run = home.ltc(&["cancel-task", "nope"]).code(14);
+    assert!(run.stderr.contains("No task 'nope' was found"), "{run:#?}");
+    let tasks = home.json(&["task"]);
+    assert_eq!(
+        tasks.as_array().unwrap().len(),
+        2,
+        "nothing half-created: {tasks:#}"
+    );
+}

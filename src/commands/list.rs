@@ -26,6 +26,15 @@ pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
     if !(apps.is_empty() && engine.is_some() && !ui.json) {
         print_list(ui, &apps);
     }
+    // Tasks in their own table, as Lattice listed them (`ltc task --json` lists them as JSON;
+    // `list --json` stays the array of apps).
+    if !ui.json {
+        let tasks: Vec<crate::model::Task> = client.get("/v1/tasks").await?;
+        if !tasks.is_empty() {
+            ui.out("");
+            super::tasks::print_tasks(ui, &tasks);
+        }
+    }
     // What the node knows is shown; a script still learns that the engine is gone.
     engine.map_or(Ok(()), Err)
 }

@@ -33,20 +33,42 @@ pub fn format_line(ui: &Ui, line: &LogLine) -> String {
 }
 
 pub async fn logs(args: LogsArgs, settings: &Settings, ui: &Ui) -> Result<()> {
-    let name = AppName::parse(&args.name)?;
+    // An app's name, or a task's guid (which may hold what app names may not).
+    let app = AppName::parse(&args.name);
+    if app.is_err() {
+        crate::node::tasks::validate_guid(&args.name).map_err(|_| app.clone().unwrap_err())?;
+    }
+    let name = args.name.as_str();
     let client = client::connect(settings, ui).await?;
-    match client.get::<AppStatus>(&app_path(name.as_str())).await {
-        Ok(_) => {}
-        Err(e) if e.kind == Kind::NotFound && args.recent => {
-            return Err(Error::app_not_found(name.as_str()));
-        }
-        Err(e) if e.kind == Kind::NotFound => {
-            ui.note(format!("Application or task {name} not found."));
-            ui.note(format!("Tailing logs and waiting for {name} to appear..."));
+    let task_path = format!("/v1/tasks/{name}");
+    let found = match &app {
+        Ok(app) => client
+            .get::<AppStatus>(&app_path(app.as_str()))
+            .await
+            .map(|_| false),
+        Err(e) => Err(e.clone()),
+    };
+    let base = match found {
+        Ok(_) => app_path(name),
+        Err(e) if e.kind == Kind::NotFound || e.kind == Kind::Usage => {
+            match client.get::<crate::model::Task>(&task_path).await {
+                Ok(_) => task_path,
+                Err(_) if args.recent || app.is_err() => {
+                    return Err(
+                        Error::not_found(format!("Application or task {name} not found."))
+                            .with_hint("`ltc list` shows the apps and tasks that exist"),
+                    );
+                }
+                Err(_) => {
+                    ui.note(format!("Application or task {name} not found."));
+                    ui.note(format!("Tailing logs and waiting for {name} to appear..."));
+                    app_path(name)
+                }
+            }
         }
         Err(e) => return Err(e),
-    }
-    let mut path = format!("{}/logs?recent={}", app_path(name.as_str()), args.recent);
+    };
+    let mut path = format!("{base}/logs?recent={}", args.recent);
     if let Some(tail) = args.tail {
         path.push_str(&format!("&tail={tail}"));
     }

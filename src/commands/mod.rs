@@ -11,6 +11,7 @@ mod selftest;
 mod ssh;
 mod status;
 mod target;
+mod tasks;
 mod update;
 mod version;
 mod visualize;
@@ -32,6 +33,11 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::History(args) => update::history(args, settings, ui).await,
         Command::Remove(args) => remove::run(args, settings, ui).await,
         Command::Ssh(args) => ssh::run(args, settings, ui).await,
+        Command::Run(args) => tasks::run(args, settings, ui).await,
+        Command::SubmitTask(args) => tasks::submit(args, settings, ui).await,
+        Command::Task(args) => tasks::show(args, settings, ui).await,
+        Command::CancelTask(args) => tasks::cancel(args, settings, ui).await,
+        Command::DeleteTask(args) => tasks::delete(args, settings, ui).await,
         Command::List => list::run(settings, ui).await,
         Command::Status(args) => status::run(args, settings, ui).await,
         Command::Version => version::run(settings, ui).await,

@@ -293,6 +293,38 @@ impl Engine for DockerEngine {
         Ok(())
     }
 
+    async fn read_file(&self, id: &ContainerId, path: &str) -> EngineResult<Option<Vec<u8>>> {
+        let docker = self.client().await?;
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = docker.download_from_container(&id.0, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => archive.extend_from_slice(&bytes),
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => return Ok(None),
+                Err(e) => return Err(self.map_error("file download", e)),
+            }
+            if archive.len() > 2 << 20 {
+                break;
+            }
+        }
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let Ok(mut entries) = tar.entries() else {
+            return Ok(None);
+        };
+        let Some(Ok(mut entry)) = entries.next() else {
+            return Ok(None);
+        };
+        let mut contents = Vec::new();
+        use std::io::Read;
+        let _ = entry.by_ref().take(1 << 20).read_to_end(&mut contents);
+        Ok(Some(contents))
+    }
+
     async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()> {
         let docker = self.client().await?;
         let options = TagImageOptionsBuilder::default()
@@ -815,4 +847,3 @@ mod tests {
         assert_eq!(tcp_ports(&exposed), [7777, 8080]);
     }
 }
-

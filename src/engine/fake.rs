@@ -252,6 +252,11 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn read_file(&self, _id: &ContainerId, _path: &str) -> EngineResult<Option<Vec<u8>>> {
+        self.check_reachable()?;
+        Ok(None)
+    }
+
     async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()> {
         self.check_reachable()?;
         let config = self.images.lock().unwrap().get(image).cloned();

@@ -24,6 +24,8 @@ pub mod labels {
     pub const INDEX: &str = "io.ltc.index";
     pub const GUID: &str = "io.ltc.guid";
     pub const GENERATION: &str = "io.ltc.generation";
+    /// The guid of the one-off task a container runs.
+    pub const TASK: &str = "io.ltc.task";
 }
 
 /// A container id as the engine gave it.
@@ -296,6 +298,10 @@ pub trait Engine: Send + Sync + 'static {
         command: &[String],
         timeout: Duration,
     ) -> EngineResult<ExecOutcome>;
+
+    /// The contents of a file in a container, running or stopped (at most 1 MiB); `None` when
+    /// there is no such file.
+    async fn read_file(&self, id: &ContainerId, path: &str) -> EngineResult<Option<Vec<u8>>>;
 
     /// One sample of a running container's resource use.
     async fn stats(&self, id: &ContainerId) -> EngineResult<StatsSample>;

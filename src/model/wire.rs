@@ -495,3 +495,77 @@ pub struct NodeHealth {
     #[serde(default)]
     pub engine: Option<String>,
 }
+
+/// A one-off task's state, as Lattice named them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskState {
+    /// Accepted; its container is not running yet.
+    Pending,
+    Running,
+    /// Ended: succeeded, failed or cancelled (`failed` and `failure_reason` say which).
+    Completed,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "PENDING",
+            TaskState::Running => "RUNNING",
+            TaskState::Completed => "COMPLETED",
+        }
+    }
+}
+
+/// A one-off task (`ltc submit-task`, `ltc run`): a command in a container of its own, not
+/// routed, not monitored, run once. Kept in the node's state until deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub task_guid: String,
+    /// The image as given.
+    pub image: String,
+    /// What the container runs from.
+    pub image_ref: String,
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+    pub memory_mb: u64,
+    pub cpu_weight: u8,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// A file in the container whose contents become the task's `result`.
+    #[serde(default)]
+    pub result_file: Option<String>,
+    /// For `ltc run`: the app whose image and settings it runs with.
+    #[serde(default)]
+    pub app: Option<String>,
+    pub state: TaskState,
+    pub failed: bool,
+    pub failure_reason: String,
+    pub result: String,
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub container_id: Option<String>,
+    pub cell_id: String,
+    /// RFC 3339.
+    pub created_at: String,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+}
+
+/// `ltc run APP -- CMD`: a task with the app's image, environment, user and limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRequest {
+    pub command: Vec<String>,
+    /// Set or replaced over the app's environment.
+    #[serde(default)]
+    pub env: Vec<EnvVar>,
+}
+
+/// The source of the line a task's log ends with: its message says how the task ended.
+pub const TASK_END_SOURCE: &str = "TASK";

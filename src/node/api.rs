@@ -23,7 +23,7 @@ use super::Node;
 use crate::error::{Error, Kind, Result};
 use crate::model::{
     CreateRequest, ImageProgress, ImageRequest, RestartRequest, RollbackRequest, RouteRequest,
-    ScaleRequest, TargetRequest, UpdateRequest,
+    RunRequest, ScaleRequest, TargetRequest, Task, UpdateRequest,
 };
 use crate::model::{ENGINE_ERROR_HEADER, VERSION_HEADER};
 use bytes::Bytes;
@@ -226,6 +226,32 @@ async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<
             let index = param("index").and_then(|v| v.parse().ok());
             let recent = param("recent") == Some("true");
             app_logs(node.clone(), name, tail, index, recent)
+        }
+        (&Method::GET, ["v1", "tasks"]) => done(node, &node.tasks()),
+        (&Method::POST, ["v1", "tasks"]) => {
+            let body: Task = read_json(request).await?;
+            done(node, &node.submit_task(body).await?)
+        }
+        (&Method::GET, ["v1", "tasks", guid]) => done(node, &node.task(guid)?),
+        (&Method::POST, ["v1", "tasks", guid, "cancel"]) => {
+            done(node, &node.cancel_task(guid).await?)
+        }
+        (&Method::DELETE, ["v1", "tasks", guid]) => done(node, &node.delete_task(guid).await?),
+        (&Method::GET, ["v1", "tasks", guid, "logs"]) => {
+            node.task(guid)?;
+            let tail = param("tail").and_then(|v| v.parse().ok());
+            let recent = param("recent") == Some("true");
+            app_logs(
+                node.clone(),
+                &super::tasks::log_key(guid),
+                tail,
+                None,
+                recent,
+            )
+        }
+        (&Method::POST, ["v1", "apps", name, "tasks"]) => {
+            let body: RunRequest = read_json(request).await?;
+            done(node, &node.run_task(name, body).await?)
         }
         (&Method::GET, ["v1", "events"]) => events(node.clone(), param("app").map(str::to_string)),
         (&Method::GET, ["v1", "debug-logs"]) => debug_logs(),

@@ -25,6 +25,7 @@ mod rollout;
 mod status;
 pub mod store;
 mod sync;
+pub mod tasks;
 
 pub use apps::check_placement;
 pub use daemon::run;
@@ -61,7 +62,7 @@ pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a crashed instance's output follower may take to read its last lines before the
 /// container is removed.
-const CRASH_OUTPUT_WAIT: Duration = Duration::from_millis(500);
+pub(crate) const CRASH_OUTPUT_WAIT: Duration = Duration::from_millis(500);
 
 /// Without a monitor, an instance is RUNNING once its process has stayed up this long.
 pub const NO_MONITOR_GRACE: Duration = Duration::from_secs(1);
@@ -176,6 +177,10 @@ pub struct Node {
     changes: watch::Sender<u64>,
     kick: Notify,
     cancel: CancellationToken,
+    /// Tasks whose start is in flight.
+    task_starts: Mutex<HashSet<String>>,
+    /// Tasks whose output this node has followed (once each).
+    tasks_followed: Mutex<HashSet<String>>,
     /// One build of the built-in image at a time.
     demo_build: tokio::sync::Mutex<()>,
     engine_checked: Mutex<Option<(Instant, EngineInfo)>>,
@@ -245,6 +250,8 @@ impl Node {
             changes: watch::channel(0).0,
             kick: Notify::new(),
             cancel: CancellationToken::new(),
+            task_starts: Mutex::new(HashSet::new()),
+            tasks_followed: Mutex::new(HashSet::new()),
             demo_build: tokio::sync::Mutex::new(()),
             engine_checked: Mutex::new(None),
             tuning,
@@ -410,7 +417,7 @@ impl Node {
         self.cancel.cancel();
     }
 
-    /// Waits, at most `timeout`, until no instance start is in flight.
+    /// Waits, at most `timeout`, until no instance or task start is in flight.
     async fn settle_starts(&self, timeout: Duration) {
         let mut changes = self.changes.subscribe();
         let settled = async {
@@ -418,11 +425,19 @@ impl Node {
                 changes.borrow_and_update();
                 // Checked after marking the version seen, so a start that ends in between
                 // wakes the wait below.
-                if !self.lock().slots.iter().any(|s| s.op == Op::Starting) {
+                let instances = self.lock().slots.iter().any(|s| s.op == Op::Starting);
+                let tasks = !self
+                    .task_starts
+                    .lock()
+                    .expect("task starts lock")
+                    .is_empty();
+                if !instances && !tasks {
                     return;
                 }
-                if changes.changed().await.is_err() {
-                    return;
+                // A task start ends after its last change: looked at again shortly.
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { return },
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 }
             }
         };

@@ -23,6 +23,10 @@ pub struct DesiredState {
     /// app removed and created again never adopts the old app's containers.
     pub next_generation: u64,
     pub apps: BTreeMap<String, AppSpec>,
+    /// One-off tasks, until deleted (the oldest completed ones beyond
+    /// [`crate::node::tasks::COMPLETED_KEPT`] are pruned).
+    #[serde(default)]
+    pub tasks: BTreeMap<String, crate::model::Task>,
 }
 
 impl Default for DesiredState {
@@ -31,6 +35,7 @@ impl Default for DesiredState {
             format: 1,
             next_generation: 1,
             apps: BTreeMap::new(),
+            tasks: BTreeMap::new(),
         }
     }
 }

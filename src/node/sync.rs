@@ -106,6 +106,7 @@ impl Node {
         for id in found.strays {
             tokio::spawn(self.clone().remove_stray(id));
         }
+        self.sync_tasks(&observed);
         Ok(())
     }
 
@@ -166,6 +167,10 @@ impl Node {
     fn fold_unknown(&self, inner: &mut Inner, observed: &[Observed], found: &mut Found) -> bool {
         let mut dirty = false;
         for o in observed {
+            // A task's container is the tasks' business (`sync_tasks`).
+            if o.labels.contains_key(labels::TASK) {
+                continue;
+            }
             let guid = o.labels.get(labels::GUID).cloned().unwrap_or_default();
             let known = inner.slots.iter().any(|s| {
                 s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid)
@@ -280,6 +285,22 @@ impl Node {
     /// list can still show a dead container as running when `die` arrives.
     pub(super) fn on_event(self: &Arc<Self>, event: &crate::engine::EngineEvent) {
         let mut inner = self.lock();
+        let task = inner
+            .desired
+            .tasks
+            .values()
+            .find(|t| t.container_id.as_deref() == Some(event.id.0.as_str()))
+            .map(|t| t.task_guid.clone());
+        if let Some(guid) = task {
+            drop(inner);
+            if event.action == "die" {
+                tokio::spawn(
+                    self.clone()
+                        .finish_task(guid, event.id.clone(), event.exit_code),
+                );
+            }
+            return;
+        }
         let Some(limit) = inner
             .slots
             .iter()
