@@ -94,6 +94,9 @@ _ltc() {
             ltc,visualize)
                 cmd="ltc__subcmd__visualize"
                 ;;
+            ltc,volumes)
+                cmd="ltc__subcmd__volumes"
+                ;;
             ltc__subcmd__daemon,run)
                 cmd="ltc__subcmd__daemon__subcmd__run"
                 ;;
@@ -113,7 +116,7 @@ _ltc() {
 
     case "${cmd}" in
         ltc)
-            opts="-q -h -V --json --quiet --help --version target create scale update rollback restart history remove ssh run submit-task task cancel-task delete-task list status cells visualize logs debug-logs events test version daemon completions help"
+            opts="-q -h -V --json --quiet --help --version target create scale update rollback restart history remove ssh volumes run submit-task task cancel-task delete-task list status cells visualize logs debug-logs events test version daemon completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,7 +172,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__create)
-            opts="-i -p -e -m -d -c -w -u -R -T -M -U -t -q -h -V --path --dockerfile --build-arg --env-file --instances --ports --env --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --privileged --http-route --tcp-route --no-routes --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --timeout --wait --no-wait --json --quiet --help --version"
+            opts="-i -p -e -m -d -c -w -u -R -T -M -U -t -q -h -V --path --dockerfile --build-arg --env-file --volume --instances --ports --env --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --privileged --http-route --tcp-route --no-routes --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --timeout --wait --no-wait --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,6 +194,10 @@ _ltc() {
                     return 0
                     ;;
                 --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --volume)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -514,7 +521,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__remove)
-            opts="-t -q -h -V --timeout --wait --no-wait --json --quiet --help --version"
+            opts="-t -q -h -V --volumes --timeout --wait --no-wait --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -760,7 +767,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__update)
-            opts="-e -p -m -d -c -w -u -R -T -M -U -t -q -h -V --image --path --dockerfile --build-arg --env --unset-env --env-file --ports --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --http-route --tcp-route --no-routes --add-route --remove-route --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --max-surge --health-timeout --timeout --wait --no-wait --json --quiet --help --version"
+            opts="-e -p -m -d -c -w -u -R -T -M -U -t -q -h -V --image --path --dockerfile --build-arg --env --unset-env --env-file --volume --ports --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --http-route --tcp-route --no-routes --add-route --remove-route --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --max-surge --health-timeout --timeout --wait --no-wait --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,6 +805,10 @@ _ltc() {
                     return 0
                     ;;
                 --env-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --volume)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -954,6 +965,24 @@ _ltc() {
                     return 0
                     ;;
                 -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__volumes)
+            opts="-q -h -V --remove --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --remove)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

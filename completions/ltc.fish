@@ -37,6 +37,7 @@ complete -c ltc -n "__fish_ltc_needs_command" -f -a "restart" -d 'Replace an app
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "history" -d 'List an app\'s revisions: number, time, what changed, image, outcome'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "remove" -d 'Remove apps and their instances'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "ssh" -d 'A shell or a command in an instance, or a local port forwarded to it'
+complete -c ltc -n "__fish_ltc_needs_command" -f -a "volumes" -d 'List the named volumes: size and the apps that mount them'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "run" -d 'Run a one-off command with an app\'s image, environment and limits (not routed)'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "submit-task" -d 'Submit a one-off task from a Lattice task JSON file'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "task" -d 'Show a task (or every task)'
@@ -62,6 +63,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand create" -l path -d 'Build the im
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l dockerfile -d 'The Dockerfile to build, relative to the directory [default: Dockerfile]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l build-arg -d 'A build argument NAME=VALUE (a bare NAME copies your environment\'s value)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l env-file -d 'Environment variables from a file, as `docker run --env-file` reads it (`-e` wins)' -r -F
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l volume -d 'Mount a named volume (kept across restarts, shared by the instances) or a directory of this machine: NAME:/PATH[:ro] or /HOST/DIR:/PATH[:ro]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s i -l instances -d 'Number of instances' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s p -l ports -d 'Ports the app listens on, comma separated [default: the image\'s EXPOSE, else 8080]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s e -l env -d 'Environment variable NAME=VALUE; a bare NAME copies its value from your environment' -r
@@ -102,6 +104,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand update" -l build-arg -d 'A build
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s e -l env -d 'Set or replace an environment variable NAME=VALUE (a bare NAME copies your value)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l unset-env -d 'Remove an environment variable' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l env-file -d 'Set environment variables from a file, as `docker run --env-file` reads it' -r -F
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l volume -d 'Mount a named volume or a directory at PATH (replacing what is mounted there)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s p -l ports -d 'New ports the app listens on, comma separated' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s m -l memory-mb -d 'Memory limit per instance in MB (0 = unlimited)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s d -l disk-mb -d 'Disk limit per instance in MB (recorded)' -r
@@ -154,6 +157,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand history" -s q -l quiet -d 'Print
 complete -c ltc -n "__fish_ltc_using_subcommand history" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand history" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -s t -l timeout -d 'How long to wait for each app\'s instances to stop' -r
+complete -c ltc -n "__fish_ltc_using_subcommand remove" -l volumes -d 'Remove their named volumes too (those no other app mounts); kept otherwise'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -l no-wait -d 'Return as soon as the node has accepted the change'
 complete -c ltc -n "__fish_ltc_using_subcommand remove" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
@@ -169,6 +173,11 @@ complete -c ltc -n "__fish_ltc_using_subcommand ssh" -l json -d 'Print results a
 complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand ssh" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand volumes" -l remove -d 'Remove this named volume (no app may mount it)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand volumes" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+complete -c ltc -n "__fish_ltc_using_subcommand volumes" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
+complete -c ltc -n "__fish_ltc_using_subcommand volumes" -s h -l help -d 'Print help'
+complete -c ltc -n "__fish_ltc_using_subcommand volumes" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s e -l env -d 'Set an environment variable NAME=VALUE over the app\'s (a bare NAME copies yours)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s d -l detach -d 'Print the task\'s guid and return; `ltc logs GUID` and `ltc task GUID` follow it'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'

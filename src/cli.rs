@@ -79,6 +79,10 @@ pub enum Command {
     /// A shell or a command in an instance, or a local port forwarded to it
     Ssh(SshArgs),
 
+    /// List the named volumes: size and the apps that mount them
+    #[command(alias = "vo")]
+    Volumes(VolumesArgs),
+
     /// Run a one-off command with an app's image, environment and limits (not routed)
     Run(RunArgs),
 
@@ -203,7 +207,7 @@ pub const GROUPS: [(&str, &[&str]); 8] = [
             "create", "scale", "update", "rollback", "restart", "history", "remove",
         ],
     ),
-    ("INSIDE INSTANCES", &["ssh", "run"]),
+    ("INSIDE INSTANCES", &["ssh", "run", "volumes"]),
     (
         "TASKS",
         &["submit-task", "task", "cancel-task", "delete-task"],
@@ -463,6 +467,11 @@ pub struct CreateArgs {
     #[arg(long, value_name = "FILE")]
     pub env_file: Vec<std::path::PathBuf>,
 
+    /// Mount a named volume (kept across restarts, shared by the instances) or a directory
+    /// of this machine: NAME:/PATH[:ro] or /HOST/DIR:/PATH[:ro]
+    #[arg(long = "volume", short_alias = 'v', value_name = "SOURCE:/PATH[:ro]")]
+    pub volumes: Vec<String>,
+
     /// The start command and its arguments, after `--` (replaces ENTRYPOINT and CMD)
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -628,6 +637,10 @@ pub struct UpdateArgs {
     #[arg(long, value_name = "FILE")]
     pub env_file: Vec<std::path::PathBuf>,
 
+    /// Mount a named volume or a directory at PATH (replacing what is mounted there)
+    #[arg(long = "volume", value_name = "SOURCE:/PATH[:ro]")]
+    pub volumes: Vec<String>,
+
     /// New ports the app listens on, comma separated
     #[arg(short, long, value_delimiter = ',', value_parser = parse_port)]
     pub ports: Vec<u16>,
@@ -776,6 +789,13 @@ pub struct SshArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct VolumesArgs {
+    /// Remove this named volume (no app may mount it)
+    #[arg(long, value_name = "NAME")]
+    pub remove: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     /// The app whose image and settings the command runs with
     #[arg(add = ArgValueCandidates::new(app_names))]
@@ -872,6 +892,10 @@ pub struct RemoveArgs {
     /// The apps to remove
     #[arg(required = true, add = ArgValueCandidates::new(app_names))]
     pub names: Vec<String>,
+
+    /// Remove their named volumes too (those no other app mounts); kept otherwise
+    #[arg(long)]
+    pub volumes: bool,
 
     /// How long to wait for each app's instances to stop
     #[arg(short, long, default_value = "1m", value_parser = parse_timeout)]

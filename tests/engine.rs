@@ -49,6 +49,7 @@ fn spec(install: &str, image: &str, name: &str, host_port: u16) -> InstanceSpec 
         cpu_shares: 1024,
         pids_limit: 64,
         privileged: false,
+        mounts: Vec::new(),
     }
 }
 

@@ -374,3 +374,113 @@ fn tasks_are_cancelled_deleted_and_refused_as_lattice_did() {
         "nothing half-created: {tasks:#}"
     );
 }
+
+fn read_data(home: &Home, index: &str) -> String {
+    home.ltc(&["ssh", "box", "--index", index, "--", "cat", "/data/f"])
+        .ok()
+        .stdout
+}
+
+#[test]
+fn a_named_volume_is_shared_and_outlives_restarts_crashes_and_new_revisions() {
+    require_docker();
+    let home = Home::new();
+    let image = busybox_image();
+    home.ltc(&["create", "box", &image, "-i", "2", "--volume", "data:/data"])
+        .ok();
+    home.ltc(&[
+        "ssh",
+        "box",
+        "--index",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ])
+    .ok();
+    assert_eq!(
+        read_data(&home, "1"),
+        "kept\n",
+        "instance 1 reads what 0 wrote"
+    );
+
+    home.ltc(&["restart", "box"]).ok();
+    assert_eq!(read_data(&home, "0"), "kept\n", "after a rolling restart");
+
+    // A crash: the instance's process is killed, and its replacement reads the file.
+    let before = home.json(&["status", "box"]);
+    home.ltc(&[
+        "ssh",
+        "box",
+        "--index",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "kill -9 $(pidof httpd)",
+    ])
+    .code(0);
+    home.wait_status("box", Duration::from_secs(60), |s| {
+        converged(s, 2) && s["instances"][1]["guid"] != before["instances"][1]["guid"]
+    });
+    assert_eq!(read_data(&home, "1"), "kept\n", "after a crash");
+
+    home.ltc(&["update", "box", "-e", "NEXT=1"]).ok();
+    assert_eq!(read_data(&home, "0"), "kept\n", "after a rolling update");
+    home.ltc(&["daemon", "stop"]).ok();
+    assert_eq!(read_data(&home, "1"), "kept\n", "after a node restart");
+
+    let volumes = home.json(&["volumes"]);
+    assert_eq!(volumes[0]["name"], "data");
+    assert_eq!(volumes[0]["apps"], serde_json::json!(["box"]));
+    assert!(
+        volumes[0]["size_bytes"].as_u64().is_some_and(|n| n > 0),
+        "{volumes:#}"
+    );
+
+    // Removing the app keeps its volume unless asked, and says so.
+    let run = home.ltc(&["remove", "box"]).ok();
+    assert!(run.stderr.contains("Keeping its volume data"), "{run:#?}");
+    home.ltc(&["create", "box", &image, "--volume", "data:/data"])
+        .ok();
+    assert_eq!(
+        read_data(&home, "0"),
+        "kept\n",
+        "a new app mounts the kept volume"
+    );
+    home.ltc(&["remove", "box", "--volumes"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while home.json(&["volumes"]) != serde_json::json!([]) {
+        assert!(Instant::now() < deadline, "the volume was never removed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn bad_volumes_are_refused_and_nothing_is_created() {
+    require_docker();
+    let home = Home::new();
+    let image = busybox_image();
+    for (volume, says) in [
+        ("b@d:/data", "not a valid volume name"),
+        ("data:relative", "is not absolute"),
+        ("data:/data:rx", "is not `ro` or `rw`"),
+        (
+            "/var/run/docker.sock:/docker.sock",
+            "would give the app the Docker engine",
+        ),
+        ("/:/host", "this whole machine"),
+        ("/no/such/dir/here:/x", "does not exist on this machine"),
+    ] {
+        let run = home
+            .ltc(&["create", "box", &image, "--volume", volume])
+            .code(13);
+        assert!(run.stderr.contains(says), "{volume}: {run:#?}");
+    }
+    assert_eq!(home.json(&["list"]), serde_json::json!([]), "no app");
+    assert_eq!(home.json(&["volumes"]), serde_json::json!([]), "no volume");
+    assert!(home.containers().is_empty(), "no container");
+    // (That a privileged app may mount it is a unit test: privileged containers cannot run
+    // on every engine the tests meet.)
+}

@@ -49,7 +49,11 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         no_monitor: args.no_monitor,
         monitor_timeout_ms: Some(args.monitor_timeout.as_millis() as u64),
         start_timeout_ms: Some(args.start_timeout.as_millis() as u64),
+        volumes: args.volumes.clone(),
     };
+    for volume in &args.volumes {
+        crate::model::parse_volume(volume, args.privileged)?;
+    }
     if let Some(url) = &args.monitor_url {
         crate::model::parse_monitor_url(url)?;
     }

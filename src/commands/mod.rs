@@ -33,6 +33,7 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::History(args) => update::history(args, settings, ui).await,
         Command::Remove(args) => remove::run(args, settings, ui).await,
         Command::Ssh(args) => ssh::run(args, settings, ui).await,
+        Command::Volumes(args) => tasks::volumes(args, settings, ui).await,
         Command::Run(args) => tasks::run(args, settings, ui).await,
         Command::SubmitTask(args) => tasks::submit(args, settings, ui).await,
         Command::Task(args) => tasks::show(args, settings, ui).await,

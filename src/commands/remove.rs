@@ -22,9 +22,23 @@ pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     let mut removed = Vec::new();
     for name in &names {
         let path = app_path(name.as_str());
-        let (_, mut version): (AppStatus, u64) =
-            client.call(Method::DELETE, &path, None::<&()>).await?;
+        let delete = format!("{path}?volumes={}", args.volumes);
+        let (app, mut version): (AppStatus, u64) =
+            client.call(Method::DELETE, &delete, None::<&()>).await?;
         ui.note(format!("Removing {name}..."));
+        let named: Vec<&str> = app
+            .volumes
+            .iter()
+            .filter(|v| !v.is_bind())
+            .map(|v| v.source.as_str())
+            .collect();
+        if !named.is_empty() && !args.volumes {
+            ui.note(format!(
+                "Keeping its volume{} {} (`ltc remove {name} --volumes` removes them; `ltc volumes --remove NAME` later)",
+                if named.len() == 1 { "" } else { "s" },
+                named.join(", ")
+            ));
+        }
         removed.push(name.to_string());
         if !args.wait.waits() {
             continue;

@@ -236,6 +236,10 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool, show_env: bool) 
     if let Some(user) = &app.user {
         rows.push(vec![Cell::plain("User"), Cell::plain(user)]);
     }
+    for (i, volume) in app.volumes.iter().enumerate() {
+        let label = if i == 0 { "Volumes" } else { "" };
+        rows.push(vec![Cell::plain(label), Cell::plain(volume.describe())]);
+    }
     if app.removing {
         rows.push(vec![
             Cell::plain("Removing"),

@@ -13,6 +13,56 @@ use crate::node::tasks::{new_task, validate_guid};
 use crate::ui::{Cell, Color, Ui};
 use hyper::Method;
 
+/// `ltc volumes [--remove NAME]`.
+pub async fn volumes(args: crate::cli::VolumesArgs, settings: &Settings, ui: &Ui) -> Result<()> {
+    let client = client::connect(settings, ui).await?;
+    if let Some(name) = args.remove {
+        let path = format!("/v1/volumes/{name}");
+        let (removed, _): (serde_json::Value, u64) =
+            client.call(Method::DELETE, &path, None::<&()>).await?;
+        if ui.json {
+            ui.json(&removed);
+        } else {
+            ui.out(ui.paint(Color::Green, "OK"));
+        }
+        return Ok(());
+    }
+    let volumes: Vec<crate::model::VolumeStatus> = client.get("/v1/volumes").await?;
+    if ui.json {
+        ui.json(&volumes);
+        return Ok(());
+    }
+    if volumes.is_empty() {
+        ui.out("No volumes to display.");
+        return Ok(());
+    }
+    let mut rows = vec![
+        ["Volume", "Size", "Apps", "Docker Volume"]
+            .iter()
+            .map(|h| Cell::colored(h, Color::Bold))
+            .collect::<Vec<_>>(),
+    ];
+    for volume in &volumes {
+        rows.push(vec![
+            Cell::plain(&volume.name),
+            Cell::plain(
+                volume
+                    .size_bytes
+                    .map_or_else(|| "N/A".to_string(), crate::ui::format_bytes),
+            ),
+            Cell::plain(match volume.apps.is_empty() {
+                true => "-".to_string(),
+                false => volume.apps.join(", "),
+            }),
+            Cell::plain(&volume.docker_name),
+        ]);
+    }
+    for line in crate::ui::table(ui, &rows) {
+        ui.out(line.trim_end());
+    }
+    Ok(())
+}
+
 fn task_path(guid: &str) -> String {
     format!("/v1/tasks/{guid}")
 }

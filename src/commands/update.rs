@@ -111,6 +111,7 @@ fn request(args: &UpdateArgs, settings: &Settings) -> Result<UpdateRequest> {
         monitor_timeout_ms: args.monitor_timeout.map(|d| d.as_millis() as u64),
         start_timeout_ms: args.start_timeout.map(|d| d.as_millis() as u64),
         routes: args.routes.request(),
+        volumes: args.volumes.clone(),
         add_routes: args.add_route.clone(),
         remove_routes: args.remove_route.clone(),
         rollout: Default::default(),

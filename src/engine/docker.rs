@@ -10,6 +10,7 @@
 use super::{
     BuildOptions, ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo,
     EngineResult, ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
+    VolumeInfo,
 };
 use async_trait::async_trait;
 use bollard::Docker;
@@ -325,6 +326,63 @@ impl Engine for DockerEngine {
         Ok(Some(contents))
     }
 
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> EngineResult<()> {
+        let docker = self.client().await?;
+        let request = bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.map_error("volume create", e))
+    }
+
+    async fn list_volumes(&self, labels: &[(String, String)]) -> EngineResult<Vec<VolumeInfo>> {
+        let docker = self.client().await?;
+        let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+            .filters(&label_filters(labels))
+            .build();
+        let listed = docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| self.map_error("volume list", e))?;
+        let sizes = self.volume_sizes().await.unwrap_or_default();
+        Ok(listed
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| VolumeInfo {
+                size: sizes.get(&v.name).copied(),
+                name: v.name,
+                labels: v.labels.into_iter().collect(),
+            })
+            .collect())
+    }
+
+    async fn remove_volume(&self, name: &str) -> EngineResult<()> {
+        let docker = self.client().await?;
+        match docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(BollardError::DockerResponseServerError { message, .. }) => {
+                Err(EngineError::Conflict(message))
+            }
+            Err(e) => Err(self.map_error("volume remove", e)),
+        }
+    }
+
     async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()> {
         let docker = self.client().await?;
         let options = TagImageOptionsBuilder::default()
@@ -416,6 +474,22 @@ impl Engine for DockerEngine {
             pids_limit: (spec.pids_limit > 0).then_some(i64::from(spec.pids_limit)),
             privileged: Some(spec.privileged),
             security_opt: (!spec.privileged).then(|| vec!["no-new-privileges".to_string()]),
+            mounts: (!spec.mounts.is_empty()).then(|| {
+                spec.mounts
+                    .iter()
+                    .map(|(source, target, read_only)| bollard::models::Mount {
+                        target: Some(target.clone()),
+                        source: Some(source.clone()),
+                        typ: Some(if source.starts_with('/') {
+                            bollard::models::MountType::BIND
+                        } else {
+                            bollard::models::MountType::VOLUME
+                        }),
+                        read_only: Some(*read_only),
+                        ..Default::default()
+                    })
+                    .collect()
+            }),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -700,6 +774,47 @@ pub struct ExecSession {
 }
 
 impl DockerEngine {
+    /// Bytes each named volume uses, from the engine's disk usage report (`GET /system/df`,
+    /// read as JSON: its shape changed across API versions, `Volumes` up to 1.51).
+    async fn volume_sizes(&self) -> Option<std::collections::HashMap<String, u64>> {
+        use http_body_util::BodyExt;
+        let path = self.host.strip_prefix("unix://")?;
+        let stream = tokio::net::UnixStream::connect(path).await.ok()?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .ok()?;
+        tokio::spawn(connection);
+        let request = hyper::Request::get("/system/df?type=volume")
+            .header(hyper::header::HOST, "docker")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .ok()?;
+        let response = tokio::time::timeout(CALL_TIMEOUT, sender.send_request(request))
+            .await
+            .ok()?
+            .ok()?;
+        let body = tokio::time::timeout(CALL_TIMEOUT, response.into_body().collect())
+            .await
+            .ok()?
+            .ok()?
+            .to_bytes();
+        let value: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        let volumes = value
+            .get("Volumes")
+            .or_else(|| value.get("VolumeUsage").and_then(|u| u.get("Items")))?
+            .as_array()?;
+        Some(
+            volumes
+                .iter()
+                .filter_map(|v| {
+                    let name = v.get("Name")?.as_str()?.to_string();
+                    let size = v.get("UsageData")?.get("Size")?.as_i64()?;
+                    (size >= 0).then_some((name, size as u64))
+                })
+                .collect(),
+        )
+    }
+
     /// Starts `command` in a running container with stdin, stdout and stderr attached, on a
     /// terminal of `size` (columns, rows) when given. The session lasts as long as the command.
     pub async fn exec_session(

@@ -8,6 +8,7 @@
 use super::{
     BuildOptions, ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo,
     EngineResult, ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
+    VolumeInfo,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -255,6 +256,23 @@ impl Engine for FakeEngine {
     async fn read_file(&self, _id: &ContainerId, _path: &str) -> EngineResult<Option<Vec<u8>>> {
         self.check_reachable()?;
         Ok(None)
+    }
+
+    async fn create_volume(
+        &self,
+        _name: &str,
+        _labels: &std::collections::BTreeMap<String, String>,
+    ) -> EngineResult<()> {
+        self.check_reachable()
+    }
+
+    async fn list_volumes(&self, _labels: &[(String, String)]) -> EngineResult<Vec<VolumeInfo>> {
+        self.check_reachable()?;
+        Ok(Vec::new())
+    }
+
+    async fn remove_volume(&self, _name: &str) -> EngineResult<()> {
+        self.check_reachable()
     }
 
     async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()> {

@@ -26,6 +26,8 @@ pub mod labels {
     pub const GENERATION: &str = "io.ltc.generation";
     /// The guid of the one-off task a container runs.
     pub const TASK: &str = "io.ltc.task";
+    /// The name an app gives a named volume (`--volume NAME:/path`).
+    pub const VOLUME: &str = "io.ltc.volume";
 }
 
 /// A container id as the engine gave it.
@@ -90,6 +92,17 @@ pub struct InstanceSpec {
     /// Most processes and threads; 0 = unlimited.
     pub pids_limit: u32,
     pub privileged: bool,
+    /// (source, target, read-only): a named volume, or a host path when it starts with `/`.
+    pub mounts: Vec<(String, String, bool)>,
+}
+
+/// A named volume of this home's, as `ltc volumes` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// Bytes used, when the engine says.
+    pub size: Option<u64>,
 }
 
 /// The lifecycle state of an observed container.
@@ -273,6 +286,19 @@ pub trait Engine: Send + Sync + 'static {
         options: &BuildOptions,
         output: &(dyn Fn(String) + Send + Sync),
     ) -> EngineResult<()>;
+
+    /// Creates a named volume with these labels, unless it exists.
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> EngineResult<()>;
+
+    /// The named volumes carrying all these labels, with their sizes.
+    async fn list_volumes(&self, labels: &[(String, String)]) -> EngineResult<Vec<VolumeInfo>>;
+
+    /// Removes a named volume; a volume that is gone is not an error.
+    async fn remove_volume(&self, name: &str) -> EngineResult<()>;
 
     /// Gives an image another name, `repository:tag`.
     async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()>;

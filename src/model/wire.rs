@@ -56,6 +56,9 @@ pub struct CreateRequest {
     /// [`DEFAULT_START_TIMEOUT`] when absent.
     #[serde(default)]
     pub start_timeout_ms: Option<u64>,
+    /// `--volume SOURCE:/path[:ro]`.
+    #[serde(default)]
+    pub volumes: Vec<String>,
 }
 
 /// What `ltc update` asks for: changes to what runs (a new revision, rolled out) and to the
@@ -103,6 +106,9 @@ pub struct UpdateRequest {
     /// Replaces every route (as Lattice's `update` did).
     #[serde(default)]
     pub routes: RouteRequest,
+    /// `--volume SOURCE:/path[:ro]`: mounted at that path, replacing what was there.
+    #[serde(default)]
+    pub volumes: Vec<String>,
     #[serde(default)]
     pub add_routes: Vec<String>,
     #[serde(default)]
@@ -302,6 +308,9 @@ pub struct AppStatus {
     pub working_dir: Option<String>,
     pub privileged: bool,
     pub env: BTreeMap<String, String>,
+    /// Mounted volumes.
+    #[serde(default)]
+    pub volumes: Vec<super::Volume>,
     pub routes: Vec<RouteStatus>,
     pub tcp_routes: Vec<TcpRouteStatus>,
     pub monitor: Monitor,
@@ -543,6 +552,9 @@ pub struct Task {
     /// For `ltc run`: the app whose image and settings it runs with.
     #[serde(default)]
     pub app: Option<String>,
+    /// The app's volumes, for `ltc run`.
+    #[serde(default)]
+    pub volumes: Vec<super::Volume>,
     pub state: TaskState,
     pub failed: bool,
     pub failure_reason: String,
@@ -569,3 +581,16 @@ pub struct RunRequest {
 
 /// The source of the line a task's log ends with: its message says how the task ended.
 pub const TASK_END_SOURCE: &str = "TASK";
+
+/// A named volume as `ltc volumes` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeStatus {
+    /// The name apps give it (`--volume NAME:/path`).
+    pub name: String,
+    /// The engine's name of it.
+    pub docker_name: String,
+    /// Bytes it holds, when the engine says.
+    pub size_bytes: Option<u64>,
+    /// The apps that mount it.
+    pub apps: Vec<String>,
+}

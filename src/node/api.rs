@@ -220,7 +220,15 @@ async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<
             done(node, &node.restart(name, body).await?)
         }
         (&Method::GET, ["v1", "apps", name, "history"]) => done(node, &node.history(name)?),
-        (&Method::DELETE, ["v1", "apps", name]) => done(node, &node.remove(name).await?),
+        (&Method::DELETE, ["v1", "apps", name]) => {
+            let volumes = param("volumes") == Some("true");
+            done(node, &node.remove(name, volumes).await?)
+        }
+        (&Method::GET, ["v1", "volumes"]) => done(node, &node.volumes().await?),
+        (&Method::DELETE, ["v1", "volumes", name]) => {
+            node.remove_volume(name).await?;
+            json(&serde_json::json!({ "removed": [name] }), node.version())
+        }
         (&Method::GET, ["v1", "apps", name, "logs"]) => {
             let tail = param("tail").and_then(|v| v.parse().ok());
             let index = param("index").and_then(|v| v.parse().ok());

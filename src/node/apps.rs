@@ -92,12 +92,22 @@ impl Node {
             None => return Err(EngineError::ImageNotFound(reference).into()),
         };
         let memory = self.machine_memory().await?;
+        let volumes: Vec<crate::model::Volume> = request
+            .volumes
+            .iter()
+            .map(|v| model::parse_volume(v, request.privileged))
+            .collect::<Result<_>>()?;
+        check_binds(&volumes)?;
         // What runs is pinned by id: a later pull of the same name changes nothing that runs.
         let reference = match (&config.id, builtin) {
             (Some(id), false) => id.clone(),
             _ => reference,
         };
 
+        if self.lock().desired.apps.contains_key(name.as_str()) {
+            return Err(already_exists(&name));
+        }
+        self.ensure_volumes(&volumes).await?;
         let (resolved, status) = {
             let mut inner = self.lock();
             if inner.desired.apps.contains_key(name.as_str()) {
@@ -117,6 +127,7 @@ impl Node {
                 now_millis(),
             )?;
             self.check_routes(&inner, &resolved.spec)?;
+            check_binds(&resolved.spec.run.volumes)?;
             let mut next = inner.desired.clone();
             next.next_generation += 1;
             next.apps.insert(name.to_string(), resolved.spec.clone());
@@ -308,9 +319,17 @@ impl Node {
         .await
     }
 
-    pub async fn remove(&self, name: &str) -> Result<AppStatus> {
+    /// Removes an app; its named volumes go too when `volumes` (once no other app mounts
+    /// them), and are kept otherwise.
+    pub async fn remove(&self, name: &str, volumes: bool) -> Result<AppStatus> {
         let name = AppName::parse(name)?;
         self.check_engine().await?;
+        if volumes {
+            self.remove_volumes
+                .lock()
+                .expect("remove volumes lock")
+                .insert(name.to_string());
+        }
         let status_routes;
         let status = {
             let mut inner = self.lock();
@@ -373,6 +392,20 @@ impl Node {
                 .event("route_removed", app, None, None, route.clone());
         }
     }
+}
+
+/// A directory (or file) mounted into instances must exist on this machine (exit 13).
+pub(super) fn check_binds(volumes: &[crate::model::Volume]) -> Result<()> {
+    for volume in volumes.iter().filter(|v| v.is_bind()) {
+        if !std::path::Path::new(&volume.source).exists() {
+            return Err(Error::usage(format!(
+                "--volume `{}`: {} does not exist on this machine",
+                volume.describe(),
+                volume.source
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn already_exists(name: &AppName) -> Error {

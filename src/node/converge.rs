@@ -392,6 +392,7 @@ mod tests {
                 monitor: crate::model::Monitor::Port { port: 8080 },
                 monitor_timeout_ms: 1000,
                 start_timeout_ms: 60_000,
+                volumes: vec![],
             },
             instances,
             routes: Routes::default(),

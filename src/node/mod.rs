@@ -26,6 +26,7 @@ mod status;
 pub mod store;
 mod sync;
 pub mod tasks;
+mod volumes;
 
 pub use apps::check_placement;
 pub use daemon::run;
@@ -177,6 +178,8 @@ pub struct Node {
     changes: watch::Sender<u64>,
     kick: Notify,
     cancel: CancellationToken,
+    /// Apps being removed whose named volumes go with them (`remove --volumes`).
+    remove_volumes: Mutex<HashSet<String>>,
     /// Tasks whose start is in flight.
     task_starts: Mutex<HashSet<String>>,
     /// Tasks whose output this node has followed (once each).
@@ -251,6 +254,7 @@ impl Node {
             kick: Notify::new(),
             cancel: CancellationToken::new(),
             task_starts: Mutex::new(HashSet::new()),
+            remove_volumes: Mutex::new(HashSet::new()),
             tasks_followed: Mutex::new(HashSet::new()),
             demo_build: tokio::sync::Mutex::new(()),
             engine_checked: Mutex::new(None),
@@ -290,7 +294,7 @@ impl Node {
 
     /// Forgets removed apps whose last instance is gone, and their log lines. True when any
     /// was forgotten.
-    fn forget_removed(&self, inner: &mut Inner) -> bool {
+    fn forget_removed(self: &Arc<Self>, inner: &mut Inner) -> bool {
         let with_slots: HashSet<String> = inner.slots.iter().map(|s| s.app.clone()).collect();
         let gone: Vec<String> = inner
             .removing
@@ -300,10 +304,21 @@ impl Node {
             .collect();
         for name in &gone {
             if let Some(spec) = inner.removing.remove(name) {
-                // Its containers are gone: the names of its revisions' images can go too.
+                // Its containers are gone: the names of its revisions' images can go too, and
+                // its named volumes when the removal asked for them.
                 let images = rollout::image_names(&self.install_id, &spec);
-                let engine = self.engine.clone();
-                tokio::spawn(async move { rollout::release_images(engine.as_ref(), images).await });
+                let with_volumes = self
+                    .remove_volumes
+                    .lock()
+                    .expect("remove volumes lock")
+                    .remove(name);
+                let node = self.clone();
+                tokio::spawn(async move {
+                    rollout::release_images(node.engine.as_ref(), images).await;
+                    if with_volumes {
+                        node.release_volumes(spec.run.volumes.clone()).await;
+                    }
+                });
             }
             self.logs.forget(name);
         }

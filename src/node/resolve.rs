@@ -151,7 +151,15 @@ pub fn resolve_create(
             .start_timeout_ms
             .unwrap_or(crate::model::DEFAULT_START_TIMEOUT.as_millis() as u64)
             .max(1),
+        volumes: Vec::new(),
     };
+    let mut run = run;
+    for text in &request.volumes {
+        mount(
+            &mut run.volumes,
+            model::parse_volume(text, request.privileged)?,
+        );
+    }
     let mut spec = AppSpec {
         name,
         run,
@@ -408,9 +416,42 @@ pub fn patch_run(
     if run.effective_command != current.effective_command {
         changed.push(format!("command {}", run.effective_command.join(" ")));
     }
+    for text in &request.volumes {
+        let volume = model::parse_volume(text, run.privileged)?;
+        if !run.volumes.contains(&volume) {
+            changed.push(format!("volume {}", volume.describe()));
+            mount(&mut run.volumes, volume);
+        }
+    }
     patch_limits(&mut run, request, &mut changed)?;
     patch_monitor(&mut run, current, request, &mut changed)?;
     Ok((run, changed))
+}
+
+/// Mounts `volume` at its path, in place of what was mounted there.
+fn mount(volumes: &mut Vec<model::Volume>, volume: model::Volume) {
+    volumes.retain(|v| v.target != volume.target);
+    volumes.push(volume);
+}
+
+/// The engine's name of an app's named volume: `ltc-<home>-<name>`, so two homes on one
+/// engine never share one by accident.
+pub fn volume_name(install_id: &str, name: &str) -> String {
+    format!("ltc-{}-{name}", &install_id[..install_id.len().min(8)])
+}
+
+/// The mounts of a container: named volumes by their engine name, directories as they are.
+pub fn mounts(install_id: &str, volumes: &[model::Volume]) -> Vec<(String, String, bool)> {
+    volumes
+        .iter()
+        .map(|v| {
+            let source = match v.is_bind() {
+                true => v.source.clone(),
+                false => volume_name(install_id, &v.source),
+            };
+            (source, v.target.clone(), v.read_only)
+        })
+        .collect()
 }
 
 /// `--ports`, `-m`, `-d`, `-c`, `--pids-limit`, `-w`, `-u` of an update.
@@ -700,6 +741,7 @@ pub fn instance_spec(
         cpu_shares: (u64::from(spec.run.cpu_weight) * 1024 / 100).max(2),
         pids_limit: spec.run.pids_limit,
         privileged: spec.run.privileged,
+        mounts: mounts(owner.install_id, &spec.run.volumes),
     }
 }
 

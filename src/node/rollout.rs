@@ -90,6 +90,8 @@ impl Node {
         if let Some(rollout) = &current.rollout {
             return Err(busy(&name, rollout));
         }
+        super::apps::check_binds(&run.volumes)?;
+        self.ensure_volumes(&run.volumes).await?;
         let release = next_release(&current);
         let run = self.pin_image(&name, release, run).await?;
         let memory = self.check_engine().await?.memory_bytes;

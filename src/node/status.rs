@@ -172,6 +172,7 @@ impl Node {
                 .iter()
                 .map(|v| (v.name.clone(), v.value.clone()))
                 .collect(),
+            volumes: spec.run.volumes.clone(),
             routes: spec
                 .routes
                 .http

@@ -63,6 +63,7 @@ pub fn new_task(guid: &str, image: &str, image_ref: &str, command: Vec<String>) 
         working_dir: None,
         result_file: None,
         app: None,
+        volumes: Vec::new(),
         state: TaskState::Pending,
         failed: false,
         failure_reason: String::new(),
@@ -144,6 +145,7 @@ impl Node {
         task.user = run.user.clone();
         task.working_dir = run.working_dir.clone();
         task.app = Some(name.to_string());
+        task.volumes = run.volumes.clone();
         if run.builtin {
             self.ensure_demo_image(&|_| {}).await?;
         }
@@ -301,6 +303,7 @@ impl Node {
             cpu_shares: (u64::from(task.cpu_weight) * 1024 / 100).max(2),
             pids_limit: crate::model::DEFAULT_PIDS_LIMIT,
             privileged: task.privileged,
+            mounts: super::resolve::mounts(&self.install_id, &task.volumes),
         }
     }
 

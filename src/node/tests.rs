@@ -443,7 +443,7 @@ async fn remove_stops_every_instance_and_forgets_the_app() {
     let h = Harness::new();
     h.create("web", 2).await.unwrap();
     h.converged("web", 2).await;
-    let removing = h.node.remove("web").await.unwrap();
+    let removing = h.node.remove("web", false).await.unwrap();
     assert!(removing.removing);
     let deadline = Instant::now() + Duration::from_secs(5);
     while h.node.app("web").0.is_some() {
@@ -469,7 +469,7 @@ async fn an_app_created_again_after_removal_never_adopts_the_old_containers() {
     let h = Harness::new();
     h.create("web", 1).await.unwrap();
     let old = h.converged("web", 1).await;
-    h.node.remove("web").await.unwrap();
+    h.node.remove("web", false).await.unwrap();
     h.create("web", 1).await.unwrap();
     let new = h.converged("web", 1).await;
     assert_ne!(new.instances[0].guid, old.instances[0].guid);
