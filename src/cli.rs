@@ -346,6 +346,18 @@ fn app_names() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// Instance indices, for shell completion: 0 up to the most instances any app has.
+fn instance_indices() -> Vec<CompletionCandidate> {
+    let most = listed_by_node::<model::AppStatus>("/v1/apps")
+        .iter()
+        .map(|app| app.desired_instances)
+        .max()
+        .unwrap_or(1);
+    (0..most.max(1))
+        .map(|i| CompletionCandidate::new(i.to_string()))
+        .collect()
+}
+
 /// Guids of the running node's tasks, for shell completion.
 fn task_guids() -> Vec<CompletionCandidate> {
     listed_by_node::<model::Task>("/v1/tasks")
@@ -768,7 +780,8 @@ pub struct SshArgs {
     pub command: Vec<String>,
 
     /// The instance
-    #[arg(short, long, default_value_t = 0, value_name = "N")]
+    #[arg(short, long, default_value_t = 0, value_name = "N",
+          add = ArgValueCandidates::new(instance_indices))]
     pub index: u32,
 
     /// Forward [BIND:]LOCAL_PORT to INSTANCE_PORT of the instance (one of the app's ports)

@@ -124,8 +124,10 @@ async fn follow(client: &Client, guid: &str, ui: &Ui) -> Result<()> {
                 ended = true;
                 return false;
             }
-            if line.source == "APP" && !ui.json {
-                ui.out(&line.message);
+            match (line.source.as_str(), ui.json) {
+                (_, true) => ui.out(serde_json::to_string(&line).expect("serialisable")),
+                ("APP", false) => ui.out(&line.message),
+                _ => {}
             }
             true
         })
