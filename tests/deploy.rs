@@ -539,3 +539,30 @@ fn route_only_updates_are_live_and_single_routes_are_added_and_removed() {
         200
     );
 }
+
+#[test]
+fn an_image_of_other_software_takes_its_user_and_ports_from_its_own_metadata() {
+    require_docker();
+    let home = Home::new();
+    // The built-in app runs as its image's user `lattice`, which the busybox image lacks.
+    home.ltc(&["create", "web", "-i", "2"]).ok();
+    assert_eq!(home.json(&["status", "web"])["user"], "lattice");
+    let image = busybox_image();
+    home.ltc(&["update", "web", "--image", &image]).ok();
+    let status = home.json(&["status", "web"]);
+    assert_eq!(
+        status["user"],
+        serde_json::Value::Null,
+        "the new image's user"
+    );
+    assert_eq!(status["ports"], serde_json::json!([8080]));
+    assert_eq!(
+        http_get(home.router_port, "/index.html", "web.localhost").unwrap(),
+        (200, "hello\n".into())
+    );
+    let history = home.json(&["history", "web"]);
+    assert_eq!(
+        history[1]["description"],
+        format!("image {image}, user root (the image's), command /bin/httpd -f -p 8080 -h /www")
+    );
+}

@@ -547,10 +547,25 @@ impl Engine for DockerEngine {
             Err(BollardError::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(()),
-            // "removal of container ... is already in progress"
+            // "removal of container ... is already in progress": done once it is gone. A
+            // removal that does not finish (or any other conflict) is an error, so the caller
+            // tries again later instead of taking the container for removed.
             Err(BollardError::DockerResponseServerError {
-                status_code: 409, ..
-            }) => Ok(()),
+                status_code: 409,
+                message,
+            }) => {
+                for _ in 0..20 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    match docker.inspect_container(&id.0, None).await {
+                        Err(BollardError::DockerResponseServerError {
+                            status_code: 404, ..
+                        }) => return Ok(()),
+                        Err(e) => return Err(self.map_error("container inspect", e)),
+                        Ok(_) => {}
+                    }
+                }
+                Err(EngineError::Conflict(message))
+            }
             Err(e) => Err(self.map_error("container remove", e)),
         }
     }
@@ -620,6 +635,19 @@ impl Engine for DockerEngine {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+
+    async fn running(&self, id: &ContainerId) -> EngineResult<bool> {
+        let docker = self.client().await?;
+        match docker.inspect_container(&id.0, None).await {
+            Ok(inspected) => Ok(inspected
+                .state
+                .is_some_and(|s| s.running.unwrap_or(false) && !s.paused.unwrap_or(false))),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(self.map_error("container inspect", e)),
+        }
     }
 
     async fn frozen(&self, id: &ContainerId) -> EngineResult<bool> {

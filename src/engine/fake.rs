@@ -420,6 +420,16 @@ impl Engine for FakeEngine {
         Ok(names)
     }
 
+    async fn running(&self, id: &ContainerId) -> EngineResult<bool> {
+        self.check_reachable()?;
+        Ok(self
+            .containers
+            .lock()
+            .unwrap()
+            .get(id)
+            .is_some_and(|c| c.state == ContainerState::Running && !c.frozen))
+    }
+
     async fn frozen(&self, id: &ContainerId) -> EngineResult<bool> {
         self.check_reachable()?;
         match self.containers.lock().unwrap().get(id) {

@@ -335,6 +335,9 @@ pub trait Engine: Send + Sync + 'static {
     /// The `repository:tag` names of the images the engine has locally.
     async fn image_names(&self) -> EngineResult<Vec<String>>;
 
+    /// Whether a container's process runs now (started, not exited, not paused).
+    async fn running(&self, id: &ContainerId) -> EngineResult<bool>;
+
     /// Whether a running container's processes are frozen: the container is paused, or every
     /// process but its init is stopped (SIGSTOP). A frozen app still has its port accepted by
     /// the kernel and by Docker's proxy, so a port check alone passes.

@@ -99,6 +99,11 @@ pub async fn check(
             if running && matches!(engine.frozen(container).await, Ok(true)) {
                 return Err(FROZEN.to_string());
             }
+            // Docker's proxy can be slow to close a connection when the machine is busy: a
+            // starting instance counts as listening only while its process still runs.
+            if !running && matches!(engine.running(container).await, Ok(false)) {
+                return Err("its process is not running".to_string());
+            }
             Ok(())
         }
         Monitor::Url { port, path } => {

@@ -347,11 +347,15 @@ pub fn routes_for(
 
 /// An update applied to what runs: the new run spec and, in words, what changed (empty when
 /// nothing did). `image` is the new image when the update names one.
+///
+/// With a new image, what came from the old image's metadata and was not given again follows
+/// the new one: the user (USER) and the ports (EXPOSE, or Lattice's 8080 when it had none).
 pub fn patch_run(
     app: &AppName,
     current: &RunSpec,
     request: &UpdateRequest,
     image: Option<ImageChoice<'_>>,
+    old_image: Option<&ImageConfig>,
 ) -> Result<(RunSpec, Vec<String>)> {
     let mut run = current.clone();
     let mut changed = Vec::new();
@@ -360,6 +364,32 @@ pub fn patch_run(
         run.image_ref = image.reference.clone();
         run.image_id = image.config.id.clone();
         run.builtin = image.builtin;
+        if let Some(old) = old_image {
+            if request.user.is_none() && current.user == old.user {
+                run.user = image.config.user.clone();
+                if run.user != current.user {
+                    changed.push(format!(
+                        "user {} (the image's)",
+                        run.user.as_deref().unwrap_or("root")
+                    ));
+                }
+            }
+            let derived_ports = if old.exposed_ports.is_empty() {
+                current.ports == [DEFAULT_PORT]
+            } else {
+                current.ports == old.exposed_ports
+            };
+            let new_ports = &image.config.exposed_ports;
+            if request.ports.is_none() && derived_ports && !new_ports.is_empty() {
+                run.ports = new_ports.clone();
+                if run.ports != current.ports {
+                    changed.push(format!(
+                        "ports {} (the image's)",
+                        model::join_ports(&run.ports)
+                    ));
+                }
+            }
+        }
         if current.image_id != run.image_id || current.image != run.image {
             changed.push(format!("image {}", run.image));
         }
@@ -577,10 +607,15 @@ pub fn patch_routes(
     app: &AppName,
     domain: &str,
     current: &Routes,
+    before: &RunSpec,
     run: &RunSpec,
     request: &UpdateRequest,
 ) -> Result<Routes> {
-    let mut routes = if request.routes.is_empty() {
+    // Lattice's default routes follow the ports when those change.
+    let defaults = default_routes(app, domain, &before.ports, before.primary_port);
+    let mut routes = if request.routes.is_empty() && *current == defaults {
+        default_routes(app, domain, &run.ports, run.primary_port)
+    } else if request.routes.is_empty() {
         current.clone()
     } else {
         routes_for(app, domain, &run.ports, run.primary_port, &request.routes)?

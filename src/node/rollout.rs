@@ -58,6 +58,16 @@ impl Node {
             }
             None => None,
         };
+        // What the old image's metadata gave (USER, EXPOSE) follows a new image.
+        let old_image = match &image {
+            Some(_) => self
+                .engine
+                .image_config(&current.run.image_ref)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
         let (run, changed) = resolve::patch_run(
             &name,
             &current.run,
@@ -70,8 +80,16 @@ impl Node {
                     builtin: *builtin,
                     config,
                 }),
+            old_image.as_ref(),
         )?;
-        let routes = resolve::patch_routes(&name, &domain, &current.routes, &run, &request)?;
+        let routes = resolve::patch_routes(
+            &name,
+            &domain,
+            &current.routes,
+            &current.run,
+            &run,
+            &request,
+        )?;
         let routes_change = routes != current.routes;
         if changed.is_empty() && !routes_change {
             // Already so: nothing to do, as a script that runs the same update twice expects.

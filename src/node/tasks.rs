@@ -24,6 +24,9 @@ use std::time::SystemTime;
 /// Completed tasks kept; older ones are pruned when more complete.
 pub const COMPLETED_KEPT: usize = 100;
 
+/// How long a finished task's output may take to be read before its container goes.
+const OUTPUT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Longest task guid accepted.
 const MAX_GUID: usize = 100;
 
@@ -181,6 +184,15 @@ impl Node {
                 self.update_task(guid, |t| {
                     t.failure_reason = "cancelled".into();
                 });
+                // A start in flight ends first: its container is then known, or never made.
+                let deadline = tokio::time::Instant::now() + OUTPUT_WAIT;
+                while self.starting_task(guid) && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                let task = self.task(guid)?;
+                if task.state == TaskState::Completed {
+                    return Ok(task);
+                }
                 if let Some(id) = task.container_id {
                     let id = ContainerId(id);
                     self.engine
@@ -317,9 +329,11 @@ impl Node {
     ) {
         // A task that ran while no node did: its output is read whole before the container goes.
         self.follow_task(&guid, id.clone(), 0);
+        // Its output is all there is of it: the container stays until it has been read (the
+        // container has stopped, so the read ends), or at most OUTPUT_WAIT.
         let follower = self.followers.lock().expect("followers lock").remove(&id);
         if let Some(mut follower) = follower
-            && tokio::time::timeout(super::CRASH_OUTPUT_WAIT, &mut follower)
+            && tokio::time::timeout(OUTPUT_WAIT, &mut follower)
                 .await
                 .is_err()
         {
@@ -439,17 +453,21 @@ impl Node {
         let tasks: Vec<Task> = self.lock().desired.tasks.values().cloned().collect();
         for task in tasks {
             let guid = task.task_guid.clone();
+            // A start in flight is its own business: its container may still be only created.
+            if self.starting_task(&guid) {
+                continue;
+            }
             let mine = observed
                 .iter()
                 .find(|o| o.labels.get(labels::TASK) == Some(&guid));
             match (task.state, &task.container_id, mine) {
-                (TaskState::Pending, _, _) if !self.starting_task(&guid) => {
+                (TaskState::Pending, _, _) => {
                     tokio::spawn(self.clone().start_task(guid));
                 }
                 (TaskState::Running, None, Some(o)) => {
                     self.update_task(&guid, |t| t.container_id = Some(o.id.0.clone()));
                 }
-                (TaskState::Running, None, None) if !self.starting_task(&guid) => {
+                (TaskState::Running, None, None) => {
                     self.complete(
                         &guid,
                         None,
