@@ -439,7 +439,8 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run the node in the foreground (for systemd and the like)')
             [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start the node in the background, unless it already runs')
-            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the node (apps keep running; the next node adopts them)')
+            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Replace the running node with a new one (e.g. after an upgrade) without refusing a connection: the new node takes the router''s sockets over before the old one stops')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop the node: apps keep running, but routing stops until a node runs again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Say whether the node runs')
             break
         }
@@ -456,6 +457,18 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
         'ltc;daemon;start' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long to wait for the node to answer')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the node to answer')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ltc;daemon;restart' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'How long to wait for the new node to answer')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the new node to answer')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')

@@ -97,6 +97,9 @@ _ltc() {
             ltc,volumes)
                 cmd="ltc__subcmd__volumes"
                 ;;
+            ltc__subcmd__daemon,restart)
+                cmd="ltc__subcmd__daemon__subcmd__restart"
+                ;;
             ltc__subcmd__daemon,run)
                 cmd="ltc__subcmd__daemon__subcmd__run"
                 ;;
@@ -329,12 +332,34 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__daemon)
-            opts="-q -h -V --json --quiet --help --version run start stop status"
+            opts="-q -h -V --json --quiet --help --version run start restart stop status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__daemon__subcmd__restart)
+            opts="-t -q -h -V --timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

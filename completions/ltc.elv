@@ -411,7 +411,8 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand --version 'Print version'
             cand run 'Run the node in the foreground (for systemd and the like)'
             cand start 'Start the node in the background, unless it already runs'
-            cand stop 'Stop the node (apps keep running; the next node adopts them)'
+            cand restart 'Replace the running node with a new one (e.g. after an upgrade) without refusing a connection: the new node takes the router''s sockets over before the old one stops'
+            cand stop 'Stop the node: apps keep running, but routing stops until a node runs again'
             cand status 'Say whether the node runs'
         }
         &'ltc;daemon;run'= {
@@ -426,6 +427,17 @@ set edit:completion:arg-completer[ltc] = {|@words|
         &'ltc;daemon;start'= {
             cand -t 'How long to wait for the node to answer'
             cand --timeout 'How long to wait for the node to answer'
+            cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+            cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'ltc;daemon;restart'= {
+            cand -t 'How long to wait for the new node to answer'
+            cand --timeout 'How long to wait for the new node to answer'
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'

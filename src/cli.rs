@@ -960,7 +960,14 @@ pub enum DaemonCommand {
         #[arg(short, long, default_value = "10s", value_parser = parse_timeout)]
         timeout: Duration,
     },
-    /// Stop the node (apps keep running; the next node adopts them)
+    /// Replace the running node with a new one (e.g. after an upgrade) without refusing a
+    /// connection: the new node takes the router's sockets over before the old one stops
+    Restart {
+        /// How long to wait for the new node to answer
+        #[arg(short, long, default_value = "30s", value_parser = parse_timeout)]
+        timeout: Duration,
+    },
+    /// Stop the node: apps keep running, but routing stops until a node runs again
     Stop {
         /// How long to wait for the node to exit
         #[arg(short, long, default_value = "15s", value_parser = parse_timeout)]

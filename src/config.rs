@@ -49,6 +49,10 @@ impl Paths {
     pub fn socket(&self) -> PathBuf {
         self.home.join("node.sock")
     }
+    /// Where the running node offers its router to the node that replaces it.
+    pub fn handover_socket(&self) -> PathBuf {
+        self.home.join("handover.sock")
+    }
     pub fn log_file(&self) -> PathBuf {
         self.home.join("node.log")
     }

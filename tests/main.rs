@@ -9,6 +9,7 @@
 //! - `observe`: logs, events, debug-logs, cells, visualize and status against real containers.
 //! - `router`: the router's HTTP and TCP rules against real sockets and in-process backends.
 //! - `routing`: the router inside the node, in front of real containers.
+//! - `service`: node restarts that refuse nothing, `daemon stop`, the systemd unit.
 //! - `snapshots`: what each reporting command prints, human and JSON.
 //!
 //! Tests that need Docker fail loudly when the engine does not answer; they never skip.
@@ -24,4 +25,5 @@ mod inside;
 mod observe;
 mod router;
 mod routing;
+mod service;
 mod snapshots;

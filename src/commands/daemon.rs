@@ -38,6 +38,52 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             );
             Ok(())
         }
+        DaemonCommand::Restart { timeout } => {
+            let client = Client::new(settings).with_notes(ui);
+            let old = match client.health().await? {
+                Some(health) => Some(health.pid),
+                None => None,
+            };
+            let child = client::spawn_node(settings)?;
+            let deadline = tokio::time::Instant::now() + timeout;
+            if old.is_none() {
+                client::wait_for_node(&client, settings, child, timeout).await?;
+            } else {
+                // The new node answers once the old one has handed over and exited.
+                let mut child = child;
+                loop {
+                    match client.health().await {
+                        Ok(Some(health)) if Some(health.pid) != old => break,
+                        _ => {}
+                    }
+                    if let Ok(Some(status)) = child.try_wait() {
+                        return Err(crate::error::Error::failed(format!(
+                            "the new node exited ({status}) before it took over; the old one \
+                             still serves"
+                        ))
+                        .with_hint(format!("its log: {}", settings.paths.log_file().display())));
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(crate::error::Error::new(
+                            crate::error::Kind::Timeout,
+                            "the new node did not take over in time",
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            let info: NodeInfo = client.get("/v1/info").await?;
+            report(
+                ui,
+                &info,
+                if old.is_some() {
+                    "restarted"
+                } else {
+                    "started"
+                },
+            );
+            Ok(())
+        }
         DaemonCommand::Stop { timeout } => {
             let client = Client::new(settings).with_notes(ui);
             if !client.ping().await? {
@@ -62,7 +108,13 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            say(ui, false, "the ltc node stopped; apps keep running");
+            say(
+                ui,
+                false,
+                "the ltc node stopped; apps keep running, but their routes no longer answer \
+                 until a node runs again (`ltc daemon start`; `ltc daemon restart` replaces a \
+                 node without that gap)",
+            );
             Ok(())
         }
         DaemonCommand::Status => {

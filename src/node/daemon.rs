@@ -2,7 +2,7 @@
 //! an orderly shutdown that leaves every app running.
 
 use super::Node;
-use super::{SETTLE_TIMEOUT, api};
+use super::{SETTLE_TIMEOUT, api, handover};
 use super::{health, store};
 use crate::config::{Paths, Settings};
 use crate::engine::Engine;
@@ -12,32 +12,52 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Runs the node in this process until SIGTERM, SIGINT or `ltc daemon stop`.
+/// Runs the node in this process until SIGTERM, SIGINT or `ltc daemon stop`. When a node
+/// already runs for this home, this one takes its router over without a gap (see
+/// [`handover`]) and replaces it.
 pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
     let paths = &settings.paths;
     paths.ensure_home()?;
-    let lock = lock_home(paths)?;
+    let (router, hub) = Node::router_for(settings);
+    let cancel = CancellationToken::new();
+    let (lock, serving, handed_over) = match lock_home(paths) {
+        Ok(lock) => {
+            let listener = bind_router(settings).await?;
+            (lock, Serving::Ready(listener), false)
+        }
+        Err(busy) => {
+            let Some(mut inherited) = handover::take_over(paths)? else {
+                return Err(busy);
+            };
+            let Some(http) = inherited.sockets.remove(&0) else {
+                return Err(Error::failed(
+                    "handover: the running node passed no HTTP socket",
+                ));
+            };
+            router.publish(&inherited.domain, &inherited.routes);
+            router.inherit_tcp(std::mem::take(&mut inherited.sockets));
+            let tasks = serve_router(&router, listener_from(http)?, &cancel);
+            inherited.ready()?;
+            log("took the router over from the running node; waiting for it to finish");
+            (wait_for_lock(paths).await?, Serving::Started(tasks), true)
+        }
+    };
     store::remove_stale_temp_files(&paths.home);
-    let router_listener = tokio::net::TcpListener::bind(settings.router_addr)
-        .await
-        .map_err(|e| {
-            Error::config(format!(
-                "the router cannot listen on {}: {e}",
-                settings.router_addr
-            ))
-            .with_hint("set LTC_ROUTER_ADDR to a free address, e.g. 127.0.0.1:8081")
-        })?;
-    let node = Node::new(
+    let node = Node::with_router(
         engine,
         settings,
-        store::install_id(&paths.install_id_file())?,
-        store::load(&paths.config_file())?,
-        store::load(&paths.state_file())?,
-        store::load(&paths.instances_file())?,
+        super::Stored {
+            install_id: store::install_id(&paths.install_id_file())?,
+            config: store::load(&paths.config_file())?,
+            desired: store::load(&paths.state_file())?,
+            saved: store::load(&paths.instances_file())?,
+        },
+        (router, hub, cancel.clone()),
         health::Tuning::default(),
     );
     let socket = paths.socket();
     let api_listener = bind_api(&socket)?;
+    let handover_listener = bind_api(&paths.handover_socket())?;
     log(format!(
         "ltc node {} started (pid {}, home {}, engine {}, router {})",
         env!("CARGO_PKG_VERSION"),
@@ -46,37 +66,107 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
         node.engine.endpoint(),
         settings.router_addr
     ));
-
-    // Known apps are routes before the first request: until their instances are adopted they
-    // answer 503 "starting", never 404.
-    node.router.set_starting(true);
-    node.publish_routes();
-    let cancel = node.cancel_token();
+    if handed_over {
+        // The handed-over table serves until this node has adopted and checked its instances.
+        node.inherited
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    } else {
+        // Known apps are routes before the first request: until their instances are adopted
+        // they answer 503 "starting", never 404.
+        node.router.set_starting(true);
+        node.publish_routes();
+    }
     let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
     let converger = tokio::spawn(node.clone().converge_loop());
     let events = tokio::spawn(node.clone().watch_events());
-    let http = tokio::spawn(crate::router::http::serve(
-        node.router.clone(),
-        router_listener,
-        cancel.clone(),
-    ));
-    let tcp = tokio::spawn(crate::router::tcp::serve(
-        node.router.clone(),
-        cancel.clone(),
-    ));
+    let offers = tokio::spawn(node.clone().offer_handover(handover_listener));
+    let (http, tcp) = match serving {
+        Serving::Ready(listener) => serve_router(&node.router, listener, &cancel),
+        Serving::Started(tasks) => tasks,
+    };
     node.router_serving
         .store(true, std::sync::atomic::Ordering::SeqCst);
     api::serve(node.clone(), api_listener, cancel.clone()).await;
     cancel.cancel();
-    let _ = tokio::join!(converger, events, signals, http, tcp);
+    let _ = tokio::join!(converger, events, signals, http, tcp, offers);
     // Containers the engine is creating for this node finish and are recorded, so the next
     // node adopts or removes them; otherwise they would appear after this one is gone.
     node.settle_starts(SETTLE_TIMEOUT).await;
+    // The next node (after a handover) has bound its own sockets only once this one let go
+    // of the lock, so these are still this node's to remove.
     let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(paths.handover_socket());
     log("ltc node stopped; apps keep running");
     drop(lock);
     Ok(())
 }
+
+/// The router's listener: bound here, or already serving (handed over).
+enum Serving {
+    Ready(tokio::net::TcpListener),
+    Started(RouterTasks),
+}
+
+/// The router's HTTP and TCP serving tasks.
+type RouterTasks = (tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>);
+
+/// Starts serving HTTP on `listener` and the TCP routes, keeping a copy of the HTTP socket
+/// for the next handover.
+fn serve_router(
+    router: &Arc<crate::router::Router>,
+    listener: tokio::net::TcpListener,
+    cancel: &CancellationToken,
+) -> RouterTasks {
+    if let Ok(std) = listener.into_std() {
+        router.keep_socket(0, &std);
+        if let Ok(listener) = tokio::net::TcpListener::from_std(std) {
+            let http = tokio::spawn(crate::router::http::serve(
+                router.clone(),
+                listener,
+                cancel.clone(),
+            ));
+            let tcp = tokio::spawn(crate::router::tcp::serve(router.clone(), cancel.clone()));
+            return (http, tcp);
+        }
+    }
+    log("router: cannot serve its listening socket");
+    (tokio::spawn(async {}), tokio::spawn(async {}))
+}
+
+fn listener_from(socket: std::net::TcpListener) -> Result<tokio::net::TcpListener> {
+    socket
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpListener::from_std(socket))
+        .map_err(|e| Error::failed(format!("handover: the passed socket is unusable: {e}")))
+}
+
+async fn bind_router(settings: &Settings) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(settings.router_addr)
+        .await
+        .map_err(|e| {
+            Error::config(format!(
+                "the router cannot listen on {}: {e}",
+                settings.router_addr
+            ))
+            .with_hint("set LTC_ROUTER_ADDR to a free address, e.g. 127.0.0.1:8081")
+        })
+}
+
+/// After a handover: the old node finishes its requests in flight and exits, releasing the
+/// home's lock.
+async fn wait_for_lock(paths: &Paths) -> Result<std::fs::File> {
+    let deadline = tokio::time::Instant::now() + HANDOVER_EXIT;
+    loop {
+        match lock_home(paths) {
+            Ok(lock) => return Ok(lock),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// How long the node that handed its router over may take to exit.
+const HANDOVER_EXIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Takes the home's lock (one node per `LTC_HOME`) and writes this process's pid into it.
 /// The lock is held as long as the returned file is open.

@@ -14,6 +14,7 @@ mod apps;
 pub mod context;
 pub mod converge;
 mod daemon;
+mod handover;
 pub mod health;
 mod images;
 mod instance;
@@ -35,7 +36,7 @@ use crate::config::{Paths, Settings};
 use crate::engine::{ContainerId, Engine, EngineInfo, labels};
 use crate::error::Result;
 use crate::logging::{log, now_millis};
-use crate::model::AppSpec;
+use crate::model::{AppSpec, InstanceState};
 use crate::router::table::AppRoutes;
 use crate::router::{Router, RouterConfig};
 use converge::{Op, Slot};
@@ -180,6 +181,12 @@ pub struct Node {
     cancel: CancellationToken,
     /// Apps being removed whose named volumes go with them (`remove --volumes`).
     remove_volumes: Mutex<HashSet<String>>,
+    /// Set while the router serves the table the previous node handed over: this node's
+    /// own (from its state, before its instances are adopted and checked) is not published
+    /// until it knows as much.
+    inherited: std::sync::atomic::AtomicBool,
+    /// Set once the first resync with the engine is done.
+    resynced: std::sync::atomic::AtomicBool,
     /// Tasks whose start is in flight.
     task_starts: Mutex<HashSet<String>>,
     /// Tasks whose output this node has followed (once each).
@@ -188,6 +195,14 @@ pub struct Node {
     demo_build: tokio::sync::Mutex<()>,
     engine_checked: Mutex<Option<(Instant, EngineInfo)>>,
     tuning: health::Tuning,
+}
+
+/// What a node restores from its home.
+pub struct Stored {
+    pub install_id: String,
+    pub config: NodeConfig,
+    pub desired: DesiredState,
+    pub saved: records::Records,
 }
 
 pub(crate) fn new_guid() -> String {
@@ -214,16 +229,52 @@ impl Node {
         saved: records::Records,
         tuning: health::Tuning,
     ) -> Arc<Node> {
-        let slots = sync::restore_crashed(&desired, &saved);
+        let (router, hub) = Node::router_for(settings);
+        Node::with_router(
+            engine,
+            settings,
+            Stored {
+                install_id,
+                config,
+                desired,
+                saved,
+            },
+            (router, hub, CancellationToken::new()),
+            tuning,
+        )
+    }
+
+    /// The router a node serves with, and the log hub its access lines go to.
+    pub fn router_for(settings: &Settings) -> (Arc<Router>, Arc<logs::LogHub>) {
         let hub = Arc::new(logs::LogHub::default());
         let access_log: Arc<dyn crate::router::AccessLog> = hub.clone();
+        let router = Router::with_access_log(
+            RouterConfig::default(),
+            settings.router_addr.ip(),
+            Some(access_log),
+        );
+        (router, hub)
+    }
+
+    /// A node around a router that may already serve (handed over by the previous node), with
+    /// the token that stops them both.
+    fn with_router(
+        engine: Arc<dyn Engine>,
+        settings: &Settings,
+        stored: Stored,
+        (router, hub, cancel): (Arc<Router>, Arc<logs::LogHub>, CancellationToken),
+        tuning: health::Tuning,
+    ) -> Arc<Node> {
+        let Stored {
+            install_id,
+            config,
+            desired,
+            saved,
+        } = stored;
+        let slots = sync::restore_crashed(&desired, &saved);
         Arc::new(Node {
             engine,
-            router: Router::with_access_log(
-                RouterConfig::default(),
-                settings.router_addr.ip(),
-                Some(access_log),
-            ),
+            router,
             logs: hub,
             router_serving: std::sync::atomic::AtomicBool::new(false),
             followers: Mutex::new(HashMap::new()),
@@ -252,7 +303,9 @@ impl Node {
             }),
             changes: watch::channel(0).0,
             kick: Notify::new(),
-            cancel: CancellationToken::new(),
+            cancel,
+            inherited: std::sync::atomic::AtomicBool::new(false),
+            resynced: std::sync::atomic::AtomicBool::new(false),
             task_starts: Mutex::new(HashSet::new()),
             remove_volumes: Mutex::new(HashSet::new()),
             tasks_followed: Mutex::new(HashSet::new()),
@@ -269,8 +322,10 @@ impl Node {
     /// Publishes a change: a new route table for the very next request, and a new version
     /// for waiters.
     fn changed(&self, inner: &mut Inner) {
-        self.router
-            .publish(&inner.config.domain, &self.routes(inner));
+        if self.own_table(inner) {
+            self.router
+                .publish(&inner.config.domain, &self.routes(inner));
+        }
         self.save_records(inner);
         inner.version += 1;
         self.changes.send_replace(inner.version);
@@ -279,8 +334,29 @@ impl Node {
     /// Publishes the routes as the state says now.
     fn publish_routes(&self) {
         let inner = self.lock();
-        self.router
-            .publish(&inner.config.domain, &self.routes(&inner));
+        if self.own_table(&inner) {
+            self.router
+                .publish(&inner.config.domain, &self.routes(&inner));
+        }
+    }
+
+    /// Whether this node's own table is to be published: always, unless it serves a handed
+    /// over one and has not yet adopted and checked its instances (or waited long enough).
+    fn own_table(&self, inner: &Inner) -> bool {
+        use std::sync::atomic::Ordering;
+        if !self.inherited.load(Ordering::SeqCst) {
+            return true;
+        }
+        let adopting = inner
+            .slots
+            .iter()
+            .any(|s| s.state == InstanceState::Claimed && s.op == Op::Idle);
+        let known = self.resynced.load(Ordering::SeqCst) && !adopting;
+        if known || self.started.elapsed() >= STARTUP_GRACE {
+            self.inherited.store(false, Ordering::SeqCst);
+            return true;
+        }
+        false
     }
 
     /// Makes `next` the desired state: saved to `state.json` first (a change that cannot be

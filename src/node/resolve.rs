@@ -364,6 +364,9 @@ pub fn patch_run(
         run.image_ref = image.reference.clone();
         run.image_id = image.config.id.clone();
         run.builtin = image.builtin;
+        if current.image_id != run.image_id || current.image != run.image {
+            changed.push(format!("image {}", run.image));
+        }
         if let Some(old) = old_image {
             if request.user.is_none() && current.user == old.user {
                 run.user = image.config.user.clone();
@@ -389,9 +392,6 @@ pub fn patch_run(
                     ));
                 }
             }
-        }
-        if current.image_id != run.image_id || current.image != run.image {
-            changed.push(format!("image {}", run.image));
         }
     }
     validate_env(&request.env)?;

@@ -28,8 +28,14 @@ impl Node {
             let wait = match self.resync().await {
                 Ok(()) => {
                     failures = 0;
+                    self.resynced
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
                     self.apply();
                     self.end_startup();
+                    // A handed-over table gives way to this node's once it knows as much.
+                    if self.inherited.load(std::sync::atomic::Ordering::SeqCst) {
+                        self.publish_routes();
+                    }
                     let next = converge::next_wakeup(&self.lock().slots);
                     next.map_or(RESYNC_INTERVAL, |at| {
                         at.saturating_duration_since(Instant::now())

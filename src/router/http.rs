@@ -77,6 +77,9 @@ pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: Cancellat
     .await;
 }
 
+/// How long a connection accepted before the router stops may take to send its request.
+const LAST_REQUEST_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// hyper's HTTP/1 and HTTP/2 server settings, shared by a router thread's connections.
 type Builders = (
     hyper::server::conn::http1::Builder,
@@ -118,8 +121,16 @@ async fn serve_connection(
             tokio::select! {
                 _ = connection.as_mut() => {}
                 _ = cancel.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+                    // Accepted just before the router stopped, its request may not be read
+                    // yet (closing it now would answer nothing): it gets a moment to, then
+                    // closes once what it is serving is answered.
+                    if tokio::time::timeout(LAST_REQUEST_GRACE, connection.as_mut())
+                        .await
+                        .is_err()
+                    {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
                 }
             }
         }
@@ -129,8 +140,16 @@ async fn serve_connection(
             tokio::select! {
                 _ = connection.as_mut() => {}
                 _ = cancel.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
+                    // Accepted just before the router stopped, its request may not be read
+                    // yet (closing it now would answer nothing): it gets a moment to, then
+                    // closes once what it is serving is answered.
+                    if tokio::time::timeout(LAST_REQUEST_GRACE, connection.as_mut())
+                        .await
+                        .is_err()
+                    {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
                 }
             }
         }

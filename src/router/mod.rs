@@ -133,6 +133,19 @@ pub struct Router {
     starting: std::sync::atomic::AtomicBool,
     /// TCP route ports with an open listener, kept by [`tcp::serve`].
     pub(crate) tcp_listening: watch::Sender<HashSet<u16>>,
+    /// A copy of every listening socket this router accepts on (the HTTP one under port 0),
+    /// to hand over to the next node; and sockets handed over by the previous node, for
+    /// [`tcp::serve`] to accept on instead of binding.
+    sockets: Mutex<Sockets>,
+    /// The routes last published, and their domain: what a handover passes on.
+    published: Mutex<(String, Vec<AppRoutes>)>,
+}
+
+/// The router's listening sockets, by the port they serve (0: the HTTP listener).
+#[derive(Default)]
+struct Sockets {
+    serving: HashMap<u16, std::net::TcpListener>,
+    inherited: HashMap<u16, std::net::TcpListener>,
 }
 
 impl Router {
@@ -155,7 +168,59 @@ impl Router {
             listen_ip,
             access_log,
             tcp_listening: watch::channel(HashSet::new()).0,
+            sockets: Mutex::new(Sockets::default()),
+            published: Mutex::new((String::new(), Vec::new())),
         })
+    }
+
+    /// The routes it serves, as last published, with their domain.
+    pub fn published(&self) -> (String, Vec<AppRoutes>) {
+        self.published.lock().expect("published lock").clone()
+    }
+
+    /// Keeps a copy of a listening socket this router accepts on, for a handover (`port` 0:
+    /// the HTTP listener).
+    pub fn keep_socket(&self, port: u16, listener: &std::net::TcpListener) {
+        if let Ok(copy) = listener.try_clone() {
+            self.sockets
+                .lock()
+                .expect("sockets lock")
+                .serving
+                .insert(port, copy);
+        }
+    }
+
+    /// Forgets the socket of a TCP route that closed.
+    pub(crate) fn drop_socket(&self, port: u16) {
+        self.sockets
+            .lock()
+            .expect("sockets lock")
+            .serving
+            .remove(&port);
+    }
+
+    /// Copies of the sockets this router accepts on, by port (0: HTTP).
+    pub fn sockets(&self) -> Vec<(u16, std::net::TcpListener)> {
+        let sockets = self.sockets.lock().expect("sockets lock");
+        sockets
+            .serving
+            .iter()
+            .filter_map(|(port, l)| Some((*port, l.try_clone().ok()?)))
+            .collect()
+    }
+
+    /// TCP route sockets handed over by the previous node, accepted on as they are.
+    pub fn inherit_tcp(&self, sockets: HashMap<u16, std::net::TcpListener>) {
+        self.sockets.lock().expect("sockets lock").inherited = sockets;
+    }
+
+    /// The handed-over socket of a TCP route port, if any.
+    pub(crate) fn take_inherited(&self, port: u16) -> Option<std::net::TcpListener> {
+        self.sockets
+            .lock()
+            .expect("sockets lock")
+            .inherited
+            .remove(&port)
     }
 
     pub fn table(&self) -> Arc<RouteTable> {
@@ -167,6 +232,7 @@ impl Router {
     /// request sees it. Routes flow one way: the node never reads the table back.
     pub fn publish(&self, domain: &str, apps: &[AppRoutes]) {
         let _one_at_a_time = self.publishing.lock().expect("publish lock");
+        *self.published.lock().expect("published lock") = (domain.to_string(), apps.to_vec());
         let table = RouteTable::build(apps, domain, &self.table());
         {
             let mut known = self.known.lock().expect("known lock");

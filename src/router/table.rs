@@ -158,7 +158,7 @@ impl Pool {
 }
 
 /// What the node knows about one app, for building the table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AppRoutes {
     pub app: String,
     /// (hostname, container port)

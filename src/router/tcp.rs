@@ -15,6 +15,19 @@ const TCP_BIND_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Keeps one listener per TCP route port until `cancel` fires.
 pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
+    // Connections in flight when the router stops (a node restart) are given the shutdown
+    // grace to finish before the process goes.
+    let connections = tokio_util::task::TaskTracker::new();
+    serve_ports(&router, &cancel, &connections).await;
+    connections.close();
+    let _ = tokio::time::timeout(router.config.shutdown_grace, connections.wait()).await;
+}
+
+async fn serve_ports(
+    router: &Arc<Router>,
+    cancel: &CancellationToken,
+    connections: &tokio_util::task::TaskTracker,
+) {
     let mut changes = router.subscribe();
     let mut listeners: HashMap<u16, CancellationToken> = HashMap::new();
     let mut failing: std::collections::HashSet<u16> = std::collections::HashSet::new();
@@ -24,6 +37,7 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
             let keep = wanted.contains(port);
             if !keep {
                 token.cancel();
+                router.drop_socket(*port);
                 router.tcp_listening.send_modify(|open| {
                     open.remove(port);
                 });
@@ -35,7 +49,7 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
                 continue;
             }
             let addr = SocketAddr::new(router.listen_ip, port);
-            match TcpListener::bind(addr).await {
+            match open(router, addr, port).await {
                 Ok(listener) => {
                     let token = cancel.child_token();
                     listeners.insert(port, token.clone());
@@ -43,7 +57,13 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
                         open.insert(port);
                     });
                     failing.remove(&port);
-                    tokio::spawn(accept_loop(router.clone(), listener, port, token));
+                    tokio::spawn(accept_loop(
+                        router.clone(),
+                        listener,
+                        port,
+                        token,
+                        connections.clone(),
+                    ));
                 }
                 Err(e) => {
                     if failing.insert(port) {
@@ -69,11 +89,24 @@ pub async fn serve(router: Arc<Router>, cancel: CancellationToken) {
     }
 }
 
+/// The listener of a TCP route: the one the previous node handed over, else a new one. A
+/// copy is kept for the next handover.
+async fn open(router: &Router, addr: SocketAddr, port: u16) -> std::io::Result<TcpListener> {
+    let listener = match router.take_inherited(port) {
+        Some(listener) => listener,
+        None => TcpListener::bind(addr).await?.into_std()?,
+    };
+    listener.set_nonblocking(true)?;
+    router.keep_socket(port, &listener);
+    TcpListener::from_std(listener)
+}
+
 async fn accept_loop(
     router: Arc<Router>,
     listener: TcpListener,
     port: u16,
     cancel: CancellationToken,
+    connections: tokio_util::task::TaskTracker,
 ) {
     loop {
         let client = tokio::select! {
@@ -84,7 +117,7 @@ async fn accept_loop(
             _ = cancel.cancelled() => return,
         };
         let router = router.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let candidates = match router.table().tcp_pool(port) {
                 Some(pool) => pool.candidates(router.config.max_attempts),
                 None => Vec::new(),

@@ -1,0 +1,137 @@
+//! The node as a service: restarts that refuse nothing (the router's sockets are handed to
+//! the new node), what `daemon stop` says, and the systemd unit.
+
+use crate::support::*;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// A GET through a TCP route, on a new connection each time, until stopped.
+fn tcp_load(
+    port: u16,
+) -> (
+    Arc<AtomicBool>,
+    std::thread::JoinHandle<(usize, Vec<String>)>,
+) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let (mut ok, mut errors) = (0, Vec::new());
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !flag.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+            let answer = (|| -> std::io::Result<String> {
+                let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+                stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+                stream.write_all(b"GET /index HTTP/1.0\r\n\r\n")?;
+                let mut response = String::new();
+                stream.read_to_string(&mut response)?;
+                Ok(response)
+            })();
+            match answer {
+                Ok(text)
+                    if text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200") =>
+                {
+                    ok += 1
+                }
+                other => errors.push(format!("{other:?}")),
+            }
+        }
+        (ok, errors)
+    });
+    (stop, thread)
+}
+
+#[test]
+fn twenty_node_restarts_refuse_no_connection_and_fail_no_request() {
+    require_docker();
+    let home = Home::new();
+    let tcp = free_port();
+    home.ltc(&[
+        "create",
+        "web",
+        "-i",
+        "2",
+        "-R",
+        "web",
+        "-T",
+        &format!("{tcp}:8080"),
+    ])
+    .ok();
+    let before = home.json(&["status", "web"]);
+    let load = Load::start(home.router_port, "web.localhost", Duration::from_secs(120));
+    let (stop_tcp, tcp_thread) = tcp_load(tcp);
+    let mut pids = vec![home.node_pid().unwrap()];
+    for _ in 0..20 {
+        let run = home.ltc(&["daemon", "restart"]).ok();
+        assert!(run.stdout.contains("the ltc node is restarted"), "{run:#?}");
+        pids.push(home.node_pid().unwrap());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (ok, failed, errors) = load.finish();
+    stop_tcp.store(true, Ordering::SeqCst);
+    let (tcp_ok, tcp_errors) = tcp_thread.join().unwrap();
+    println!(
+        "20 restarts: {ok} HTTP requests answered, {failed} failed; {tcp_ok} TCP exchanges, {} failed",
+        tcp_errors.len()
+    );
+    assert_eq!(failed, 0, "{errors:?}");
+    assert!(
+        tcp_errors.is_empty(),
+        "{:?}",
+        &tcp_errors[..tcp_errors.len().min(5)]
+    );
+    assert!(ok > 0 && tcp_ok > 0);
+    pids.dedup();
+    assert_eq!(pids.len(), 21, "a new node each time: {pids:?}");
+    // The apps were not touched: the same instances serve.
+    let after = home.json(&["status", "web"]);
+    assert_eq!(guids(&after), guids(&before));
+    // One node runs, and answers.
+    assert_eq!(home.json(&["daemon", "status"])["running"], true);
+}
+
+#[test]
+fn a_node_started_beside_a_running_one_takes_over_and_stop_says_routing_stops() {
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web"]).ok();
+    let old = home.node_pid().unwrap();
+    let load = Load::start(home.router_port, "web.localhost", Duration::from_secs(60));
+    // As after an upgrade: `ltc daemon run` while a node serves the home.
+    let mut new = home
+        .command(&["daemon", "run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while home.node_pid() != Some(new.id() as i32) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new node never took over"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (ok, failed, errors) = load.finish();
+    assert_eq!(failed, 0, "{errors:?}");
+    assert!(ok > 0);
+    // Exited (a zombie when nothing reaps it counts: it no longer runs).
+    let state = std::fs::read_to_string(format!("/proc/{old}/stat")).unwrap_or_default();
+    let running = state
+        .rsplit_once(") ")
+        .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+    assert!(!running, "the old node exited: {state}");
+    let run = home.ltc(&["daemon", "stop"]).ok();
+    assert!(
+        run.stdout
+            .contains("their routes no longer answer until a node runs again"),
+        "{run:#?}"
+    );
+    let _ = new.wait();
+    assert!(
+        http_get(home.router_port, "/index", "web.localhost").is_err(),
+        "routing stops with the node"
+    );
+}
