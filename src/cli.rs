@@ -975,6 +975,21 @@ pub enum DaemonCommand {
     },
     /// Say whether the node runs
     Status,
+    /// Run the node as a systemd service: at boot (or login), restarted when it exits
+    Install {
+        /// A system unit (/etc/systemd/system) rather than this user's
+        #[arg(long)]
+        system: bool,
+        /// Print the unit instead of installing it
+        #[arg(long)]
+        print: bool,
+    },
+    /// Remove the systemd service (its node stops, and with it routing)
+    Uninstall {
+        /// The system unit rather than this user's
+        #[arg(long)]
+        system: bool,
+    },
 }
 
 #[cfg(test)]

@@ -135,3 +135,53 @@ fn a_node_started_beside_a_running_one_takes_over_and_stop_says_routing_stops() 
         "routing stops with the node"
     );
 }
+
+#[test]
+fn install_writes_the_unit_and_says_when_systemd_is_missing() {
+    let home = Home::new();
+    let config = home.path().join("config");
+    let run = |args: &[&str]| {
+        Run::from(
+            home.command(args)
+                .env("XDG_CONFIG_HOME", &config)
+                .output()
+                .unwrap(),
+        )
+    };
+    let unit = config.join("systemd/user/ltc.service");
+    let systemd = std::path::Path::new("/run/systemd/system").is_dir();
+    if systemd {
+        // Where systemd runs, the install path is the real one; not exercised here.
+        return;
+    }
+    let installed = run(&["daemon", "install"]).code(14);
+    assert!(
+        installed
+            .stderr
+            .contains("systemd is not running on this machine"),
+        "{installed:#?}"
+    );
+    assert!(
+        installed.stderr.contains(&unit.display().to_string()),
+        "{installed:#?}"
+    );
+    let text = std::fs::read_to_string(&unit).unwrap();
+    assert!(
+        text.contains(&format!("ExecStart={LTC} daemon run")),
+        "{text}"
+    );
+    assert!(text.contains("Restart=always"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Environment=\"LTC_HOME={}\"",
+            home.path().display()
+        )),
+        "{text}"
+    );
+    assert_eq!(run(&["daemon", "install", "--print"]).ok().stdout, text);
+    let removed = run(&["daemon", "uninstall"]).ok();
+    assert!(removed.stdout.contains("removed"), "{removed:#?}");
+    assert!(!unit.exists());
+    let again = run(&["daemon", "uninstall"]).ok();
+    assert!(again.stdout.contains("nothing to remove"), "{again:#?}");
+}

@@ -428,6 +428,8 @@ fn streaming_and_daemon_commands_print_what_their_snapshots_say() {
     require_docker();
     let home = Home::new();
     let mut snap = Snapshots::new(&home);
+    snap.known.push((crate::support::LTC.to_string(), "<LTC>"));
+    snap.human("daemon-install-print", &["daemon", "install", "--print"]);
     snap.human("daemon-status-stopped", &["daemon", "status"]);
     snap.json(
         "daemon-status-stopped-json",

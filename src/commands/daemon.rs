@@ -117,6 +117,10 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             );
             Ok(())
         }
+        DaemonCommand::Install { system, print } => {
+            super::service::install(settings, ui, system, print)
+        }
+        DaemonCommand::Uninstall { system } => super::service::uninstall(ui, system),
         DaemonCommand::Status => {
             let client = Client::new(settings).with_notes(ui);
             if !client.ping().await? {

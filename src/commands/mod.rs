@@ -8,6 +8,7 @@ mod logs;
 mod remove;
 mod scale;
 mod selftest;
+mod service;
 mod ssh;
 mod status;
 mod target;

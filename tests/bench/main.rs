@@ -1,7 +1,7 @@
 //! ltc's benchmarks, side by side with what users would run instead. Not a test: it asserts
 //! nothing and prints a Markdown report for `docs/benchmarks.md`.
 //!
-//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,deploy,router,cli]
+//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,deploy,node,router,cli]
 //!
 //! - create: `ltc create` to the first 200 through the router, against `docker run` of the
 //!   same image to its first 200 on the published port;
@@ -13,6 +13,9 @@
 //! - deploy: a rolling `ltc update` of 4 instances under GET and POST load, against the floor
 //!   (4 sequential `docker run`s to their first 200) and against what a user does without it
 //!   (`ltc remove` + `ltc create`), counting the requests each fails;
+//! - node: 20 `ltc daemon restart`s under GET load (failed requests), and the routing gap
+//!   when the node is SIGKILLed and its service manager starts a new one 100 ms later
+//!   (systemd's `Restart=always`, `RestartSec=100ms`, as `ltc daemon install` writes it);
 //! - cli: wall time of `ltc list`, `ltc status` and `ltc --version`.
 //!
 //! Everything it starts is labelled or owned by a temporary LTC_HOME and removed at the end.
@@ -723,6 +726,61 @@ fn bench_deploy(ltc: &Ltc, image: &str, rounds: usize) -> Vec<String> {
     ]
 }
 
+fn node_pid(ltc: &Ltc) -> Option<u32> {
+    std::fs::read_to_string(ltc.home.path().join("node.lock"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn bench_node(ltc: &Ltc, rounds: usize) -> Vec<String> {
+    ltc.ok(&["create", "up", "-i", "2", "-q"]);
+    let (stop, load) = mixed_load(ltc.router_port, "up.localhost");
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..20 {
+        ltc.ok(&["daemon", "restart"]);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (restart_ok, restart_failed) = load.join().unwrap();
+
+    let mut gaps = Vec::new();
+    let (mut failed_total, mut total) = (0u64, 0u64);
+    for _ in 0..rounds.min(5) {
+        let (stop, load) = mixed_load(ltc.router_port, "up.localhost");
+        std::thread::sleep(Duration::from_millis(200));
+        let pid = node_pid(ltc).expect("node runs");
+        let killed = Instant::now();
+        run(Command::new("kill").args(["-KILL", &pid.to_string()]));
+        // The service manager's RestartSec.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut child = ltc.cmd(&["daemon", "run"]).spawn().unwrap();
+        while http_status(ltc.router_port, "up.localhost", "/index") != Some(200) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        gaps.push(killed.elapsed().as_secs_f64());
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (ok, failed) = load.join().unwrap();
+        failed_total += failed;
+        total += ok + failed;
+        // Detached from this process, as under a service manager.
+        std::thread::spawn(move || child.wait());
+    }
+    ltc.ok(&["remove", "up"]);
+    vec![
+        format!(
+            "| 20 × `ltc daemon restart` (sockets handed over) | — | {restart_failed} of {} |",
+            restart_ok + restart_failed
+        ),
+        format!(
+            "| SIGKILL of the node, new node 100 ms later (`Restart=always`, `RestartSec=100ms`) → routes answer again | {:.0} ms | {failed_total} of {total} |",
+            median(gaps) * 1000.0
+        ),
+    ]
+}
+
 fn bench_cli(ltc: &Ltc) -> Vec<String> {
     ltc.ok(&["create", "cli", "-q"]);
     let time = |args: &[&str]| {
@@ -807,6 +865,12 @@ fn main() {
             .iter()
             .for_each(|l| println!("{l}"));
         remove_bench_containers();
+    }
+    if wanted("node") {
+        println!("\n| node | gap (median) | GET+POST failed |\n|---|---|---|");
+        bench_node(&ltc, options.rounds)
+            .iter()
+            .for_each(|l| println!("{l}"));
     }
     if wanted("router") {
         println!(
