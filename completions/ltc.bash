@@ -97,6 +97,9 @@ _ltc() {
             ltc,volumes)
                 cmd="ltc__subcmd__volumes"
                 ;;
+            ltc__subcmd__daemon,install)
+                cmd="ltc__subcmd__daemon__subcmd__install"
+                ;;
             ltc__subcmd__daemon,restart)
                 cmd="ltc__subcmd__daemon__subcmd__restart"
                 ;;
@@ -111,6 +114,9 @@ _ltc() {
                 ;;
             ltc__subcmd__daemon,stop)
                 cmd="ltc__subcmd__daemon__subcmd__stop"
+                ;;
+            ltc__subcmd__daemon,uninstall)
+                cmd="ltc__subcmd__daemon__subcmd__uninstall"
                 ;;
             *)
                 ;;
@@ -332,8 +338,22 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__daemon)
-            opts="-q -h -V --json --quiet --help --version run start restart stop status"
+            opts="-q -h -V --json --quiet --help --version run start restart stop status install uninstall"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__daemon__subcmd__install)
+            opts="-q -h -V --system --print --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -432,6 +452,20 @@ _ltc() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__daemon__subcmd__uninstall)
+            opts="-q -h -V --system --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -414,6 +414,8 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand restart 'Replace the running node with a new one (e.g. after an upgrade) without refusing a connection: the new node takes the router''s sockets over before the old one stops'
             cand stop 'Stop the node: apps keep running, but routing stops until a node runs again'
             cand status 'Say whether the node runs'
+            cand install 'Run the node as a systemd service: at boot (or login), restarted when it exits'
+            cand uninstall 'Remove the systemd service (its node stops, and with it routing)'
         }
         &'ltc;daemon;run'= {
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
@@ -458,6 +460,27 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand --version 'Print version'
         }
         &'ltc;daemon;status'= {
+            cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+            cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'ltc;daemon;install'= {
+            cand --system 'A system unit (/etc/systemd/system) rather than this user''s'
+            cand --print 'Print the unit instead of installing it'
+            cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+            cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'ltc;daemon;uninstall'= {
+            cand --system 'The system unit rather than this user''s'
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'

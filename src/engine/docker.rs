@@ -75,6 +75,7 @@ impl DockerEngine {
 
     fn timeout(&self, operation: &str) -> EngineError {
         EngineError::Timeout {
+            endpoint: self.host.clone(),
             operation: operation.to_string(),
             seconds: CALL_TIMEOUT.as_secs(),
         }
@@ -615,6 +616,7 @@ impl Engine for DockerEngine {
         match tokio::time::timeout(timeout, run).await {
             Ok(outcome) => outcome,
             Err(_) => Err(EngineError::Timeout {
+                endpoint: self.host.clone(),
                 operation: "exec".into(),
                 seconds: timeout.as_secs(),
             }),

@@ -217,8 +217,14 @@ pub struct BuildOptions {
 pub enum EngineError {
     #[error("cannot reach the Docker engine at `{endpoint}`: {reason}")]
     Unreachable { endpoint: String, reason: String },
-    #[error("the Docker engine did not answer `{operation}` within {seconds} s")]
-    Timeout { operation: String, seconds: u64 },
+    #[error(
+        "the Docker engine at `{endpoint}` did not respond to `{operation}` within {seconds} s"
+    )]
+    Timeout {
+        endpoint: String,
+        operation: String,
+        seconds: u64,
+    },
     #[error("image `{0}` not found")]
     ImageNotFound(String),
     #[error("cannot pull image `{image}`: {reason}")]
@@ -240,10 +246,12 @@ impl From<EngineError> for crate::error::Error {
         use crate::error::{Error, Kind};
         let message = error.to_string();
         match error {
-            EngineError::Unreachable { .. } | EngineError::Timeout { .. } => {
-                Error::new(Kind::Engine, message)
-                    .with_hint("start Docker, or point DOCKER_HOST at its socket, then retry")
-            }
+            EngineError::Unreachable { .. } => Error::new(Kind::Engine, message)
+                .with_hint("start Docker, or point DOCKER_HOST at its socket, then retry"),
+            EngineError::Timeout { .. } => Error::new(Kind::Engine, message).with_hint(
+                "it accepts connections but does not answer: it may be hung or overloaded \
+                 (restart it); the router keeps serving what it knows",
+            ),
             EngineError::ImageNotFound(_) | EngineError::Pull { .. } => {
                 Error::new(Kind::Image, message)
                     .with_hint("build or load the image locally (`docker images` lists them)")

@@ -590,3 +590,171 @@ pub fn busybox_image() -> String {
         })
         .clone()
 }
+
+/// A Docker engine of a test's own, for faults that must never touch the machine's engine
+/// (stop, hang, restart): its own config, data, exec root, pid file, socket and bridge.
+pub struct PrivateEngine {
+    dir: tempfile::TempDir,
+    /// `unix:///.../sock`, for DOCKER_HOST.
+    pub host: String,
+    bridge: String,
+    pid: Option<u32>,
+}
+
+impl PrivateEngine {
+    pub fn start(live_restore: bool) -> PrivateEngine {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = (std::process::id() as usize * 7 + NEXT.fetch_add(1, Ordering::SeqCst)) % 200;
+        let dir = tempfile::Builder::new()
+            .prefix("ltc-engine-")
+            .tempdir()
+            .unwrap();
+        let bridge = format!("ltcb{n:03}{:04x}", std::process::id() % 0xffff);
+        let ip = |args: &[&str]| {
+            let out = Command::new("ip").args(args).output().unwrap();
+            assert!(out.status.success(), "ip {args:?}: {out:?}");
+        };
+        let _ = Command::new("ip").args(["link", "del", &bridge]).output();
+        ip(&["link", "add", &bridge, "type", "bridge"]);
+        ip(&["addr", "add", &format!("10.214.{n}.1/24"), "dev", &bridge]);
+        ip(&["link", "set", &bridge, "up"]);
+        let mut engine = PrivateEngine {
+            host: format!("unix://{}/sock", dir.path().display()),
+            dir,
+            bridge,
+            pid: None,
+        };
+        engine.configure(live_restore);
+        engine.run();
+        engine
+    }
+
+    pub fn configure(&self, live_restore: bool) {
+        std::fs::write(
+            self.dir.path().join("config.json"),
+            serde_json::json!({ "live-restore": live_restore }).to_string(),
+        )
+        .unwrap();
+    }
+
+    /// Starts the engine and waits until it answers.
+    pub fn run(&mut self) {
+        let d = self.dir.path();
+        let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
+        let child = Command::new("dockerd")
+            .arg("--config-file")
+            .arg(d.join("config.json"))
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("pid"))
+            .args(["-H", &self.host, "--bridge", &self.bridge])
+            .args(["--iptables=false", "--ip-masq=false"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.pid = Some(child.id());
+        // Reaped by a thread of its own: the engine outlives no test.
+        std::thread::spawn(move || {
+            let mut child = child;
+            let _ = child.wait();
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.docker(&["info"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "the private engine never answered: {}",
+                std::fs::read_to_string(d.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the engine (SIGTERM) and waits until its process is gone.
+    pub fn stop(&mut self) {
+        let Some(pid) = self.pid.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-CONT", &pid.to_string()])
+            .output();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .output();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while process_runs(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Freezes the engine: it accepts connections and answers nothing.
+    pub fn pause(&self) {
+        let _ = Command::new("kill")
+            .args(["-STOP", &self.pid.unwrap().to_string()])
+            .output();
+    }
+
+    pub fn resume(&self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.pid.unwrap().to_string()])
+            .output();
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .args(["-H", &self.host])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Ids of its containers that run.
+    pub fn running(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.docker(&["ps", "-q", "--no-trunc"]).stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+/// Whether a process runs (a zombie does not).
+pub fn process_runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+impl Drop for PrivateEngine {
+    fn drop(&mut self) {
+        if self.pid.is_some() {
+            self.resume();
+            let ids = String::from_utf8_lossy(&self.docker(&["ps", "-aq"]).stdout).to_string();
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let mut args = vec!["rm", "-f"];
+                args.extend(ids);
+                let _ = self.docker(&args);
+            }
+        }
+        self.stop();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .output();
+        // Mounts the engine left are undone before its directory goes.
+        let _ = Command::new("umount")
+            .args(["-R", "-l"])
+            .arg(self.dir.path().join("exec"))
+            .output();
+        let _ = Command::new("umount")
+            .args(["-R", "-l"])
+            .arg(self.dir.path().join("data"))
+            .output();
+    }
+}
