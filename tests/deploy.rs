@@ -300,9 +300,10 @@ fn a_node_killed_mid_rollout_converges_to_one_revision() {
         std::thread::sleep(Duration::from_millis(100));
     };
     println!("at most {most} containers ran while the next node finished the rollout");
+    let log = std::fs::read_to_string(home.path().join("node.log")).unwrap_or_default();
     assert!(
         most <= 5,
-        "{most} containers for 4 instances and a surge of 1"
+        "{most} containers for 4 instances and a surge of 1:\n{log}"
     );
     assert_eq!(revisions(&done), [2, 2, 2, 2]);
     assert_eq!(home.containers().len(), 4);

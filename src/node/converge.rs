@@ -183,11 +183,20 @@ fn surge(spec: &AppSpec) -> u32 {
 /// index at a time: the new instance starts while the old one serves, and the old one is
 /// stopped only once the new one is RUNNING and healthy. At most [`surge`] extra containers
 /// exist at once, counting those still draining.
-pub fn plan(apps: &BTreeMap<String, AppSpec>, slots: &[Slot], now: Instant) -> Vec<Action> {
+///
+/// `creating` counts, per app, containers a previous node asked the engine for that have not
+/// shown up yet: they count toward the surge budget too.
+pub fn plan(
+    apps: &BTreeMap<String, AppSpec>,
+    slots: &[Slot],
+    creating: &HashMap<String, u32>,
+    now: Instant,
+) -> Vec<Action> {
     let mut actions = Vec::new();
     // Slots that still count for their index, grouped by (app, index).
     let mut by_index: HashMap<(&str, u32), Vec<&Slot>> = HashMap::new();
-    let mut containers: HashMap<&str, u32> = HashMap::new();
+    let mut containers: HashMap<&str, u32> =
+        creating.iter().map(|(app, n)| (app.as_str(), *n)).collect();
     for slot in slots {
         if slot.container.is_some() || slot.op == Op::Starting {
             *containers.entry(slot.app.as_str()).or_default() += 1;
@@ -451,7 +460,12 @@ mod tests {
 
     #[test]
     fn a_new_app_starts_every_index() {
-        let actions = plan(&apps(&[spec("web", 1, 3)]), &[], Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 1, 3)]),
+            &[],
+            &HashMap::new(),
+            Instant::now(),
+        );
         assert_eq!(starts(&actions), [0, 1, 2]);
         assert!(stops(&actions).is_empty());
     }
@@ -459,7 +473,12 @@ mod tests {
     #[test]
     fn scale_up_adds_only_the_missing_indices() {
         let slots = [running("web", 1, 0), running("web", 1, 1)];
-        let actions = plan(&apps(&[spec("web", 1, 4)]), &slots, Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 1, 4)]),
+            &slots,
+            &HashMap::new(),
+            Instant::now(),
+        );
         assert_eq!(starts(&actions), [2, 3]);
         assert!(stops(&actions).is_empty());
     }
@@ -467,7 +486,12 @@ mod tests {
     #[test]
     fn scale_down_removes_highest_indices_first() {
         let slots: Vec<Slot> = (0..4).map(|i| running("web", 1, i)).collect();
-        let actions = plan(&apps(&[spec("web", 1, 2)]), &slots, Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 1, 2)]),
+            &slots,
+            &HashMap::new(),
+            Instant::now(),
+        );
         assert!(starts(&actions).is_empty());
         assert_eq!(stops(&actions), ["web-1-2", "web-1-3"]);
     }
@@ -475,24 +499,39 @@ mod tests {
     #[test]
     fn a_removed_app_stops_all_its_instances() {
         let slots = [running("web", 1, 0), running("web", 1, 1)];
-        let actions = plan(&apps(&[]), &slots, Instant::now());
+        let actions = plan(&apps(&[]), &slots, &HashMap::new(), Instant::now());
         assert_eq!(stops(&actions), ["web-1-0", "web-1-1"]);
     }
 
     #[test]
     fn an_old_instance_serves_until_its_replacement_runs() {
         let slots = [running("web", 1, 0)];
-        let actions = plan(&apps(&[spec("web", 2, 1)]), &slots, Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 2, 1)]),
+            &slots,
+            &HashMap::new(),
+            Instant::now(),
+        );
         assert_eq!(starts(&actions), [0]);
         assert!(stops(&actions).is_empty(), "{actions:?}");
         let mut new = running("web", 2, 0);
         new.state = InstanceState::Claimed;
         let both = [running("web", 1, 0), new.clone()];
-        let actions = plan(&apps(&[spec("web", 2, 1)]), &both, Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 2, 1)]),
+            &both,
+            &HashMap::new(),
+            Instant::now(),
+        );
         assert!(actions.is_empty(), "still starting: {actions:?}");
         new.state = InstanceState::Running;
         let both = [running("web", 1, 0), new];
-        let actions = plan(&apps(&[spec("web", 2, 1)]), &both, Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 2, 1)]),
+            &both,
+            &HashMap::new(),
+            Instant::now(),
+        );
         assert_eq!(stops(&actions), ["web-1-0"]);
         assert!(starts(&actions).is_empty());
     }
@@ -501,7 +540,10 @@ mod tests {
     fn a_rollout_keeps_within_instances_plus_surge_counting_draining_containers() {
         let old: Vec<Slot> = (0..4).map(|i| running("web", 1, i)).collect();
         let specs = apps(&[spec("web", 2, 4)]);
-        assert_eq!(starts(&plan(&specs, &old, Instant::now())), [0]);
+        assert_eq!(
+            starts(&plan(&specs, &old, &HashMap::new(), Instant::now())),
+            [0]
+        );
         let mut with_surge = specs.clone();
         with_surge.get_mut("web").unwrap().rollout = Some(crate::model::Rollout {
             kind: crate::model::RolloutKind::Update,
@@ -513,14 +555,32 @@ mod tests {
             health_timeout_ms: 60_000,
             started_at: 0,
         });
-        assert_eq!(starts(&plan(&with_surge, &old, Instant::now())), [0, 1]);
+        assert_eq!(
+            starts(&plan(&with_surge, &old, &HashMap::new(), Instant::now())),
+            [0, 1]
+        );
         // Index 0 replaced, its old instance still draining: no room for index 1 yet.
         let mut slots = old.clone();
         slots[0].op = Op::Stopping;
         slots.push(running("web", 2, 0));
-        assert!(starts(&plan(&specs, &slots, Instant::now())).is_empty());
+        assert!(starts(&plan(&specs, &slots, &HashMap::new(), Instant::now())).is_empty());
         slots.remove(0);
-        assert_eq!(starts(&plan(&specs, &slots, Instant::now())), [1]);
+        assert_eq!(
+            starts(&plan(&specs, &slots, &HashMap::new(), Instant::now())),
+            [1]
+        );
+    }
+
+    #[test]
+    fn creates_a_previous_node_sent_count_toward_the_surge() {
+        let old: Vec<Slot> = (0..4).map(|i| running("web", 1, i)).collect();
+        let specs = apps(&[spec("web", 2, 4)]);
+        let creating = HashMap::from([("web".to_string(), 1)]);
+        assert!(starts(&plan(&specs, &old, &creating, Instant::now())).is_empty());
+        assert_eq!(
+            starts(&plan(&specs, &old, &HashMap::new(), Instant::now())),
+            [0]
+        );
     }
 
     #[test]
@@ -528,7 +588,12 @@ mod tests {
         let mut crashed = Slot::new("web", 1, 0, "old".into());
         crashed.state = InstanceState::Crashed;
         crashed.next_restart = Some(Instant::now());
-        let actions = plan(&apps(&[spec("web", 2, 1)]), &[crashed], Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 2, 1)]),
+            &[crashed],
+            &HashMap::new(),
+            Instant::now(),
+        );
         assert_eq!(starts(&actions), [0]);
         assert_eq!(stops(&actions), ["old"]);
     }
@@ -570,6 +635,7 @@ mod tests {
         let actions = plan(
             &apps(&[spec("web", 1, 1)]),
             &[starting, stopping],
+            &HashMap::new(),
             Instant::now(),
         );
         assert!(actions.is_empty(), "{actions:?}");
@@ -585,6 +651,7 @@ mod tests {
         let actions = plan(
             &apps(&[spec("web", 1, 1)]),
             &[claimed, healthy],
+            &HashMap::new(),
             Instant::now(),
         );
         assert!(starts(&actions).is_empty());
@@ -599,8 +666,13 @@ mod tests {
         crashed.crash_count = 3;
         crashed.next_restart = Some(now + Duration::from_secs(30));
         let specs = apps(&[spec("web", 1, 1)]);
-        assert!(plan(&specs, std::slice::from_ref(&crashed), now).is_empty());
-        let later = plan(&specs, &[crashed], now + Duration::from_secs(30));
+        assert!(plan(&specs, std::slice::from_ref(&crashed), &HashMap::new(), now).is_empty());
+        let later = plan(
+            &specs,
+            &[crashed],
+            &HashMap::new(),
+            now + Duration::from_secs(30),
+        );
         assert_eq!(
             later,
             [Action::Start {
@@ -618,7 +690,12 @@ mod tests {
         crashed.state = InstanceState::Crashed;
         crashed.crash_count = MAX_RESTARTS;
         crashed.next_restart = None;
-        let actions = plan(&apps(&[spec("web", 1, 1)]), &[crashed], Instant::now());
+        let actions = plan(
+            &apps(&[spec("web", 1, 1)]),
+            &[crashed],
+            &HashMap::new(),
+            Instant::now(),
+        );
         assert!(actions.is_empty(), "{actions:?}");
     }
 

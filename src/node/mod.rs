@@ -63,8 +63,9 @@ pub const STARTUP_RECORDS_KEPT: Duration = Duration::from_secs(60);
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a crashed instance's output follower may take to read its last lines before the
-/// container is removed.
-pub(crate) const CRASH_OUTPUT_WAIT: Duration = Duration::from_millis(500);
+/// container is removed. The container has stopped, so the read ends by itself; on a busy
+/// machine it can take more than a moment, and those lines are why it crashed.
+pub(crate) const CRASH_OUTPUT_WAIT: Duration = Duration::from_secs(3);
 
 /// Without a monitor, an instance is RUNNING once its process has stayed up this long.
 pub const NO_MONITOR_GRACE: Duration = Duration::from_secs(1);

@@ -209,6 +209,11 @@ impl Node {
             let Some((app, generation, index)) = adoptable(inner, o) else {
                 inner.strays.insert(o.id.clone());
                 found.strays.push(o.id.clone());
+                // A create the previous node sent is resolved: its container is here and
+                // goes; no longer one to wait for.
+                inner
+                    .pending
+                    .retain(|r| !(r.guid == guid && r.container.is_none()));
                 continue;
             };
             let mut slot = Slot::new(&app, generation, index, guid.clone());
@@ -233,7 +238,16 @@ impl Node {
     pub(super) fn apply(self: &Arc<Self>) {
         let mut inner = self.lock();
         self.check_rollouts(&mut inner);
-        let actions = converge::plan(&inner.desired.apps, &inner.slots, Instant::now());
+        // Creates a previous node sent that have not shown up yet count as containers.
+        let mut creating: HashMap<String, u32> = HashMap::new();
+        if Instant::now() < inner.pending_creates_until {
+            for record in inner.pending.iter().filter(|r| r.container.is_none()) {
+                if !inner.accounts_for(record) {
+                    *creating.entry(record.app.clone()).or_default() += 1;
+                }
+            }
+        }
+        let actions = converge::plan(&inner.desired.apps, &inner.slots, &creating, Instant::now());
         if actions.is_empty() {
             return;
         }
