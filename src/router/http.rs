@@ -474,56 +474,101 @@ async fn proxy(
     };
     let mut last = None;
     let mut not_http1 = false;
-    for backend in &candidates {
-        let Some(body) = outbound.next_body() else {
+    let mut candidates = candidates;
+    let mut pause = DIAL_RETRY_FIRST;
+    let give_up = std::time::Instant::now() + router.config.dial_retry_budget;
+    loop {
+        let mut only_refused = true;
+        let answered = 'attempts: {
+            for backend in &candidates {
+                let Some(body) = outbound.next_body() else {
+                    only_refused = false;
+                    break;
+                };
+                last = Some(backend.index);
+                let upstream = build_upstream(&outbound.parts, backend, &outbound.path, body);
+                let guard = backend.track();
+                let send = connections.send(backend.addr, upstream, !outbound.idempotent);
+                let retry_safe = outbound.replay.is_some() && outbound.idempotent;
+                let sent = wait_response(router, backend, send, retry_safe).await;
+                let response = match sent {
+                    Waited::TimedOut => return Err(access.refused(last, Refusal::Timeout)),
+                    Waited::Abandoned => {
+                        only_refused = false;
+                        continue;
+                    }
+                    Waited::Answered(Ok(response)) => response,
+                    Waited::Answered(Err(SendError::Dial(_))) => {
+                        backend.mark_failed();
+                        if outbound.replay.is_some() {
+                            continue;
+                        }
+                        break 'attempts None;
+                    }
+                    Waited::Answered(Err(SendError::AfterSend { .. }))
+                        if outbound.body_timed_out() =>
+                    {
+                        return Err(access.refused(last, Refusal::BodyTimeout));
+                    }
+                    Waited::Answered(Err(SendError::AfterSend { fresh, error })) => {
+                        // A kept connection that died before any answer (a port proxy that
+                        // went away) is as good as refused for a request that may go again.
+                        // A new one closed by the instance is the app failing: at most
+                        // `max_attempts` of those, as gorouter.
+                        only_refused &= !fresh && outbound.idempotent && !error.is_parse();
+                        not_http1 |= error.is_parse();
+                        if fresh {
+                            backend.mark_failed();
+                        }
+                        if outbound.replay.is_some() && outbound.idempotent {
+                            continue;
+                        }
+                        break 'attempts None;
+                    }
+                };
+                break 'attempts Some((backend.index, response, guard));
+            }
+            None
+        };
+        if let Some((index, response, guard)) = answered {
+            let length = response
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            access.record(Some(index), response.status(), length);
+            return Ok(pass_back(
+                response,
+                guard,
+                outbound.client_upgrade,
+                request_id,
+            ));
+        }
+        // Every instance refused the connection (nothing was sent, so any request may go
+        // again), or a kept connection died before answering one that may go again: a blip
+        // such as the engine's port proxy restarting. Tried again shortly, against the table
+        // as it is then, within the dial retry budget.
+        let replayable = outbound.replay.is_some();
+        if !(only_refused && replayable) || std::time::Instant::now() + pause > give_up {
             break;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(DIAL_RETRY_MAX);
+        candidates = match router.table().lookup(&host) {
+            Lookup::Found(pool) => pool.candidates(router.config.max_attempts),
+            Lookup::Unknown => break,
         };
-        last = Some(backend.index);
-        let upstream = build_upstream(&outbound.parts, backend, &outbound.path, body);
-        let guard = backend.track();
-        let send = connections.send(backend.addr, upstream, !outbound.idempotent);
-        let retry_safe = outbound.replay.is_some() && outbound.idempotent;
-        let sent = wait_response(router, backend, send, retry_safe).await;
-        let response = match sent {
-            Waited::TimedOut => return Err(access.refused(last, Refusal::Timeout)),
-            Waited::Abandoned => continue,
-            Waited::Answered(Ok(response)) => response,
-            Waited::Answered(Err(SendError::Dial(_))) => {
-                backend.mark_failed();
-                if outbound.replay.is_some() {
-                    continue;
-                }
-                break;
-            }
-            Waited::Answered(Err(SendError::AfterSend { .. })) if outbound.body_timed_out() => {
-                return Err(access.refused(last, Refusal::BodyTimeout));
-            }
-            Waited::Answered(Err(SendError::AfterSend { fresh, error })) => {
-                not_http1 |= error.is_parse();
-                if fresh {
-                    backend.mark_failed();
-                }
-                if outbound.replay.is_some() && outbound.idempotent {
-                    continue;
-                }
-                break;
-            }
-        };
-        let length = response
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        access.record(Some(backend.index), response.status(), length);
-        return Ok(pass_back(
-            response,
-            guard,
-            outbound.client_upgrade,
-            request_id,
-        ));
+        if candidates.is_empty() {
+            break;
+        }
     }
     Err(access.refused(last, Refusal::EndpointFailure { not_http1 }))
 }
+
+/// First pause before every instance is tried again after all refused the connection; it
+/// doubles up to [`DIAL_RETRY_MAX`].
+const DIAL_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(50);
+const DIAL_RETRY_MAX: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// How waiting for an instance's response ended.
 enum Waited<T> {

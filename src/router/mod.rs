@@ -63,6 +63,11 @@ pub fn default_workers() -> usize {
 /// Request bodies up to this size (with a Content-Length) are kept so a failed dial can be
 /// retried; larger and chunked bodies stream through once and are not retried.
 pub const MAX_REPLAY_BODY: u64 = 64 * 1024;
+/// How long a request whose every instance refuses connections keeps trying before its 502:
+/// long enough to ride out the engine's port proxy restarting (an engine restart with
+/// live-restore), short enough that a dead app still fails fast.
+pub const DIAL_RETRY_BUDGET: Duration = Duration::from_secs(3);
+
 /// How long a stopping router lets the requests in flight finish before it exits anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a stopping instance's in-flight requests may take before it is stopped anyway.
@@ -83,6 +88,9 @@ pub struct RouterConfig {
     pub max_attempts: usize,
     pub workers: usize,
     pub shutdown_grace: Duration,
+    /// How long a request may wait, trying again, while every instance of its app refuses
+    /// connections (0: answer 502 at once).
+    pub dial_retry_budget: Duration,
 }
 
 impl Default for RouterConfig {
@@ -100,6 +108,7 @@ impl Default for RouterConfig {
             max_attempts: MAX_ATTEMPTS,
             workers: default_workers(),
             shutdown_grace: SHUTDOWN_GRACE,
+            dial_retry_budget: DIAL_RETRY_BUDGET,
         }
     }
 }
