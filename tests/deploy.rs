@@ -567,3 +567,46 @@ fn an_image_of_other_software_takes_its_user_and_ports_from_its_own_metadata() {
         format!("image {image}, user root (the image's), command /bin/httpd -f -p 8080 -h /www")
     );
 }
+
+#[test]
+fn only_the_last_ten_revisions_keep_their_images() {
+    require_docker();
+    let home = Home::new();
+    let image = busybox_image();
+    home.ltc(&["create", "box", &image]).ok();
+    for n in 2..=12 {
+        home.ltc(&["update", "box", "-e", &format!("N={n}")]).ok();
+    }
+    let history = home.json(&["history", "box"]);
+    let numbers: Vec<u64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, (3..=12).collect::<Vec<_>>());
+    let install = home.install_id().unwrap();
+    let tags: Vec<String> = String::from_utf8_lossy(
+        &Command::new("docker")
+            .args(["images", "ltc/box", "--format", "{{.Tag}}"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .lines()
+    .map(String::from)
+    .filter(|tag| tag.ends_with(&install[..8]))
+    .collect();
+    let mut revisions: Vec<u64> = tags
+        .iter()
+        .filter_map(|tag| tag.split('-').next()?.parse().ok())
+        .collect();
+    revisions.sort();
+    assert_eq!(revisions, (3..=12).collect::<Vec<_>>(), "{tags:?}");
+    // Rolling back to the oldest kept revision finds its image.
+    home.ltc(&["rollback", "box", "--to", "3"]).ok();
+    let status = home.json(&["status", "box"]);
+    assert_eq!(status["revision"], 13);
+    let run = home.ltc(&["ssh", "box", "--", "sh", "-c", "echo $N"]).ok();
+    assert_eq!(run.stdout, "3\n");
+}

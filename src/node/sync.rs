@@ -209,11 +209,6 @@ impl Node {
             let Some((app, generation, index)) = adoptable(inner, o) else {
                 inner.strays.insert(o.id.clone());
                 found.strays.push(o.id.clone());
-                // A create the previous node sent is resolved: its container is here and
-                // goes; no longer one to wait for.
-                inner
-                    .pending
-                    .retain(|r| !(r.guid == guid && r.container.is_none()));
                 continue;
             };
             let mut slot = Slot::new(&app, generation, index, guid.clone());
@@ -238,9 +233,11 @@ impl Node {
     pub(super) fn apply(self: &Arc<Self>) {
         let mut inner = self.lock();
         self.check_rollouts(&mut inner);
-        // Creates a previous node sent that have not shown up yet count as containers.
+        // Creates a previous node sent that have not shown up yet count as containers, for
+        // as long as such a create can still show up. (Their records are kept longer, to
+        // recognise a container that does; and a killed create may never show up.)
         let mut creating: HashMap<String, u32> = HashMap::new();
-        if Instant::now() < inner.pending_creates_until {
+        if self.started.elapsed() < CREATES_COUNTED {
             for record in inner.pending.iter().filter(|r| r.container.is_none()) {
                 if !inner.accounts_for(record) {
                     *creating.entry(record.app.clone()).or_default() += 1;
@@ -401,6 +398,10 @@ impl Node {
         }
     }
 }
+
+/// How long after a node starts the creates its predecessor sent count toward a rollout's
+/// surge budget.
+const CREATES_COUNTED: Duration = Duration::from_secs(10);
 
 /// Whether an unknown container of this home can fill a slot: its app is desired, its index
 /// is wanted and no known instance of its generation holds it, and it runs. A container of
