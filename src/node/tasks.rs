@@ -195,10 +195,10 @@ impl Node {
                 }
                 if let Some(id) = task.container_id {
                     let id = ContainerId(id);
-                    self.engine
-                        .remove_instance(&id, super::STOP_GRACE)
-                        .await
-                        .map_err(Error::from)?;
+                    // Stopped, and removed (again, if need be) as the task finishes.
+                    if let Err(e) = self.engine.remove_instance(&id, super::STOP_GRACE).await {
+                        log(format!("task {guid}: removing its container: {e}"));
+                    }
                     self.clone().finish_task(guid.to_string(), id, None).await;
                 } else {
                     self.complete(guid, None, Some("cancelled".into()), String::new());
@@ -368,14 +368,28 @@ impl Node {
                         })
                 }),
         };
-        if let Err(e) = self
-            .engine
-            .remove_instance(&id, std::time::Duration::ZERO)
-            .await
-        {
-            log(format!("cannot remove the container of task {guid}: {e}"));
+        // The engine's storage driver can refuse a removal for a moment ("directory not
+        // empty"): tried a few times, so no task leaves its container behind.
+        let mut removed = false;
+        for attempt in 0..5 {
+            match self
+                .engine
+                .remove_instance(&id, std::time::Duration::ZERO)
+                .await
+            {
+                Ok(()) => {
+                    removed = true;
+                    break;
+                }
+                Err(e) if attempt == 4 => {
+                    log(format!("cannot remove the container of task {guid}: {e}"));
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
         }
-        self.lock().note_removed(&id);
+        if removed {
+            self.lock().note_removed(&id);
+        }
         let failure = match (task.failure_reason.is_empty(), code) {
             (false, _) => Some(task.failure_reason.clone()),
             (true, Some(0)) => None,
