@@ -210,12 +210,25 @@ impl Drop for Home {
     fn drop(&mut self) {
         let install = self.install_id();
         let _ = self.command(&["daemon", "stop"]).output();
-        let ids: Vec<String> = self.containers().into_iter().map(|c| c.id).collect();
-        if !ids.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f"])
-                .args(&ids)
-                .output();
+        let sweep = |home: &Home| {
+            let ids: Vec<String> = home.containers().into_iter().map(|c| c.id).collect();
+            if !ids.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f"])
+                    .args(&ids)
+                    .output();
+            }
+        };
+        sweep(self);
+        // A node killed by the test may have asked the engine for containers that appear
+        // only after the first sweep: once more, a moment later.
+        let starts = std::fs::read_to_string(self.path().join("node.log"))
+            .unwrap_or_default()
+            .matches(" started (pid ")
+            .count();
+        if starts > 1 {
+            std::thread::sleep(Duration::from_millis(1500));
+            sweep(self);
         }
         // The names the home gave its revisions' images (`ltc/<app>:<revision>-<home>`).
         if let Some(install) = install {
