@@ -545,9 +545,18 @@ impl Engine for DockerEngine {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match docker.remove_container(&id.0, Some(options)).await {
             Ok(()) => Ok(()),
+            // Gone; unless the engine is still making it (a create a killed node sent), when
+            // a removal can say "no such container" although the container is listed: then
+            // it is an error, and the caller tries again later.
             Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
+                status_code: 404,
+                message,
+            }) => match docker.inspect_container(&id.0, None).await {
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(()),
+                _ => Err(EngineError::Conflict(message)),
+            },
             // "removal of container ... is already in progress": done once it is gone. A
             // removal that does not finish (or any other conflict) is an error, so the caller
             // tries again later instead of taking the container for removed.

@@ -190,6 +190,8 @@ pub struct Node {
     resynced: std::sync::atomic::AtomicBool,
     /// Tasks whose start is in flight.
     task_starts: Mutex<HashSet<String>>,
+    /// Tasks whose end is being recorded.
+    tasks_finishing: Mutex<HashSet<String>>,
     /// Tasks whose output this node has followed (once each).
     tasks_followed: Mutex<HashSet<String>>,
     /// One build of the built-in image at a time.
@@ -310,6 +312,7 @@ impl Node {
             task_starts: Mutex::new(HashSet::new()),
             remove_volumes: Mutex::new(HashSet::new()),
             tasks_followed: Mutex::new(HashSet::new()),
+            tasks_finishing: Mutex::new(HashSet::new()),
             demo_build: tokio::sync::Mutex::new(()),
             engine_checked: Mutex::new(None),
             tuning,

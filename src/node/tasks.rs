@@ -327,6 +327,23 @@ impl Node {
         id: ContainerId,
         code: Option<i64>,
     ) {
+        // One finish at a time per task (events and resyncs both ask for it).
+        if !self
+            .tasks_finishing
+            .lock()
+            .expect("tasks finishing lock")
+            .insert(guid.clone())
+        {
+            return;
+        }
+        self.clone().finish_task_once(guid.clone(), id, code).await;
+        self.tasks_finishing
+            .lock()
+            .expect("tasks finishing lock")
+            .remove(&guid);
+    }
+
+    async fn finish_task_once(self: Arc<Self>, guid: String, id: ContainerId, code: Option<i64>) {
         // A task that ran while no node did: its output is read whole before the container goes.
         self.follow_task(&guid, id.clone(), 0);
         // Its output is all there is of it: the container stays until it has been read (the
