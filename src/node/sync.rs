@@ -178,9 +178,30 @@ impl Node {
                 continue;
             }
             let guid = o.labels.get(labels::GUID).cloned().unwrap_or_default();
+            // Known: the slot's container, or a start in flight whose container the slot
+            // has not recorded yet.
             let known = inner.slots.iter().any(|s| {
-                s.container.as_ref() == Some(&o.id) || (!guid.is_empty() && s.guid == guid)
+                s.container.as_ref() == Some(&o.id)
+                    || (!guid.is_empty() && s.guid == guid && s.container.is_none())
             });
+            // A container this node removed a while ago and still listed was being created
+            // when it was removed (a create a killed node sent): the engine finished making
+            // it. It is removed again.
+            let back = inner
+                .removed
+                .get(&o.id)
+                .is_some_and(|at| at.elapsed() >= REMOVED_SETTLE);
+            if back && !known && !inner.strays.contains(&o.id) {
+                log(format!(
+                    "container {} is back after its removal; removing it again",
+                    o.id.short()
+                ));
+                inner.removed.remove(&o.id);
+                inner.strays.insert(o.id.clone());
+                found.strays.push(o.id.clone());
+                dirty = true;
+                continue;
+            }
             if known
                 || inner.strays.contains(&o.id)
                 || inner.foreign.contains(&o.id)
@@ -189,6 +210,15 @@ impl Node {
                 continue;
             }
             dirty = true;
+            // A second container under a known instance's guid (a start retried after a
+            // port clash, whose first container a killed node never removed) is this home's
+            // and not wanted.
+            let duplicate = !guid.is_empty() && inner.slots.iter().any(|s| s.guid == guid);
+            if duplicate {
+                inner.strays.insert(o.id.clone());
+                found.strays.push(o.id.clone());
+                continue;
+            }
             let owns = |r: &records::InstanceRecord| {
                 r.guid == guid && r.container.as_deref().is_none_or(|c| c == o.id.0)
             };
@@ -398,6 +428,10 @@ impl Node {
         }
     }
 }
+
+/// How long after its removal a container that lists still counts as a listing taken before
+/// the removal; after that it is one the engine made again.
+const REMOVED_SETTLE: Duration = Duration::from_secs(3);
 
 /// How long after a node starts the creates its predecessor sent count toward a rollout's
 /// surge budget.
