@@ -210,15 +210,7 @@ impl Node {
                 continue;
             }
             dirty = true;
-            // A second container under a known instance's guid (a start retried after a
-            // port clash, whose first container a killed node never removed) is this home's
-            // and not wanted.
-            let duplicate = !guid.is_empty() && inner.slots.iter().any(|s| s.guid == guid);
-            if duplicate {
-                inner.strays.insert(o.id.clone());
-                found.strays.push(o.id.clone());
-                continue;
-            }
+
             let owns = |r: &records::InstanceRecord| {
                 r.guid == guid && r.container.as_deref().is_none_or(|c| c == o.id.0)
             };
