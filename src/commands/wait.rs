@@ -58,17 +58,10 @@ pub async fn until_converged(
     let deadline = Instant::now() + timeout;
     let mut spinner = Spinner::new(ui);
     let result = loop {
-        let path = format!("{}?since={version}&wait_ms=1000", app_path(name));
-        let (app, seen): (AppStatus, u64) =
-            match client.call(hyper::Method::GET, &path, None::<&()>).await {
-                Ok(answer) => answer,
-                Err(e) if e.kind == Kind::NotFound => {
-                    break Err(Error::conflict(format!(
-                        "`{name}` was removed while ltc waited for it"
-                    )));
-                }
-                Err(e) => break Err(e),
-            };
+        let (app, seen) = match next_state(client, name, version).await {
+            Ok(answer) => answer,
+            Err(e) => break Err(e),
+        };
         version = seen;
         if app.change != revision {
             break Err(Error::conflict(format!(

@@ -4,7 +4,11 @@
 //! Everything here is plain data with pure validation, so both the CLI (to reject bad input
 //! before anything is sent) and the node (which never trusts a request) use the same rules.
 
+mod revision;
+mod volume;
 mod wire;
+pub use revision::*;
+pub use volume::*;
 pub use wire::*;
 
 use crate::error::{Error, Result};
@@ -400,95 +404,6 @@ pub struct RunSpec {
     pub volumes: Vec<Volume>,
 }
 
-/// A volume mounted in an app's instances: a named volume ltc owns (shared by every instance
-/// and kept across restarts, crashes and new revisions), or a directory of this machine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Volume {
-    /// The volume's name, or an absolute host path for a bind mount.
-    pub source: String,
-    /// Where it is mounted in the container (absolute).
-    pub target: String,
-    #[serde(default)]
-    pub read_only: bool,
-}
-
-impl Volume {
-    /// A directory of this machine rather than a named volume.
-    pub fn is_bind(&self) -> bool {
-        self.source.starts_with('/')
-    }
-
-    /// `--volume` as given: `SOURCE:TARGET[:ro]`.
-    pub fn describe(&self) -> String {
-        match self.read_only {
-            true => format!("{}:{}:ro", self.source, self.target),
-            false => format!("{}:{}", self.source, self.target),
-        }
-    }
-}
-
-/// Paths whose mount would hand an app the Docker engine or the whole machine.
-const DANGEROUS_MOUNTS: [&str; 2] = ["/var/run/docker.sock", "/run/docker.sock"];
-
-/// Parses `--volume NAME:/path[:ro]` or `--volume /host/dir:/path[:ro]`. A bind mount of `/`,
-/// of the Docker socket or of a directory holding it is refused unless `privileged`.
-pub fn parse_volume(text: &str, privileged: bool) -> Result<Volume> {
-    let bad = |why: &str| {
-        Error::usage(format!(
-            "invalid --volume `{text}`: {why}; use NAME:/PATH[:ro] or /HOST/DIR:/PATH[:ro]"
-        ))
-    };
-    let parts: Vec<&str> = text.split(':').collect();
-    let (source, target, read_only) = match parts.as_slice() {
-        [source, target] => (*source, *target, false),
-        [source, target, "ro"] => (*source, *target, true),
-        [source, target, "rw"] => (*source, *target, false),
-        [_, _, mode] => return Err(bad(&format!("`{mode}` is not `ro` or `rw`"))),
-        _ => return Err(bad("it needs a source and a path")),
-    };
-    if !target.starts_with('/') {
-        return Err(bad(&format!("the path `{target}` is not absolute")));
-    }
-    if target.split('/').any(|part| part == "..") || source.split('/').any(|p| p == "..") {
-        return Err(bad("`..` is not allowed"));
-    }
-    if source.starts_with('/') {
-        let normal = source.trim_end_matches('/');
-        let exposes_engine = normal.is_empty()
-            || DANGEROUS_MOUNTS
-                .iter()
-                .any(|socket| *socket == normal || socket.starts_with(&format!("{normal}/")));
-        if exposes_engine && !privileged {
-            return Err(Error::usage(format!(
-                "--volume `{text}` would give the app {}: refused",
-                if normal.is_empty() {
-                    "this whole machine".to_string()
-                } else {
-                    "the Docker engine (and with it this machine)".to_string()
-                }
-            ))
-            .with_hint("only a privileged app (`--privileged`) may mount it"));
-        }
-    } else {
-        let mut bytes = source.bytes();
-        let valid = source.len() >= 2
-            && source.len() <= 64
-            && bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
-            && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-        if !valid {
-            return Err(bad(&format!(
-                "`{source}` is not a valid volume name (letters, digits, `_`, `.`, `-`, \
-                 starting with a letter or digit, 2 to 64 characters)"
-            )));
-        }
-    }
-    Ok(Volume {
-        source: source.to_string(),
-        target: target.to_string(),
-        read_only,
-    })
-}
-
 /// Everything the node keeps about one app: the desired state, persisted in `state.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSpec {
@@ -587,101 +502,6 @@ impl AppSpec {
             });
         }
     }
-}
-
-/// Revisions kept per app (with their images), as `ltc history` lists them.
-pub const HISTORY_KEPT: usize = 10;
-
-/// One revision of an app: what ran, when it was made and how its rollout went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Revision {
-    pub number: u64,
-    /// Unix milliseconds.
-    pub created_at: u64,
-    /// What changed, in words: `created`, `env FOO set`, `image redis:7`, `rollback to 2`.
-    pub description: String,
-    pub run: RunSpec,
-    /// The container sets that ran it (a restart makes a new one of the same revision).
-    #[serde(default)]
-    pub generations: Vec<u64>,
-    pub outcome: Outcome,
-}
-
-/// How a revision's rollout went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Being rolled out.
-    Deploying,
-    /// What runs now.
-    Active,
-    /// Ran, and was replaced by a later revision.
-    Superseded,
-    /// Its rollout failed and the app went back to the revision before it.
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Outcome::Deploying => "deploying",
-            Outcome::Active => "active",
-            Outcome::Superseded => "superseded",
-            Outcome::Failed => "failed",
-        }
-    }
-}
-
-/// What started a rollout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RolloutKind {
-    Update,
-    Rollback,
-    Restart,
-}
-
-/// A rolling replacement in progress: every index gets an instance of `generation` before its
-/// old one is drained and stopped, at most `max_surge` extra containers at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rollout {
-    pub kind: RolloutKind,
-    /// The request (the app's `change`) that started it.
-    pub change: u64,
-    /// What ran before, to go back to when the rollout fails.
-    pub from: RunSpec,
-    pub from_generation: u64,
-    pub from_release: u64,
-    pub max_surge: u32,
-    /// A new instance that is not healthy this long after its start fails the rollout.
-    pub health_timeout_ms: u64,
-    /// Unix milliseconds.
-    pub started_at: u64,
-}
-
-/// How a rollout ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RolloutResult {
-    pub kind: RolloutKind,
-    /// The request (the app's `change`) that started it.
-    pub change: u64,
-    /// The revision rolled out.
-    pub release: u64,
-    pub ok: bool,
-    /// Why it failed: the instance, its reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<RolloutFailure>,
-    /// Unix milliseconds.
-    pub finished_at: u64,
-}
-
-/// The new instance that failed a rollout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RolloutFailure {
-    pub index: u32,
-    pub reason: String,
-    /// Its last log lines.
-    pub logs: Vec<String>,
 }
 
 fn first_release() -> u64 {
@@ -820,39 +640,6 @@ mod tests {
         let r = parse_tcp_route("50001:9090", &[8080, 9090]).unwrap();
         assert_eq!((r.external_port, r.port), (50001, 9090));
         assert!(parse_tcp_route("70000", &[8080]).is_err());
-    }
-
-    #[test]
-    fn volumes_are_named_or_absolute_and_never_the_engine_unless_privileged() {
-        let v = parse_volume("data:/var/data", false).unwrap();
-        assert_eq!(
-            (v.source.as_str(), v.target.as_str(), v.is_bind()),
-            ("data", "/var/data", false)
-        );
-        let v = parse_volume("/srv/site:/www:ro", false).unwrap();
-        assert!(v.is_bind() && v.read_only);
-        for bad in [
-            "data",
-            "data:relative",
-            "d:/x",
-            "-data:/x",
-            "da ta:/x",
-            "data:/x:rx",
-            "data:/x/../y",
-            "/:/host",
-            "/var/run/docker.sock:/s",
-            "/var/run:/r",
-            "/run:/r",
-            "/var:/v",
-        ] {
-            assert_eq!(
-                parse_volume(bad, false).unwrap_err().exit_code(),
-                13,
-                "{bad}"
-            );
-        }
-        assert!(parse_volume("/var/run/docker.sock:/s", true).is_ok());
-        assert!(parse_volume("/var/lib/app:/d", false).is_ok());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod health;
 mod images;
 mod instance;
 pub mod logs;
+mod patch;
 pub mod probe;
 pub mod records;
 pub mod resolve;

@@ -68,7 +68,7 @@ impl Node {
                 .flatten(),
             None => None,
         };
-        let (run, changed) = resolve::patch_run(
+        let (run, changed) = super::patch::patch_run(
             &name,
             &current.run,
             &request,
@@ -82,7 +82,7 @@ impl Node {
                 }),
             old_image.as_ref(),
         )?;
-        let routes = resolve::patch_routes(
+        let routes = super::patch::patch_routes(
             &name,
             &domain,
             &current.routes,

@@ -315,7 +315,7 @@ impl Node {
             cpu_shares: (u64::from(task.cpu_weight) * 1024 / 100).max(2),
             pids_limit: crate::model::DEFAULT_PIDS_LIMIT,
             privileged: task.privileged,
-            mounts: super::resolve::mounts(&self.install_id, &task.volumes),
+            mounts: super::patch::mounts(&self.install_id, &task.volumes),
         }
     }
 

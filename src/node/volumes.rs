@@ -4,7 +4,7 @@
 //! removes the ones no other app mounts; `ltc volumes` lists them.
 
 use super::Node;
-use super::resolve::volume_name;
+use super::patch::volume_name;
 use crate::engine::labels;
 use crate::error::{Error, Result};
 use crate::logging::log;

@@ -476,7 +476,8 @@ async fn proxy(
     let mut not_http1 = false;
     let mut candidates = candidates;
     let mut pause = DIAL_RETRY_FIRST;
-    let give_up = std::time::Instant::now() + router.config.dial_retry_budget;
+    // Set when every instance first refuses: a request that is answered pays nothing for it.
+    let mut give_up = None;
     loop {
         let mut only_refused = true;
         let answered = 'attempts: {
@@ -549,7 +550,9 @@ async fn proxy(
         // such as the engine's port proxy restarting. Tried again shortly, against the table
         // as it is then, within the dial retry budget.
         let replayable = outbound.replay.is_some();
-        if !(only_refused && replayable) || std::time::Instant::now() + pause > give_up {
+        let now = std::time::Instant::now();
+        let give_up = *give_up.get_or_insert(now + router.config.dial_retry_budget);
+        if !(only_refused && replayable) || now + pause > give_up {
             break;
         }
         tokio::time::sleep(pause).await;

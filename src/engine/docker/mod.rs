@@ -17,9 +17,8 @@ use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
-    EventsOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptionsBuilder, StopContainerOptionsBuilder, TagImageOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -32,6 +31,10 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a pull or build may take (they stream progress while they run).
 const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
+
+mod exec;
+mod storage;
+pub use exec::{ExecOutput, ExecSession};
 
 #[derive(Clone)]
 pub struct DockerEngine {
@@ -258,73 +261,11 @@ impl Engine for DockerEngine {
         options: &BuildOptions,
         output: &(dyn Fn(String) + Send + Sync),
     ) -> EngineResult<()> {
-        let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
-        let args: HashMap<String, String> = options.build_args.iter().cloned().collect();
-        let mut builder = BuildImageOptionsBuilder::default().t(tag).rm(true);
-        if !options.dockerfile.is_empty() {
-            builder = builder.dockerfile(&options.dockerfile);
-        }
-        if !args.is_empty() {
-            builder = builder.buildargs(&args);
-        }
-        let body = bollard::body_full(context.into());
-        let mut stream = docker.build_image(builder.build(), None, Some(body));
-        while let Some(item) = stream.next().await {
-            let info = match item {
-                Ok(info) => info,
-                // The engine reports a failed step as an error of the stream.
-                Err(BollardError::DockerStreamError { error }) => {
-                    return Err(EngineError::Build { message: error });
-                }
-                Err(BollardError::DockerResponseServerError { message, .. }) => {
-                    return Err(EngineError::Build { message });
-                }
-                Err(e) => return Err(self.map_error("image build", e)),
-            };
-            if let Some(detail) = info.error_detail {
-                return Err(EngineError::Build {
-                    message: detail.message.unwrap_or_default(),
-                });
-            }
-            if let Some(text) = info.stream {
-                for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    output(line.to_string());
-                }
-            }
-        }
-        Ok(())
+        self.build(tag, context, options, output).await
     }
 
     async fn read_file(&self, id: &ContainerId, path: &str) -> EngineResult<Option<Vec<u8>>> {
-        let docker = self.client().await?;
-        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
-            .path(path)
-            .build();
-        let mut stream = docker.download_from_container(&id.0, Some(options));
-        let mut archive = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => archive.extend_from_slice(&bytes),
-                Err(BollardError::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => return Ok(None),
-                Err(e) => return Err(self.map_error("file download", e)),
-            }
-            if archive.len() > 2 << 20 {
-                break;
-            }
-        }
-        let mut tar = tar::Archive::new(archive.as_slice());
-        let Ok(mut entries) = tar.entries() else {
-            return Ok(None);
-        };
-        let Some(Ok(mut entry)) = entries.next() else {
-            return Ok(None);
-        };
-        let mut contents = Vec::new();
-        use std::io::Read;
-        let _ = entry.by_ref().take(1 << 20).read_to_end(&mut contents);
-        Ok(Some(contents))
+        self.read_container_file(id, path).await
     }
 
     async fn create_volume(
@@ -332,83 +273,23 @@ impl Engine for DockerEngine {
         name: &str,
         labels: &std::collections::BTreeMap<String, String>,
     ) -> EngineResult<()> {
-        let docker = self.client().await?;
-        let request = bollard::models::VolumeCreateRequest {
-            name: Some(name.to_string()),
-            labels: Some(labels.clone().into_iter().collect()),
-            ..Default::default()
-        };
-        docker
-            .create_volume(request)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.map_error("volume create", e))
+        self.make_volume(name, labels).await
     }
 
     async fn list_volumes(&self, labels: &[(String, String)]) -> EngineResult<Vec<VolumeInfo>> {
-        let docker = self.client().await?;
-        let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
-            .filters(&label_filters(labels))
-            .build();
-        let listed = docker
-            .list_volumes(Some(options))
-            .await
-            .map_err(|e| self.map_error("volume list", e))?;
-        let sizes = self.volume_sizes().await.unwrap_or_default();
-        Ok(listed
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| VolumeInfo {
-                size: sizes.get(&v.name).copied(),
-                name: v.name,
-                labels: v.labels.into_iter().collect(),
-            })
-            .collect())
+        self.volumes_labelled(labels).await
     }
 
     async fn remove_volume(&self, name: &str) -> EngineResult<()> {
-        let docker = self.client().await?;
-        match docker
-            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(BollardError::DockerResponseServerError { message, .. }) => {
-                Err(EngineError::Conflict(message))
-            }
-            Err(e) => Err(self.map_error("volume remove", e)),
-        }
+        self.drop_volume(name).await
     }
 
     async fn tag_image(&self, image: &str, repository: &str, tag: &str) -> EngineResult<()> {
-        let docker = self.client().await?;
-        let options = TagImageOptionsBuilder::default()
-            .repo(repository)
-            .tag(tag)
-            .build();
-        docker
-            .tag_image(image, Some(options))
-            .await
-            .map_err(|e| self.map_error("image tag", e))
+        self.name_image(image, repository, tag).await
     }
 
     async fn untag_image(&self, reference: &str) -> EngineResult<()> {
-        let docker = self.client().await?;
-        let options = RemoveImageOptionsBuilder::default().noprune(false).build();
-        match docker.remove_image(reference, Some(options), None).await {
-            Ok(_) => Ok(()),
-            // Gone already, or its last name and still used by a container: the engine keeps
-            // it, and nothing of ltc's depends on the name any more.
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404 | 409,
-                ..
-            }) => Ok(()),
-            Err(e) => Err(self.map_error("image remove", e)),
-        }
+        self.unname_image(reference).await
     }
 
     async fn list_instances(&self, labels: &[(String, String)]) -> EngineResult<Vec<Observed>> {
@@ -795,144 +676,6 @@ fn processes_stopped(titles: &[String], processes: &[Vec<String>]) -> bool {
         && apps
             .iter()
             .all(|p| p.get(stat).is_some_and(|s| s.starts_with(['T', 't'])))
-}
-
-/// What a command run with [`DockerEngine::exec_session`] writes: its stdout or its stderr (a
-/// terminal's output is all stdout).
-pub enum ExecOutput {
-    Stdout(bytes::Bytes),
-    Stderr(bytes::Bytes),
-}
-
-/// A command running in a container with its streams attached (`ltc ssh`).
-pub struct ExecSession {
-    /// The exec's id, to resize its terminal and read its exit status.
-    pub id: String,
-    pub output: BoxStream<'static, EngineResult<ExecOutput>>,
-    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
-}
-
-impl DockerEngine {
-    /// Bytes each named volume uses, from the engine's disk usage report (`GET /system/df`,
-    /// read as JSON: its shape changed across API versions, `Volumes` up to 1.51).
-    async fn volume_sizes(&self) -> Option<std::collections::HashMap<String, u64>> {
-        use http_body_util::BodyExt;
-        let path = self.host.strip_prefix("unix://")?;
-        let stream = tokio::net::UnixStream::connect(path).await.ok()?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .ok()?;
-        tokio::spawn(connection);
-        let request = hyper::Request::get("/system/df?type=volume")
-            .header(hyper::header::HOST, "docker")
-            .body(http_body_util::Empty::<bytes::Bytes>::new())
-            .ok()?;
-        let response = tokio::time::timeout(CALL_TIMEOUT, sender.send_request(request))
-            .await
-            .ok()?
-            .ok()?;
-        let body = tokio::time::timeout(CALL_TIMEOUT, response.into_body().collect())
-            .await
-            .ok()?
-            .ok()?
-            .to_bytes();
-        let value: serde_json::Value = serde_json::from_slice(&body).ok()?;
-        let volumes = value
-            .get("Volumes")
-            .or_else(|| value.get("VolumeUsage").and_then(|u| u.get("Items")))?
-            .as_array()?;
-        Some(
-            volumes
-                .iter()
-                .filter_map(|v| {
-                    let name = v.get("Name")?.as_str()?.to_string();
-                    let size = v.get("UsageData")?.get("Size")?.as_i64()?;
-                    (size >= 0).then_some((name, size as u64))
-                })
-                .collect(),
-        )
-    }
-
-    /// Starts `command` in a running container with stdin, stdout and stderr attached, on a
-    /// terminal of `size` (columns, rows) when given. The session lasts as long as the command.
-    pub async fn exec_session(
-        &self,
-        container: &str,
-        command: &[String],
-        env: &[String],
-        size: Option<(u16, u16)>,
-    ) -> EngineResult<ExecSession> {
-        let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
-        let tty = size.is_some();
-        let config = bollard::models::ExecConfig {
-            attach_stdin: Some(true),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            tty: Some(tty),
-            env: Some(env.to_vec()),
-            cmd: Some(command.to_vec()),
-            ..Default::default()
-        };
-        let created = docker
-            .create_exec(container, config)
-            .await
-            .map_err(|e| self.map_error("exec create", e))?;
-        let options = bollard::exec::StartExecOptions {
-            detach: false,
-            tty,
-            output_capacity: Some(64 * 1024),
-        };
-        let started = docker
-            .start_exec(&created.id, Some(options))
-            .await
-            .map_err(|e| self.map_error("exec start", e))?;
-        let bollard::exec::StartExecResults::Attached { output, input } = started else {
-            return Err(EngineError::Api {
-                operation: "exec start".into(),
-                message: "the engine did not attach the command's streams".into(),
-            });
-        };
-        let host = self.host.clone();
-        let output = output.map(move |item| match item {
-            Ok(bollard::container::LogOutput::StdErr { message }) => {
-                Ok(ExecOutput::Stderr(message))
-            }
-            Ok(other) => Ok(ExecOutput::Stdout(other.into_bytes())),
-            Err(e) => Err(EngineError::Unreachable {
-                endpoint: host.clone(),
-                reason: describe(&e),
-            }),
-        });
-        Ok(ExecSession {
-            id: created.id,
-            output: Box::pin(output),
-            input,
-        })
-    }
-
-    /// Gives a session's terminal a new size (columns, rows).
-    pub async fn resize_exec(&self, id: &str, columns: u16, rows: u16) -> EngineResult<()> {
-        let docker = self.client().await?;
-        let options = bollard::exec::ResizeExecOptions {
-            height: rows,
-            width: columns,
-        };
-        docker
-            .resize_exec(id, options)
-            .await
-            .map_err(|e| self.map_error("exec resize", e))
-    }
-
-    /// The exit status of a session's command, once it has ended.
-    pub async fn exec_status(&self, id: &str) -> EngineResult<Option<i64>> {
-        let docker = self.client().await?;
-        let inspect = docker
-            .inspect_exec(id)
-            .await
-            .map_err(|e| self.map_error("exec inspect", e))?;
-        Ok(inspect.exit_code)
-    }
 }
 
 #[cfg(test)]
