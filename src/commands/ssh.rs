@@ -96,6 +96,9 @@ fn pick_instance(app: &AppStatus, index: u32) -> Result<&InstanceStatus> {
                 0 => "no instances".to_string(),
                 n => format!("{n} instances (indices 0 to {})", n - 1),
             }
+        ))
+        .with_hint(format!(
+            "`ltc status {name}` shows its instances; `ltc scale {name} N` changes how many"
         )));
     }
     let at_index = app
