@@ -36,7 +36,7 @@ pub async fn logs(args: LogsArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     // An app's name, or a task's guid (which may hold what app names may not).
     let app = AppName::parse(&args.name);
     if app.is_err() {
-        crate::node::tasks::validate_guid(&args.name).map_err(|_| app.clone().unwrap_err())?;
+        crate::model::validate_guid(&args.name).map_err(|_| app.clone().unwrap_err())?;
     }
     let name = args.name.as_str();
     let client = client::connect(settings, ui).await?;

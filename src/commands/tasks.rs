@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     AppName, EnvVar, ImageRequest, LogLine, RunRequest, TASK_END_SOURCE, Task, TaskState,
 };
-use crate::node::tasks::{new_task, validate_guid};
+use crate::model::{new_task, validate_guid};
 use crate::ui::{Cell, Color, Ui};
 use hyper::Method;
 

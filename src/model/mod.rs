@@ -5,9 +5,11 @@
 //! before anything is sent) and the node (which never trusts a request) use the same rules.
 
 mod revision;
+mod task;
 mod volume;
 mod wire;
 pub use revision::*;
+pub use task::*;
 pub use volume::*;
 pub use wire::*;
 

@@ -160,6 +160,17 @@ fn done<T: Serialize>(node: &Node, value: &T) -> Response<Body> {
 }
 
 async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<Body>> {
+    let path = request.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["v1", "apps", _, ..] => route_app(node, request).await,
+        ["v1", "tasks" | "volumes", ..] => route_tasks(node, request).await,
+        _ => route_node(node, request).await,
+    }
+}
+
+/// The node's own endpoints: health, info, target, images, cells, the app list, events.
+async fn route_node(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<Body>> {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
@@ -191,6 +202,28 @@ async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<
             let body: CreateRequest = read_json(request).await?;
             done(node, &node.create(body).await?)
         }
+        (&Method::GET, ["v1", "events"]) => events(node.clone(), param("app").map(str::to_string)),
+        (&Method::GET, ["v1", "debug-logs"]) => debug_logs(),
+        (&Method::POST, ["v1", "shutdown"]) => {
+            node.shutdown();
+            json(&serde_json::json!({"stopping": true}), 0)
+        }
+        _ => {
+            return Err(Error::not_found(format!(
+                "the node has no API endpoint `{method} {path}`"
+            )));
+        }
+    })
+}
+
+/// One app's endpoints: `/v1/apps/{name}/...`.
+async fn route_app(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<Body>> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let param = |name: &str| query_param(&query, name);
+    Ok(match (&method, segments.as_slice()) {
         (&Method::GET, ["v1", "apps", name]) => {
             let since = param("since").and_then(|v| v.parse().ok());
             let wait = param("wait_ms")
@@ -224,16 +257,40 @@ async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<
             let volumes = param("volumes") == Some("true");
             done(node, &node.remove(name, volumes).await?)
         }
-        (&Method::GET, ["v1", "volumes"]) => done(node, &node.volumes().await?),
-        (&Method::DELETE, ["v1", "volumes", name]) => {
-            node.remove_volume(name).await?;
-            json(&serde_json::json!({ "removed": [name] }), node.version())
-        }
         (&Method::GET, ["v1", "apps", name, "logs"]) => {
             let tail = param("tail").and_then(|v| v.parse().ok());
             let index = param("index").and_then(|v| v.parse().ok());
             let recent = param("recent") == Some("true");
             app_logs(node.clone(), name, tail, index, recent)
+        }
+        (&Method::POST, ["v1", "apps", name, "tasks"]) => {
+            let body: RunRequest = read_json(request).await?;
+            done(node, &node.run_task(name, body).await?)
+        }
+        _ => {
+            return Err(Error::not_found(format!(
+                "the node has no API endpoint `{method} {path}`"
+            )));
+        }
+    })
+}
+
+/// One-off tasks and volumes.
+async fn route_tasks(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<Body>> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let param = |name: &str| query_param(&query, name);
+    Ok(match (&method, segments.as_slice()) {
+        (&Method::DELETE, ["v1", "apps", name]) => {
+            let volumes = param("volumes") == Some("true");
+            done(node, &node.remove(name, volumes).await?)
+        }
+        (&Method::GET, ["v1", "volumes"]) => done(node, &node.volumes().await?),
+        (&Method::DELETE, ["v1", "volumes", name]) => {
+            node.remove_volume(name).await?;
+            json(&serde_json::json!({ "removed": [name] }), node.version())
         }
         (&Method::GET, ["v1", "tasks"]) => done(node, &node.tasks()),
         (&Method::POST, ["v1", "tasks"]) => {
@@ -256,16 +313,6 @@ async fn route(node: &Arc<Node>, request: Request<Incoming>) -> Result<Response<
                 None,
                 recent,
             )
-        }
-        (&Method::POST, ["v1", "apps", name, "tasks"]) => {
-            let body: RunRequest = read_json(request).await?;
-            done(node, &node.run_task(name, body).await?)
-        }
-        (&Method::GET, ["v1", "events"]) => events(node.clone(), param("app").map(str::to_string)),
-        (&Method::GET, ["v1", "debug-logs"]) => debug_logs(),
-        (&Method::POST, ["v1", "shutdown"]) => {
-            node.shutdown();
-            json(&serde_json::json!({"stopping": true}), 0)
         }
         _ => {
             return Err(Error::not_found(format!(

@@ -69,28 +69,7 @@ impl Node {
         if self.lock().desired.apps.contains_key(name.as_str()) {
             return Err(already_exists(&name));
         }
-        let builtin = demo::is_builtin(request.image.as_deref());
-        let (image_name, reference) = if builtin {
-            let shown = request
-                .image
-                .clone()
-                .unwrap_or_else(|| model::LATTICE_APP_IMAGE.to_string());
-            (shown, demo::image_ref())
-        } else {
-            let image = request.image.clone().unwrap_or_default();
-            (request.built_from.clone().unwrap_or(image.clone()), image)
-        };
-        let config = match self.engine.image_config(&reference).await? {
-            Some(config) => config,
-            None if builtin => {
-                self.ensure_demo_image(&|_| {}).await?;
-                self.engine
-                    .image_config(&reference)
-                    .await?
-                    .ok_or_else(|| EngineError::ImageNotFound(reference.clone()))?
-            }
-            None => return Err(EngineError::ImageNotFound(reference).into()),
-        };
+        let (image_name, reference, builtin, config) = self.image_for_create(&request).await?;
         let memory = self.machine_memory().await?;
         let volumes: Vec<crate::model::Volume> = request
             .volumes
@@ -170,6 +149,37 @@ impl Node {
             notes: resolved.notes,
             warnings: resolved.warnings,
         })
+    }
+
+    /// The image a create runs: its shown name, the reference to run, whether it is the built-in
+    /// demo app, and its config. The demo app's image is made here when it is missing.
+    async fn image_for_create(
+        &self,
+        request: &CreateRequest,
+    ) -> Result<(String, String, bool, crate::engine::ImageConfig)> {
+        let builtin = demo::is_builtin(request.image.as_deref());
+        let (image_name, reference) = if builtin {
+            let shown = request
+                .image
+                .clone()
+                .unwrap_or_else(|| model::LATTICE_APP_IMAGE.to_string());
+            (shown, demo::image_ref())
+        } else {
+            let image = request.image.clone().unwrap_or_default();
+            (request.built_from.clone().unwrap_or(image.clone()), image)
+        };
+        let config = match self.engine.image_config(&reference).await? {
+            Some(config) => config,
+            None if builtin => {
+                self.ensure_demo_image(&|_| {}).await?;
+                self.engine
+                    .image_config(&reference)
+                    .await?
+                    .ok_or_else(|| EngineError::ImageNotFound(reference.clone()))?
+            }
+            None => return Err(EngineError::ImageNotFound(reference).into()),
+        };
+        Ok((image_name, reference, builtin, config))
     }
 
     /// Refuses, before anything is made, a TCP route on a port another program holds: the

@@ -266,15 +266,7 @@ pub fn plan(
                         }),
                 );
             }
-            // A crashed instance waits for its backoff; an unclaimed one (its start failed
-            // before the engine said anything, e.g. while it was unreachable) starts again.
-            let restart_due = kept.op == Op::Idle
-                && kept.container.is_none()
-                && match kept.state {
-                    InstanceState::Crashed => kept.next_restart.is_some_and(|due| due <= now),
-                    InstanceState::Unclaimed => true,
-                    _ => false,
-                };
+            let restart_due = restart_due(kept, now);
             if restart_due {
                 actions.push(Action::Start {
                     app: name.clone(),
@@ -286,6 +278,19 @@ pub fn plan(
         }
     }
     actions
+}
+
+/// Whether an instance without a container starts again now. A crashed instance waits for its
+/// backoff; an unclaimed one (its start failed before the engine said anything, e.g. while it
+/// was unreachable) starts again at once.
+fn restart_due(kept: &Slot, now: Instant) -> bool {
+    kept.op == Op::Idle
+        && kept.container.is_none()
+        && match kept.state {
+            InstanceState::Crashed => kept.next_restart.is_some_and(|due| due <= now),
+            InstanceState::Unclaimed => true,
+            _ => false,
+        }
 }
 
 /// Where an app's rollout stands.

@@ -58,26 +58,7 @@ pub fn patch_run(
             }
         }
     }
-    validate_env(&request.env)?;
-    for name in &request.unset_env {
-        validate_env_name(name)?;
-        if !run.env.iter().any(|v| v.name == *name) {
-            return Err(Error::usage(format!(
-                "`--unset-env {name}`: `{app}` has no environment variable `{name}`"
-            ))
-            .with_hint(format!("`ltc status {app}` lists its environment")));
-        }
-        run.env.retain(|v| v.name != *name);
-        changed.push(format!("env {name} unset"));
-    }
-    for var in &request.env {
-        match run.env.iter_mut().find(|v| v.name == var.name) {
-            Some(existing) if existing.value == var.value => continue,
-            Some(existing) => existing.value = var.value.clone(),
-            None => run.env.push(var.clone()),
-        }
-        changed.push(format!("env {} set", var.name));
-    }
+    patch_env(app, &mut run, request, &mut changed)?;
     if let Some(command) = &request.start_command {
         if command.is_empty() || command[0].is_empty() {
             return Err(Error::usage("the start command after `--` is empty"));
@@ -120,6 +101,36 @@ pub fn patch_run(
     patch_limits(&mut run, request, &mut changed)?;
     patch_monitor(&mut run, current, request, &mut changed)?;
     Ok((run, changed))
+}
+
+/// Applies `--unset-env` and `-e` to `run`, naming each variable changed (never its value).
+fn patch_env(
+    app: &AppName,
+    run: &mut RunSpec,
+    request: &UpdateRequest,
+    changed: &mut Vec<String>,
+) -> Result<()> {
+    validate_env(&request.env)?;
+    for name in &request.unset_env {
+        validate_env_name(name)?;
+        if !run.env.iter().any(|v| v.name == *name) {
+            return Err(Error::usage(format!(
+                "`--unset-env {name}`: `{app}` has no environment variable `{name}`"
+            ))
+            .with_hint(format!("`ltc status {app}` lists its environment")));
+        }
+        run.env.retain(|v| v.name != *name);
+        changed.push(format!("env {name} unset"));
+    }
+    for var in &request.env {
+        match run.env.iter_mut().find(|v| v.name == var.name) {
+            Some(existing) if existing.value == var.value => continue,
+            Some(existing) => existing.value = var.value.clone(),
+            None => run.env.push(var.clone()),
+        }
+        changed.push(format!("env {} set", var.name));
+    }
+    Ok(())
 }
 
 /// Mounts `volume` at its path, in place of what was mounted there.

@@ -49,39 +49,7 @@ impl Node {
                 .ok_or_else(|| Error::app_not_found(name.as_str()))?;
             (spec, inner.config.domain.clone())
         };
-        // The image first: a missing one fails here, before anything changes (exit 15).
-        let image = match &request.image {
-            Some(image) => {
-                let (shown, reference, builtin, config) = self.image_choice(image).await?;
-                let shown = request.built_from.clone().unwrap_or(shown);
-                Some((shown, reference, builtin, config))
-            }
-            None => None,
-        };
-        // What the old image's metadata gave (USER, EXPOSE) follows a new image.
-        let old_image = match &image {
-            Some(_) => self
-                .engine
-                .image_config(&current.run.image_ref)
-                .await
-                .ok()
-                .flatten(),
-            None => None,
-        };
-        let (run, changed) = super::patch::patch_run(
-            &name,
-            &current.run,
-            &request,
-            image
-                .as_ref()
-                .map(|(name, reference, builtin, config)| resolve::ImageChoice {
-                    name: name.clone(),
-                    reference: reference.clone(),
-                    builtin: *builtin,
-                    config,
-                }),
-            old_image.as_ref(),
-        )?;
+        let (run, changed) = self.patched_run(&name, &current, &request).await?;
         let routes = super::patch::patch_routes(
             &name,
             &domain,
@@ -149,6 +117,48 @@ impl Node {
         self.release_images(dropped).await;
         self.announce(&name, &status, RolloutKind::Update, &changed.join(", "));
         Ok(status)
+    }
+
+    /// The run settings an update asks for, and what changed. The image is looked up first:
+    /// a missing one fails here, before anything changes (exit 15).
+    async fn patched_run(
+        &self,
+        name: &AppName,
+        current: &AppSpec,
+        request: &UpdateRequest,
+    ) -> Result<(RunSpec, Vec<String>)> {
+        let image = match &request.image {
+            Some(image) => {
+                let (shown, reference, builtin, config) = self.image_choice(image).await?;
+                let shown = request.built_from.clone().unwrap_or(shown);
+                Some((shown, reference, builtin, config))
+            }
+            None => None,
+        };
+        // What the old image's metadata gave (USER, EXPOSE) follows a new image.
+        let old_image = match &image {
+            Some(_) => self
+                .engine
+                .image_config(&current.run.image_ref)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        super::patch::patch_run(
+            name,
+            &current.run,
+            request,
+            image
+                .as_ref()
+                .map(|(name, reference, builtin, config)| resolve::ImageChoice {
+                    name: name.clone(),
+                    reference: reference.clone(),
+                    builtin: *builtin,
+                    config,
+                }),
+            old_image.as_ref(),
+        )
     }
 
     /// Rolls back to the revision before the current one, or to `--to N`: a new revision

@@ -8,6 +8,7 @@ use super::{Inner, Node};
 use crate::engine::ContainerId;
 use crate::error::Result;
 use crate::logging::rfc3339;
+use crate::model::AppSpec;
 use crate::model::{
     self, AppStatus, CellEngine, CellInfo, EngineStatus, InstanceState, InstanceStatus, LastCrash,
     NodeInfo, RolloutStatus, RouteStatus, TcpRouteStatus,
@@ -134,22 +135,7 @@ impl Node {
                 status
             })
             .collect();
-        let rollout = spec.rollout.as_ref().map(|r| {
-            let updated = match converge::judge_rollout(spec, &inner.slots, SystemTime::now()) {
-                converge::RolloutVerdict::InProgress { updated, .. } => updated,
-                converge::RolloutVerdict::Done => spec.instances,
-                converge::RolloutVerdict::Failed { .. } => 0,
-            };
-            RolloutStatus {
-                kind: r.kind,
-                revision: spec.release,
-                from_revision: r.from_release,
-                updated,
-                total: spec.instances,
-                max_surge: r.max_surge,
-                started_at: crate::logging::rfc3339_millis(r.started_at),
-            }
-        });
+        let rollout = rollout_status(spec, &inner.slots);
         Some(AppStatus {
             name: name.to_string(),
             image: spec.run.image.clone(),
@@ -173,26 +159,8 @@ impl Node {
                 .map(|v| (v.name.clone(), v.value.clone()))
                 .collect(),
             volumes: spec.run.volumes.clone(),
-            routes: spec
-                .routes
-                .http
-                .iter()
-                .map(|r| RouteStatus {
-                    hostname: r.hostname.clone(),
-                    port: r.port,
-                    url: self.route_url(&r.hostname, &inner.config.domain),
-                })
-                .collect(),
-            tcp_routes: spec
-                .routes
-                .tcp
-                .iter()
-                .map(|r| TcpRouteStatus {
-                    external_port: r.external_port,
-                    port: r.port,
-                    address: SocketAddr::new(self.router_addr.ip(), r.external_port).to_string(),
-                })
-                .collect(),
+            routes: self.route_statuses(spec, &inner.config.domain),
+            tcp_routes: self.tcp_route_statuses(spec),
             monitor: spec.run.monitor.clone(),
             monitor_timeout_ms: spec.run.monitor_timeout_ms,
             start_timeout_ms: spec.run.start_timeout_ms,
@@ -205,6 +173,30 @@ impl Node {
             last_rollout: spec.last_rollout.clone(),
             created_at: crate::logging::rfc3339_millis(spec.created_at),
         })
+    }
+
+    fn route_statuses(&self, spec: &AppSpec, domain: &str) -> Vec<RouteStatus> {
+        spec.routes
+            .http
+            .iter()
+            .map(|r| RouteStatus {
+                hostname: r.hostname.clone(),
+                port: r.port,
+                url: self.route_url(&r.hostname, domain),
+            })
+            .collect()
+    }
+
+    fn tcp_route_statuses(&self, spec: &AppSpec) -> Vec<TcpRouteStatus> {
+        spec.routes
+            .tcp
+            .iter()
+            .map(|r| TcpRouteStatus {
+                external_port: r.external_port,
+                port: r.port,
+                address: SocketAddr::new(self.router_addr.ip(), r.external_port).to_string(),
+            })
+            .collect()
     }
 
     /// The URL that reaches a route from this machine: the public xip.io service no longer
@@ -343,4 +335,23 @@ fn instance_status(
         cpu_percent: sample.and_then(|(_, cpu)| *cpu),
         memory_bytes: sample.map(|(sample, _)| sample.memory_bytes),
     }
+}
+
+/// How far an app's rollout has come, when one runs.
+fn rollout_status(spec: &AppSpec, slots: &[Slot]) -> Option<RolloutStatus> {
+    let r = spec.rollout.as_ref()?;
+    let updated = match converge::judge_rollout(spec, slots, SystemTime::now()) {
+        converge::RolloutVerdict::InProgress { updated, .. } => updated,
+        converge::RolloutVerdict::Done => spec.instances,
+        converge::RolloutVerdict::Failed { .. } => 0,
+    };
+    Some(RolloutStatus {
+        kind: r.kind,
+        revision: spec.release,
+        from_revision: r.from_release,
+        updated,
+        total: spec.instances,
+        max_surge: r.max_surge,
+        started_at: crate::logging::rfc3339_millis(r.started_at),
+    })
 }

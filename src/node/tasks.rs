@@ -15,7 +15,8 @@ use crate::engine::{ContainerId, ContainerState, InstanceSpec, Observed, labels}
 use crate::error::{Error, Result};
 use crate::logging::{log, rfc3339};
 use crate::model::{
-    AppName, CELL_ID, EnvVar, RunRequest, TASK_END_SOURCE, Task, TaskState, validate_env_name,
+    AppName, CELL_ID, EnvVar, RunRequest, TASK_END_SOURCE, Task, TaskState, new_task,
+    validate_env_name, validate_guid,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,56 +28,9 @@ pub const COMPLETED_KEPT: usize = 100;
 /// How long a finished task's output may take to be read before its container goes.
 const OUTPUT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Longest task guid accepted.
-const MAX_GUID: usize = 100;
-
 /// The log stream of a task (apart from apps' of the same name).
 pub fn log_key(guid: &str) -> String {
     format!("task:{guid}")
-}
-
-/// Checks a task guid: letters, digits, `-` and `_`.
-pub fn validate_guid(guid: &str) -> Result<()> {
-    let valid = !guid.is_empty()
-        && guid.len() <= MAX_GUID
-        && guid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !valid {
-        return Err(Error::usage(format!(
-            "`{guid}` is not a valid task guid: use letters, digits, `-` and `_`, at most \
-             {MAX_GUID} characters"
-        )));
-    }
-    Ok(())
-}
-
-/// A task as submitted, before the node accepted it.
-pub fn new_task(guid: &str, image: &str, image_ref: &str, command: Vec<String>) -> Task {
-    Task {
-        task_guid: guid.to_string(),
-        image: image.to_string(),
-        image_ref: image_ref.to_string(),
-        command,
-        env: Vec::new(),
-        memory_mb: 0,
-        cpu_weight: 100,
-        privileged: false,
-        user: None,
-        working_dir: None,
-        result_file: None,
-        app: None,
-        volumes: Vec::new(),
-        state: TaskState::Pending,
-        failed: false,
-        failure_reason: String::new(),
-        result: String::new(),
-        exit_code: None,
-        container_id: None,
-        cell_id: CELL_ID.to_string(),
-        created_at: rfc3339(SystemTime::now()),
-        finished_at: None,
-    }
 }
 
 impl Node {

@@ -12,7 +12,8 @@
 
 use super::body::{BodyTimeout, TimedBody};
 use super::connections::{Connections, PooledBody, Return, SendError};
-use super::headers::{self, REQUEST_ID, ROUTER_ERROR};
+use super::headers;
+use super::refusal::Refusal;
 use super::sniff;
 use super::table::{Backend, HostError, InflightGuard, Lookup, Pool, normalize_host};
 use super::{MAX_REPLAY_BODY, ProxyBody, Router};
@@ -222,29 +223,10 @@ async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: Ca
     let _ = tokio::time::timeout(router.config.shutdown_grace, tracker.wait()).await;
 }
 
-fn full(bytes: impl Into<Bytes>) -> ProxyBody {
+pub(super) fn full(bytes: impl Into<Bytes>) -> ProxyBody {
     Full::new(bytes.into())
         .map_err(|never| match never {})
         .boxed()
-}
-
-/// A router error in Lattice's words, as text/plain with `nosniff` (the host is echoed).
-fn error_response(
-    status: StatusCode,
-    kind: &str,
-    message: &str,
-    request_id: &str,
-) -> Response<ProxyBody> {
-    let reason = status.canonical_reason().unwrap_or("");
-    let body = format!("{} {reason}: {message}\n", status.as_u16());
-    Response::builder()
-        .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
-        .header("x-content-type-options", "nosniff")
-        .header(ROUTER_ERROR, kind)
-        .header(REQUEST_ID, request_id)
-        .body(full(body))
-        .expect("valid response")
 }
 
 /// The routing host of a request and the raw value to forward as `Host`.
@@ -293,101 +275,6 @@ fn is_idempotent(request: &Request<Incoming>, has_body: bool) -> bool {
     (safe && !has_body)
         || request.headers().contains_key("idempotency-key")
         || request.headers().contains_key("x-idempotency-key")
-}
-
-/// Why the router answers a request itself, in Lattice's words (`X-Cf-RouterError`).
-#[derive(Debug)]
-enum Refusal {
-    Host(HostError),
-    UnknownRoute(String),
-    /// No routable instance; `starting` when the node is still adopting its instances.
-    NoEndpoints {
-        host: String,
-        starting: bool,
-    },
-    UnreadableBody,
-    HeadTooLarge,
-    BodyTimeout,
-    Timeout,
-    /// `true` when an instance answered something that is not HTTP/1.1.
-    EndpointFailure {
-        not_http1: bool,
-    },
-}
-
-impl From<HostError> for Refusal {
-    fn from(error: HostError) -> Refusal {
-        Refusal::Host(error)
-    }
-}
-
-impl Refusal {
-    fn status(&self) -> StatusCode {
-        match self {
-            Refusal::Host(_) | Refusal::UnreadableBody => StatusCode::BAD_REQUEST,
-            Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Refusal::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Refusal::UnknownRoute(_) => StatusCode::NOT_FOUND,
-            Refusal::NoEndpoints { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Refusal::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            Refusal::EndpointFailure { .. } => StatusCode::BAD_GATEWAY,
-        }
-    }
-
-    fn response(&self, request_id: &str) -> Response<ProxyBody> {
-        let (kind, message) = match self {
-            Refusal::Host(HostError::Missing) => {
-                ("empty_host", "Request had empty Host header".to_string())
-            }
-            Refusal::Host(HostError::Duplicate) => (
-                "bad_host",
-                "Request had more than one Host header".to_string(),
-            ),
-            Refusal::Host(HostError::Malformed) => (
-                "bad_host",
-                "Request had a malformed Host header".to_string(),
-            ),
-            Refusal::UnknownRoute(host) => (
-                "unknown_route",
-                format!("Requested route ('{host}') does not exist."),
-            ),
-            Refusal::NoEndpoints { host, starting } => (
-                "no_endpoints",
-                if *starting {
-                    format!(
-                        "Requested route ('{host}') has no available endpoints yet: the router \
-                         is starting."
-                    )
-                } else {
-                    format!("Requested route ('{host}') has no available endpoints.")
-                },
-            ),
-            Refusal::UnreadableBody => {
-                ("bad_request", "Request body could not be read".to_string())
-            }
-            Refusal::HeadTooLarge => ("bad_request", "Request header fields too large".to_string()),
-            Refusal::BodyTimeout => (
-                "request_timeout",
-                "The request body did not arrive in time.".to_string(),
-            ),
-            Refusal::Timeout => (
-                "endpoint_timeout",
-                "Registered endpoint did not respond in time.".to_string(),
-            ),
-            Refusal::EndpointFailure { not_http1 } => (
-                "endpoint_failure",
-                if *not_http1 {
-                    "Registered endpoint failed to handle the request: it did not answer in \
-                     HTTP/1.1, which the router speaks to instances (an HTTP/2-only server needs \
-                     HTTP/1.1 enabled)."
-                        .to_string()
-                } else {
-                    "Registered endpoint failed to handle the request.".to_string()
-                },
-            ),
-        };
-        error_response(self.status(), kind, &message, request_id)
-    }
 }
 
 /// Routes one request: to an instance of the app its host names, or an answer of the router's
@@ -479,58 +366,16 @@ async fn proxy(
     // Set when every instance first refuses: a request that is answered pays nothing for it.
     let mut give_up = None;
     loop {
-        let mut only_refused = true;
-        let answered = 'attempts: {
-            for backend in &candidates {
-                let Some(body) = outbound.next_body() else {
-                    only_refused = false;
-                    break;
-                };
-                last = Some(backend.index);
-                let upstream = build_upstream(&outbound.parts, backend, &outbound.path, body);
-                let guard = backend.track();
-                let send = connections.send(backend.addr, upstream, !outbound.idempotent);
-                let retry_safe = outbound.replay.is_some() && outbound.idempotent;
-                let sent = wait_response(router, backend, send, retry_safe).await;
-                let response = match sent {
-                    Waited::TimedOut => return Err(access.refused(last, Refusal::Timeout)),
-                    Waited::Abandoned => {
-                        only_refused = false;
-                        continue;
-                    }
-                    Waited::Answered(Ok(response)) => response,
-                    Waited::Answered(Err(SendError::Dial(_))) => {
-                        backend.mark_failed();
-                        if outbound.replay.is_some() {
-                            continue;
-                        }
-                        break 'attempts None;
-                    }
-                    Waited::Answered(Err(SendError::AfterSend { .. }))
-                        if outbound.body_timed_out() =>
-                    {
-                        return Err(access.refused(last, Refusal::BodyTimeout));
-                    }
-                    Waited::Answered(Err(SendError::AfterSend { fresh, error })) => {
-                        // A kept connection that died before any answer (a port proxy that
-                        // went away) is as good as refused for a request that may go again.
-                        // A new one closed by the instance is the app failing: at most
-                        // `max_attempts` of those, as gorouter.
-                        only_refused &= !fresh && outbound.idempotent && !error.is_parse();
-                        not_http1 |= error.is_parse();
-                        if fresh {
-                            backend.mark_failed();
-                        }
-                        if outbound.replay.is_some() && outbound.idempotent {
-                            continue;
-                        }
-                        break 'attempts None;
-                    }
-                };
-                break 'attempts Some((backend.index, response, guard));
-            }
-            None
+        let pass = attempt(router, connections, &mut outbound, &candidates, &mut last).await;
+        let (answered, only_refused, not_http1_now) = match pass {
+            Pass::Refused(refusal) => return Err(access.refused(last, refusal)),
+            Pass::Done {
+                answered,
+                only_refused,
+                not_http1,
+            } => (answered, only_refused, not_http1),
         };
+        not_http1 |= not_http1_now;
         if let Some((index, response, guard)) = answered {
             let length = response
                 .headers()
@@ -566,6 +411,85 @@ async fn proxy(
         }
     }
     Err(access.refused(last, Refusal::EndpointFailure { not_http1 }))
+}
+
+/// What one pass over the candidates came to.
+enum Pass {
+    /// Answered by an instance, or not, and whether every failure was a refused connection.
+    Done {
+        answered: Option<(u32, Response<Incoming>, InflightGuard)>,
+        only_refused: bool,
+        not_http1: bool,
+    },
+    /// The router answers the client itself.
+    Refused(Refusal),
+}
+
+/// Sends the request to each candidate in turn until one answers or none may be tried.
+async fn attempt(
+    router: &Router,
+    connections: &Arc<Connections>,
+    outbound: &mut Outbound,
+    candidates: &[Arc<Backend>],
+    last: &mut Option<u32>,
+) -> Pass {
+    let mut only_refused = true;
+    let mut not_http1 = false;
+    for backend in candidates {
+        let Some(body) = outbound.next_body() else {
+            only_refused = false;
+            break;
+        };
+        *last = Some(backend.index);
+        let upstream = build_upstream(&outbound.parts, backend, &outbound.path, body);
+        let guard = backend.track();
+        let send = connections.send(backend.addr, upstream, !outbound.idempotent);
+        let retry_safe = outbound.replay.is_some() && outbound.idempotent;
+        let sent = wait_response(router, backend, send, retry_safe).await;
+        let response = match sent {
+            Waited::TimedOut => return Pass::Refused(Refusal::Timeout),
+            Waited::Abandoned => {
+                only_refused = false;
+                continue;
+            }
+            Waited::Answered(Ok(response)) => response,
+            Waited::Answered(Err(SendError::Dial(_))) => {
+                backend.mark_failed();
+                if outbound.replay.is_some() {
+                    continue;
+                }
+                break;
+            }
+            Waited::Answered(Err(SendError::AfterSend { .. })) if outbound.body_timed_out() => {
+                return Pass::Refused(Refusal::BodyTimeout);
+            }
+            Waited::Answered(Err(SendError::AfterSend { fresh, error })) => {
+                // A kept connection that died before any answer (a port proxy that
+                // went away) is as good as refused for a request that may go again.
+                // A new one closed by the instance is the app failing: at most
+                // `max_attempts` of those, as gorouter.
+                only_refused &= !fresh && outbound.idempotent && !error.is_parse();
+                not_http1 |= error.is_parse();
+                if fresh {
+                    backend.mark_failed();
+                }
+                if outbound.replay.is_some() && outbound.idempotent {
+                    continue;
+                }
+                break;
+            }
+        };
+        return Pass::Done {
+            answered: Some((backend.index, response, guard)),
+            only_refused,
+            not_http1,
+        };
+    }
+    Pass::Done {
+        answered: None,
+        only_refused,
+        not_http1,
+    }
 }
 
 /// First pause before every instance is tried again after all refused the connection; it

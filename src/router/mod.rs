@@ -15,7 +15,8 @@ pub mod body;
 pub mod connections;
 pub mod headers;
 pub mod http;
-pub mod sniff;
+pub mod refusal;
+mod sniff;
 pub mod table;
 pub mod tcp;
 
