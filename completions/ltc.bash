@@ -16,6 +16,9 @@ _ltc() {
             ",$1")
                 cmd="ltc"
                 ;;
+            ltc,ca)
+                cmd="ltc__subcmd__ca"
+                ;;
             ltc,cancel-task)
                 cmd="ltc__subcmd__cancel__subcmd__task"
                 ;;
@@ -125,8 +128,22 @@ _ltc() {
 
     case "${cmd}" in
         ltc)
-            opts="-q -h -V --json --quiet --help --version target create scale update rollback restart history remove ssh volumes run submit-task task cancel-task delete-task list status cells visualize logs debug-logs events test version daemon completions help"
+            opts="-q -h -V --json --quiet --help --version target create scale update rollback restart history remove ssh volumes run submit-task task cancel-task delete-task list status cells ca visualize logs debug-logs events test version daemon completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ltc__subcmd__ca)
+            opts="-q -h -V --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -181,7 +198,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__create)
-            opts="-i -p -e -m -d -c -w -u -R -T -M -U -t -q -h -V --path --dockerfile --build-arg --env-file --volume --instances --ports --env --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --privileged --http-route --tcp-route --no-routes --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --timeout --wait --no-wait --json --quiet --help --version"
+            opts="-i -p -e -m -d -c -w -u -R -T -M -U -t -q -h -V --path --dockerfile --build-arg --env-file --volume --instances --ports --env --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --privileged --http-route --tcp-route --no-routes --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --response-timeout --drain-timeout --redirect-https --cert --key --cert-host --timeout --wait --no-wait --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +336,48 @@ _ltc() {
                     return 0
                     ;;
                 --start-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --key)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --cert-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -826,7 +885,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__update)
-            opts="-e -p -m -d -c -w -u -R -T -M -U -t -q -h -V --image --path --dockerfile --build-arg --env --unset-env --env-file --volume --ports --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --http-route --tcp-route --no-routes --add-route --remove-route --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --max-surge --health-timeout --timeout --wait --no-wait --json --quiet --help --version"
+            opts="-e -p -m -d -c -w -u -R -T -M -U -t -q -h -V --image --path --dockerfile --build-arg --env --unset-env --env-file --volume --ports --memory-mb --disk-mb --cpu-weight --pids-limit --working-dir --user --http-route --tcp-route --no-routes --add-route --remove-route --monitor-port --monitor-url --monitor-command --no-monitor --monitor-timeout --start-timeout --response-timeout --drain-timeout --redirect-https --cert --key --cert-host --no-redirect-https --remove-cert --max-surge --health-timeout --timeout --wait --no-wait --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -972,6 +1031,52 @@ _ltc() {
                     return 0
                     ;;
                 --start-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --key)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --cert-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remove-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -46,6 +46,7 @@ complete -c ltc -n "__fish_ltc_needs_command" -f -a "delete-task" -d 'Cancel a t
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "list" -d 'List the apps'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "status" -d 'Show an app\'s settings and its instances'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "cells" -d 'Show this machine as Lattice showed a cell: memory, CPUs, instances'
+complete -c ltc -n "__fish_ltc_needs_command" -f -a "ca" -d 'Show the local certificate authority HTTPS uses, and how to trust it'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "visualize" -d 'Show where instances run: a dot per instance, green running, yellow starting'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "logs" -d 'Stream an app\'s logs: every instance, its lifecycle, health checks and router lines'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "debug-logs" -d 'Stream the node\'s own log'
@@ -80,10 +81,16 @@ complete -c ltc -n "__fish_ltc_using_subcommand create" -s U -l monitor-url -d '
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l monitor-command -d 'Check that `/bin/sh -c COMMAND` exits 0 inside the instance' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l monitor-timeout -d 'How long one check may take' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l start-timeout -d 'How long a new instance may take to pass its first check before its start counts as a crash (and is retried with the crash backoff)' -r
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l response-timeout -d 'How long an instance may take to start its response before the router answers 504 [default: 15m]' -r
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l drain-timeout -d 'How long a stopping instance\'s requests in flight may take before it stops anyway [default: 10s]' -r
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l cert -d 'A certificate (PEM, with its chain) to serve for one of the app\'s hostnames instead of one from the local CA' -r -F
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l key -d 'The private key of --cert (PEM)' -r -F
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l cert-host -d 'The hostname --cert is for [default: the app\'s first HTTP route]' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -s t -l timeout -d 'How long to wait for every instance to run (2m, 90s, ...)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l privileged -d 'Run privileged (the app can break out of its container)'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l no-routes -d 'No routes [update: removes every route]'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l no-monitor -d 'No check: an instance is running as soon as its process runs'
+complete -c ltc -n "__fish_ltc_using_subcommand create" -l redirect-https -d 'Answer plain HTTP requests with a redirect to the HTTPS URL'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l no-wait -d 'Return as soon as the node has accepted the change'
 complete -c ltc -n "__fish_ltc_using_subcommand create" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
@@ -121,11 +128,19 @@ complete -c ltc -n "__fish_ltc_using_subcommand update" -s U -l monitor-url -d '
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l monitor-command -d 'Check that `/bin/sh -c COMMAND` exits 0 inside the instance' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l monitor-timeout -d 'How long one check may take' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l start-timeout -d 'How long a new instance may take to pass its first check before it counts as a crash' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l response-timeout -d 'How long an instance may take to start its response before the router answers 504 [default: 15m]' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l drain-timeout -d 'How long a stopping instance\'s requests in flight may take before it stops anyway [default: 10s]' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l cert -d 'A certificate (PEM, with its chain) to serve for one of the app\'s hostnames instead of one from the local CA' -r -F
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l key -d 'The private key of --cert (PEM)' -r -F
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l cert-host -d 'The hostname --cert is for [default: the app\'s first HTTP route]' -r
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l remove-cert -d 'Serve the local CA\'s certificate again for this hostname instead of the one given' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l max-surge -d 'Extra new instances started at once (the app never has fewer healthy instances)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l health-timeout -d 'How long a new instance may take to become healthy before the rollout is undone' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -s t -l timeout -d 'How long to wait for the rollout' -r
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-routes -d 'No routes [update: removes every route]'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-monitor -d 'No check: an instance is running as soon as its process runs'
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l redirect-https -d 'Answer plain HTTP requests with a redirect to the HTTPS URL'
+complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-redirect-https -d 'Serve plain HTTP again instead of redirecting it to HTTPS'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l wait -d 'Wait until the change is done (the default)'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l no-wait -d 'Return as soon as the node has accepted the change'
 complete -c ltc -n "__fish_ltc_using_subcommand update" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
@@ -215,6 +230,10 @@ complete -c ltc -n "__fish_ltc_using_subcommand cells" -l json -d 'Print results
 complete -c ltc -n "__fish_ltc_using_subcommand cells" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand cells" -s h -l help -d 'Print help'
 complete -c ltc -n "__fish_ltc_using_subcommand cells" -s V -l version -d 'Print version'
+complete -c ltc -n "__fish_ltc_using_subcommand ca" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
+complete -c ltc -n "__fish_ltc_using_subcommand ca" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
+complete -c ltc -n "__fish_ltc_using_subcommand ca" -s h -l help -d 'Print help'
+complete -c ltc -n "__fish_ltc_using_subcommand ca" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand visualize" -s r -l rate -d 'Redraw every DURATION until Ctrl-C (needs a terminal)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand visualize" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand visualize" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'

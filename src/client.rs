@@ -465,6 +465,8 @@ mod tests {
             paths: Paths::new(dir),
             docker_host: "unix:///nonexistent".into(),
             router_addr: "127.0.0.1:8080".parse().unwrap(),
+            router_tls_addr: None,
+            router_tls_explicit: false,
             color_allowed: false,
             node_timeout: crate::config::DEFAULT_NODE_TIMEOUT,
         }

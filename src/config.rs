@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 /// Where the router listens unless `LTC_ROUTER_ADDR` says otherwise.
 pub const DEFAULT_ROUTER_ADDR: &str = "127.0.0.1:8080";
+/// Where the router serves HTTPS unless `LTC_ROUTER_TLS_ADDR` says otherwise (`off`: nowhere).
+pub const DEFAULT_ROUTER_TLS_ADDR: &str = "127.0.0.1:8443";
 
 /// How long a command waits for the node to answer unless `LTC_NODE_TIMEOUT` says otherwise:
 /// longer than any engine call the node makes on a request's behalf (10 s each).
@@ -70,6 +72,11 @@ pub struct Settings {
     pub paths: Paths,
     pub docker_host: String,
     pub router_addr: SocketAddr,
+    /// Where HTTPS is served: `None` when `LTC_ROUTER_TLS_ADDR=off`.
+    pub router_tls_addr: Option<SocketAddr>,
+    /// Whether `LTC_ROUTER_TLS_ADDR` was set: then a port the router cannot take stops the node,
+    /// as for `LTC_ROUTER_ADDR`; the default port taken only turns HTTPS off, with a warning.
+    pub router_tls_explicit: bool,
     /// Colour is allowed (`NO_COLOR` unset and `TERM` not empty or `dumb`); whether a stream is
     /// a terminal is decided by the printer.
     pub color_allowed: bool,
@@ -96,6 +103,16 @@ impl Settings {
                 "LTC_ROUTER_ADDR `{router_text}` is not an address like `127.0.0.1:8080`"
             ))
         })?;
+        let tls_text = var("LTC_ROUTER_TLS_ADDR");
+        let router_tls_addr = match tls_text.as_deref() {
+            Some("off") => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                Error::config(format!(
+                    "LTC_ROUTER_TLS_ADDR `{text}` is not an address like `127.0.0.1:8443` (or `off`)"
+                ))
+            })?),
+            None => Some(DEFAULT_ROUTER_TLS_ADDR.parse().expect("a valid default")),
+        };
         let node_timeout = match var("LTC_NODE_TIMEOUT") {
             Some(text) => crate::cli::parse_timeout(&text).map_err(|e| {
                 Error::config(format!("LTC_NODE_TIMEOUT `{text}` is not a duration: {e}"))
@@ -107,6 +124,8 @@ impl Settings {
             paths: Paths::new(home),
             docker_host: docker_endpoint(&var)?,
             router_addr,
+            router_tls_addr,
+            router_tls_explicit: tls_text.is_some(),
             color_allowed: var("NO_COLOR").is_none() && term.is_some_and(|t| t != "dumb"),
             node_timeout,
         })

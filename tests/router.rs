@@ -179,6 +179,8 @@ fn app(name: &str, backends: &[SocketAddr]) -> AppRoutes {
                 )
             })
             .collect(),
+        response_timeout_ms: None,
+        redirect_https: false,
     }
 }
 
@@ -210,7 +212,7 @@ async fn proxy_logging(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cancel = CancellationToken::new();
-    tokio::spawn(ltc::router::http::serve(
+    tokio::spawn(ltc::router::listen::serve(
         router.clone(),
         listener,
         cancel.clone(),

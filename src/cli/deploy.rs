@@ -25,6 +25,70 @@ pub struct BuildArgs {
     pub build_arg: Vec<EnvArg>,
 }
 
+/// How the router treats an app's requests (`create`, `update`); changed live, restarting
+/// nothing.
+#[derive(Debug, Clone, Args)]
+pub struct EdgeArgs {
+    /// How long an instance may take to start its response before the router answers 504
+    /// [default: 15m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub response_timeout: Option<Duration>,
+
+    /// How long a stopping instance's requests in flight may take before it stops anyway
+    /// [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub drain_timeout: Option<Duration>,
+
+    /// Answer plain HTTP requests with a redirect to the HTTPS URL
+    #[arg(long)]
+    pub redirect_https: bool,
+
+    /// A certificate (PEM, with its chain) to serve for one of the app's hostnames instead of
+    /// one from the local CA
+    #[arg(long, value_name = "FILE", requires = "key", value_hint = clap::ValueHint::FilePath)]
+    pub cert: Option<std::path::PathBuf>,
+
+    /// The private key of --cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "cert", value_hint = clap::ValueHint::FilePath)]
+    pub key: Option<std::path::PathBuf>,
+
+    /// The hostname --cert is for [default: the app's first HTTP route]
+    #[arg(long, value_name = "HOST", requires = "cert")]
+    pub cert_host: Option<String>,
+}
+
+impl EdgeArgs {
+    /// The request, with the certificate's paths made absolute (the node reads them from its
+    /// own directory).
+    pub fn request(&self) -> crate::error::Result<model::EdgeRequest> {
+        let absolute = |path: &std::path::Path| {
+            std::path::absolute(path)
+                .map(|p| p.display().to_string())
+                .map_err(|e| {
+                    crate::error::Error::new(
+                        crate::error::Kind::FileSystem,
+                        format!("cannot resolve {}: {e}", path.display()),
+                    )
+                })
+        };
+        let certificates = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => vec![model::CertificateRequest {
+                hostname: self.cert_host.clone(),
+                cert_file: absolute(cert)?,
+                key_file: absolute(key)?,
+            }],
+            _ => Vec::new(),
+        };
+        Ok(model::EdgeRequest {
+            response_timeout_ms: self.response_timeout.map(|d| d.as_millis() as u64),
+            drain_timeout_ms: self.drain_timeout.map(|d| d.as_millis() as u64),
+            redirect_https: self.redirect_https.then_some(true),
+            certificates,
+            remove_certificates: Vec::new(),
+        })
+    }
+}
+
 /// How a rollout goes.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct RolloutArgs {
@@ -142,6 +206,17 @@ pub struct UpdateArgs {
     /// How long a new instance may take to pass its first check before it counts as a crash
     #[arg(long, value_parser = parse_timeout)]
     pub start_timeout: Option<Duration>,
+
+    #[command(flatten)]
+    pub edge: EdgeArgs,
+
+    /// Serve plain HTTP again instead of redirecting it to HTTPS
+    #[arg(long, conflicts_with = "redirect_https")]
+    pub no_redirect_https: bool,
+
+    /// Serve the local CA's certificate again for this hostname instead of the one given
+    #[arg(long, value_name = "HOST")]
+    pub remove_cert: Vec<String>,
 
     #[command(flatten)]
     pub rollout: RolloutArgs,

@@ -119,6 +119,9 @@ pub enum Command {
     #[command(alias = "ce")]
     Cells,
 
+    /// Show the local certificate authority HTTPS uses, and how to trust it
+    Ca,
+
     /// Show where instances run: a dot per instance, green running, yellow starting
     #[command(alias = "vz")]
     Visualize(VisualizeArgs),
@@ -222,7 +225,7 @@ pub const GROUPS: [(&str, &[&str]); 8] = [
         &["list", "status", "visualize", "cells", "events"],
     ),
     ("STREAM LOGS", &["logs", "debug-logs"]),
-    ("ADVANCED", &["daemon", "completions"]),
+    ("ADVANCED", &["daemon", "ca", "completions"]),
     ("HELP AND DEBUG", &["help", "version", "test"]),
 ];
 
@@ -560,6 +563,9 @@ pub struct CreateArgs {
     /// crash (and is retried with the crash backoff)
     #[arg(long, default_value = "60s", value_parser = parse_timeout)]
     pub start_timeout: Duration,
+
+    #[command(flatten)]
+    pub edge: deploy::EdgeArgs,
 
     /// How long to wait for every instance to run (2m, 90s, ...)
     #[arg(short, long, default_value = "2m", value_parser = parse_timeout)]

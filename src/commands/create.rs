@@ -50,6 +50,7 @@ pub async fn run(args: CreateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         monitor_timeout_ms: Some(args.monitor_timeout.as_millis() as u64),
         start_timeout_ms: Some(args.start_timeout.as_millis() as u64),
         volumes: args.volumes.clone(),
+        edge: args.edge.request()?,
     };
     for volume in &args.volumes {
         crate::model::parse_volume(volume, args.privileged)?;

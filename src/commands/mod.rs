@@ -1,6 +1,7 @@
 //! One module per subcommand: its `run` function is glue between the CLI arguments, the node
 //! API ([`crate::client`]) and the printer ([`crate::ui`]).
 
+mod ca;
 mod create;
 mod daemon;
 mod list;
@@ -44,6 +45,7 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::Status(args) => status::run(args, settings, ui).await,
         Command::Version => version::run(settings, ui).await,
         Command::Cells => visualize::cells(settings, ui).await,
+        Command::Ca => ca::run(settings, ui).await,
         Command::Test(args) => selftest::run(args, settings, ui).await,
         Command::Visualize(args) => visualize::run(args, settings, ui).await,
         Command::Logs(args) => logs::logs(args, settings, ui).await,

@@ -198,6 +198,32 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool, show_env: bool) 
         let label = if i == 0 { "Routes" } else { "" };
         rows.push(vec![Cell::plain(label), Cell::colored(route, Color::Cyan)]);
     }
+    for (i, url) in app.https_urls.iter().enumerate() {
+        let label = if i == 0 { "HTTPS" } else { "" };
+        rows.push(vec![Cell::plain(label), Cell::colored(url, Color::Cyan)]);
+    }
+    if app.redirect_https {
+        rows.push(vec![
+            Cell::plain("HTTP"),
+            Cell::plain("redirected to HTTPS"),
+        ]);
+    }
+    for (i, (host, not_after)) in app.certificates.iter().enumerate() {
+        let label = if i == 0 { "Certificates" } else { "" };
+        rows.push(vec![
+            Cell::plain(label),
+            Cell::plain(format!("{host} (yours, valid until {not_after})")),
+        ]);
+    }
+    let seconds = |ms: u64| humantime::format_duration(std::time::Duration::from_millis(ms));
+    rows.push(vec![
+        Cell::plain("Timeouts"),
+        Cell::plain(format!(
+            "response {}, drain {}",
+            seconds(app.response_timeout_ms),
+            seconds(app.drain_timeout_ms)
+        )),
+    ]);
     let image = if app.builtin {
         format!("{} (built-in)", app.image)
     } else {

@@ -54,8 +54,15 @@ pub async fn run(args: UpdateArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         ));
         return finish(&client, &name, app, version, args.timeout, false, ui).await;
     }
-    // Only routes changed: live already.
+    warn_expired(&app, ui);
+    // Only routes or edge settings changed: live already.
     if app.rollout.is_none() {
+        let routes_asked = !request.routes.is_empty()
+            || !request.add_routes.is_empty()
+            || !request.remove_routes.is_empty();
+        if !routes_asked {
+            return edge_changed(&name, &app, ui);
+        }
         return routes_changed(&name, &app, ui);
     }
     ui.note(format!(
@@ -115,6 +122,15 @@ fn request(args: &UpdateArgs, settings: &Settings) -> Result<UpdateRequest> {
         add_routes: args.add_route.clone(),
         remove_routes: args.remove_route.clone(),
         rollout: Default::default(),
+        edge: crate::model::EdgeRequest {
+            redirect_https: match (args.edge.redirect_https, args.no_redirect_https) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            remove_certificates: args.remove_cert.clone(),
+            ..args.edge.request()?
+        },
     }
     .with_rollout(args.rollout.options()))
 }
@@ -134,6 +150,40 @@ fn routes_changed(name: &AppName, app: &AppStatus, ui: &Ui) -> Result<()> {
     }
     for route in &app.routes {
         ui.out(create::route_urls(ui, route));
+    }
+    Ok(())
+}
+
+/// Warns of a certificate the app serves that is past its last valid day.
+pub fn warn_expired(app: &AppStatus, ui: &Ui) {
+    let now = std::time::SystemTime::now();
+    for (host, not_after) in &app.certificates {
+        if humantime::parse_rfc3339(not_after).is_ok_and(|at| at < now) {
+            ui.warn(format!(
+                "the certificate for {host} expired on {not_after}: clients will refuse it"
+            ));
+        }
+    }
+}
+
+/// What an update of the edge settings alone prints: the app's timeouts and HTTPS.
+fn edge_changed(name: &AppName, app: &AppStatus, ui: &Ui) -> Result<()> {
+    if ui.json {
+        ui.json(app);
+        return Ok(());
+    }
+    let seconds = |ms: u64| humantime::format_duration(std::time::Duration::from_millis(ms));
+    ui.note(format!(
+        "Updated {name}: response timeout {}, drain timeout {}{}. Nothing restarted.",
+        seconds(app.response_timeout_ms),
+        seconds(app.drain_timeout_ms),
+        match app.redirect_https {
+            true => ", HTTP redirected to HTTPS",
+            false => "",
+        }
+    ));
+    for url in &app.https_urls {
+        ui.out(ui.paint(Color::Green, url));
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub use wire::*;
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Longest app name accepted. A DNS label may be 63 characters; `<app>-<port>` routes and the
@@ -26,6 +27,8 @@ pub const MAX_INSTANCES: u32 = 256;
 
 /// The name Lattice reserved for its component log stream; `ltc debug-logs` uses it the same way.
 pub const RESERVED_APP_NAME: &str = "lattice-debug";
+/// The app name whose hostname is the router's own (`ltc.localhost`).
+pub const ROUTER_APP_NAME: &str = "ltc";
 
 /// The image name that selects the built-in demo app (the original's image name).
 pub const LATTICE_APP_IMAGE: &str = "cloudfoundry/lattice-app";
@@ -55,6 +58,12 @@ impl AppName {
             return Err(Error::usage(format!(
                 "app name `{name}` is not valid: use lowercase letters, digits and `-`, \
                  starting and ending with a letter or digit"
+            )));
+        }
+        if name == ROUTER_APP_NAME {
+            return Err(Error::usage(format!(
+                "`{name}` is a reserved app name: `{name}.localhost` is the router's own address \
+                 (its /metrics and /health)"
             )));
         }
         if name == RESERVED_APP_NAME {
@@ -437,6 +446,56 @@ pub struct AppSpec {
     /// How the last rollout ended, for the request that started it.
     #[serde(default)]
     pub last_rollout: Option<RolloutResult>,
+    /// How the router and the node treat the app's requests; changed live.
+    #[serde(default)]
+    pub edge: Edge,
+}
+
+/// How long an instance may take to start its response, unless the app says otherwise
+/// (gorouter's default).
+pub const DEFAULT_RESPONSE_TIMEOUT_MS: u64 = 900_000;
+/// How long a stopping instance's requests in flight may take, unless the app says otherwise.
+pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 10_000;
+
+/// An app's edge settings: what the router does with its requests, and how long a stopping
+/// instance drains. Changing them starts no new revision and restarts nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edge {
+    /// `--response-timeout`; [`DEFAULT_RESPONSE_TIMEOUT_MS`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_timeout_ms: Option<u64>,
+    /// `--drain-timeout`; [`DEFAULT_DRAIN_TIMEOUT_MS`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_timeout_ms: Option<u64>,
+    /// `--redirect-https`: plain HTTP requests get a redirect to HTTPS.
+    #[serde(default)]
+    pub redirect_https: bool,
+    /// Certificates the user gave (`--cert`/`--key`), by hostname; the files are copies kept
+    /// in the home.
+    #[serde(default)]
+    pub certificates: BTreeMap<String, UserCertificate>,
+}
+
+impl Edge {
+    pub fn response_timeout_ms(&self) -> u64 {
+        self.response_timeout_ms
+            .unwrap_or(DEFAULT_RESPONSE_TIMEOUT_MS)
+    }
+
+    pub fn drain_timeout_ms(&self) -> u64 {
+        self.drain_timeout_ms.unwrap_or(DEFAULT_DRAIN_TIMEOUT_MS)
+    }
+}
+
+/// A certificate a user gave for one hostname.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCertificate {
+    /// The copy of the certificate chain in the home (PEM).
+    pub cert_file: String,
+    /// The copy of the key in the home (PEM, 0600).
+    pub key_file: String,
+    /// The certificate's last valid day (RFC 3339).
+    pub not_after: String,
 }
 
 impl AppSpec {

@@ -59,6 +59,42 @@ pub struct CreateRequest {
     /// `--volume SOURCE:/path[:ro]`.
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// `--response-timeout`, `--drain-timeout`, `--redirect-https`, `--cert`/`--key`.
+    #[serde(default)]
+    pub edge: EdgeRequest,
+}
+
+/// Changes to an app's edge settings (create and update); absent fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeRequest {
+    #[serde(default)]
+    pub response_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub drain_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub redirect_https: Option<bool>,
+    /// Certificates to use, each for one of the app's hostnames.
+    #[serde(default)]
+    pub certificates: Vec<CertificateRequest>,
+    /// Hostnames whose certificate goes back to the local CA's.
+    #[serde(default)]
+    pub remove_certificates: Vec<String>,
+}
+
+impl EdgeRequest {
+    pub fn is_empty(&self) -> bool {
+        *self == EdgeRequest::default()
+    }
+}
+
+/// `--cert FILE --key FILE [--cert-host HOST]`: paths on this machine, read by the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRequest {
+    /// The hostname it is for; the app's first route when absent.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    pub cert_file: String,
+    pub key_file: String,
 }
 
 /// What `ltc update` asks for: changes to what runs (a new revision, rolled out) and to the
@@ -115,6 +151,9 @@ pub struct UpdateRequest {
     pub remove_routes: Vec<String>,
     #[serde(default)]
     pub rollout: RolloutOptions,
+    /// Edge settings, changed live.
+    #[serde(default)]
+    pub edge: EdgeRequest,
 }
 
 impl UpdateRequest {
@@ -251,6 +290,9 @@ pub struct InstanceStatus {
     /// passes again, and crashes when it keeps failing.
     #[serde(default = "healthy_default")]
     pub healthy: bool,
+    /// Requests in flight to this instance through the router (what a drain waits for).
+    #[serde(default)]
+    pub requests_in_flight: u32,
     /// The revision this instance runs.
     #[serde(default)]
     pub revision: Option<u64>,
@@ -330,6 +372,21 @@ pub struct AppStatus {
     /// How the last rollout ended.
     #[serde(default)]
     pub last_rollout: Option<RolloutResult>,
+    /// How long an instance may take to start its response.
+    #[serde(default)]
+    pub response_timeout_ms: u64,
+    /// How long a stopping instance's requests in flight may take.
+    #[serde(default)]
+    pub drain_timeout_ms: u64,
+    /// Plain HTTP is redirected to HTTPS.
+    #[serde(default)]
+    pub redirect_https: bool,
+    /// The app's HTTPS URLs (empty when HTTPS is off).
+    #[serde(default)]
+    pub https_urls: Vec<String>,
+    /// Certificates the user gave, by hostname, with their last valid day.
+    #[serde(default)]
+    pub certificates: BTreeMap<String, String>,
     pub created_at: String,
 }
 
@@ -593,4 +650,18 @@ pub struct VolumeStatus {
     pub size_bytes: Option<u64>,
     /// The apps that mount it.
     pub apps: Vec<String>,
+}
+
+/// `ltc ca`: the local certificate authority HTTPS certificates are issued by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaInfo {
+    /// The CA's certificate (PEM): what to trust.
+    pub cert_path: String,
+    /// SHA-256 of the certificate (DER), as browsers show it.
+    pub fingerprint_sha256: String,
+    /// The CA's last valid day (RFC 3339).
+    pub not_after: String,
+    /// Where the router serves HTTPS; `None` when it does not (`LTC_ROUTER_TLS_ADDR=off`, or
+    /// its port was taken).
+    pub https_address: Option<String>,
 }

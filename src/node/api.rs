@@ -192,6 +192,7 @@ async fn route_node(node: &Arc<Node>, request: Request<Incoming>) -> Result<Resp
             prepare_image(node.clone(), body)
         }
         (&Method::GET, ["v1", "cells"]) => done(node, &node.cell().await?),
+        (&Method::GET, ["v1", "ca"]) => done(node, &node.ca()?),
         (&Method::GET, ["v1", "apps"]) => {
             node.refresh_stats();
             let engine = node.check_engine().await.err();

@@ -105,6 +105,16 @@ impl Node {
                 generation,
                 now_millis(),
             )?;
+            let mut resolved = resolved;
+            let (edge, _, edge_warnings) = super::edge::patch_edge(
+                &self.paths.home,
+                &name,
+                &Default::default(),
+                (&resolved.spec.routes, &inner.config.domain),
+                &request.edge,
+            )?;
+            resolved.spec.edge = edge;
+            resolved.warnings.extend(edge_warnings);
             self.check_routes(&inner, &resolved.spec)?;
             check_binds(&resolved.spec.run.volumes)?;
             let mut next = inner.desired.clone();
@@ -128,6 +138,9 @@ impl Node {
             {
                 log(format!("cannot name the image of {name}: {e}"));
             }
+        }
+        if !resolved.spec.edge.certificates.is_empty() {
+            self.publish_certificates();
         }
         self.wait_for_tcp_routes(&resolved.spec.routes).await?;
         let what = format!(
@@ -220,6 +233,12 @@ impl Node {
         let domain = &inner.config.domain;
         for route in &spec.routes.http {
             let names = model::served_names(&route.hostname, domain);
+            if let Some(name) = names.iter().find(|n| self.router.is_reserved_host(n)) {
+                return Err(Error::usage(format!(
+                    "route `{name}` is the router's own address (its /metrics and /health)"
+                ))
+                .with_hint("choose another hostname with `-R HOST`"));
+            }
             let taken = inner
                 .desired
                 .apps
@@ -245,6 +264,14 @@ impl Node {
             }
         }
         for route in &spec.routes.tcp {
+            let https_port = self.router_tls_addr.map(|a| a.port());
+            if https_port == Some(route.external_port) {
+                return Err(Error::usage(format!(
+                    "TCP route port {} is the router's own HTTPS port",
+                    route.external_port
+                ))
+                .with_hint("pick another external port: `-T OTHER:PORT`"));
+            }
             if route.external_port == self.router_addr.port() {
                 return Err(Error::usage(format!(
                     "TCP route port {} is the router's own HTTP port",

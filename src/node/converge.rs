@@ -417,6 +417,7 @@ mod tests {
             history: vec![],
             rollout: None,
             last_rollout: None,
+            edge: Default::default(),
         };
         spec.ensure_history();
         // Earlier generations are the app's too (its revisions so far).

@@ -20,10 +20,15 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
     paths.ensure_home()?;
     let (router, hub) = Node::router_for(settings);
     let cancel = CancellationToken::new();
+    let certificates = https_certificates(settings, &router);
     let (lock, serving, handed_over) = match lock_home(paths) {
         Ok(lock) => {
             let listener = bind_router(settings).await?;
-            (lock, Serving::Ready(listener), false)
+            let tls = match &certificates {
+                Some(_) => bind_https(settings).await?,
+                None => None,
+            };
+            (lock, Serving::Ready(listener, tls), false)
         }
         Err(busy) => {
             let Some(mut inherited) = handover::take_over(paths)? else {
@@ -34,9 +39,14 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
                     "handover: the running node passed no HTTP socket",
                 ));
             };
+            let tls = match inherited.https.take() {
+                Some(socket) if certificates.is_some() => Some(listener_from(socket)?),
+                None if certificates.is_some() => bind_https(settings).await?,
+                _ => None,
+            };
             router.publish(&inherited.domain, &inherited.routes);
             router.inherit_tcp(std::mem::take(&mut inherited.sockets));
-            let tasks = serve_router(&router, listener_from(http)?, &cancel);
+            let tasks = serve_router(&router, listener_from(http)?, tls, &cancel);
             inherited.ready()?;
             log("took the router over from the running node; waiting for it to finish");
             (wait_for_lock(paths).await?, Serving::Started(tasks), true)
@@ -55,6 +65,9 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
         (router, hub, cancel.clone()),
         health::Tuning::default(),
     );
+    let view: std::sync::Weak<dyn crate::router::NodeView> = Arc::downgrade(&node) as _;
+    node.router.set_node(view);
+    node.publish_certificates();
     let socket = paths.socket();
     let api_listener = bind_api(&socket)?;
     let handover_listener = bind_api(&paths.handover_socket())?;
@@ -81,7 +94,7 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
     let events = tokio::spawn(node.clone().watch_events());
     let offers = tokio::spawn(node.clone().offer_handover(handover_listener));
     let (http, tcp) = match serving {
-        Serving::Ready(listener) => serve_router(&node.router, listener, &cancel),
+        Serving::Ready(listener, tls) => serve_router(&node.router, listener, tls, &cancel),
         Serving::Started(tasks) => tasks,
     };
     node.router_serving
@@ -103,26 +116,34 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
 
 /// The router's listener: bound here, or already serving (handed over).
 enum Serving {
-    Ready(tokio::net::TcpListener),
+    Ready(tokio::net::TcpListener, Option<tokio::net::TcpListener>),
     Started(RouterTasks),
 }
 
 /// The router's HTTP and TCP serving tasks.
 type RouterTasks = (tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>);
 
-/// Starts serving HTTP on `listener` and the TCP routes, keeping a copy of the HTTP socket
-/// for the next handover.
+/// Starts serving HTTP on `listener` (and HTTPS on `tls`) and the TCP routes, keeping a copy
+/// of each socket for the next handover.
 fn serve_router(
     router: &Arc<crate::router::Router>,
     listener: tokio::net::TcpListener,
+    tls: Option<tokio::net::TcpListener>,
     cancel: &CancellationToken,
 ) -> RouterTasks {
+    let tls = tls.and_then(|listener| {
+        let std = listener.into_std().ok()?;
+        router.keep_https_socket(&std);
+        let config = crate::router::tls::server_config(router.certificates()?);
+        Some((tokio::net::TcpListener::from_std(std).ok()?, config))
+    });
     if let Ok(std) = listener.into_std() {
         router.keep_socket(0, &std);
         if let Ok(listener) = tokio::net::TcpListener::from_std(std) {
-            let http = tokio::spawn(crate::router::http::serve(
+            let http = tokio::spawn(crate::router::listen::serve_with_tls(
                 router.clone(),
                 listener,
+                tls,
                 cancel.clone(),
             ));
             let tcp = tokio::spawn(crate::router::tcp::serve(router.clone(), cancel.clone()));
@@ -131,6 +152,47 @@ fn serve_router(
     }
     log("router: cannot serve its listening socket");
     (tokio::spawn(async {}), tokio::spawn(async {}))
+}
+
+/// The local CA and the certificates HTTPS serves, unless HTTPS is off. A CA that cannot be
+/// read or made turns HTTPS off with a line in the node's log; plain HTTP is unaffected.
+fn https_certificates(
+    settings: &Settings,
+    router: &Arc<crate::router::Router>,
+) -> Option<Arc<crate::router::tls::Certificates>> {
+    settings.router_tls_addr?;
+    match crate::router::tls::LocalCa::load_or_create(&settings.paths.home) {
+        Ok(ca) => {
+            let certificates = Arc::new(crate::router::tls::Certificates::new(ca, router));
+            router.set_certificates(certificates.clone());
+            Some(certificates)
+        }
+        Err(e) => {
+            log(format!("HTTPS is off: {e}"));
+            None
+        }
+    }
+}
+
+/// The HTTPS listener. A port set with `LTC_ROUTER_TLS_ADDR` that cannot be taken stops the
+/// node (10); the default one taken turns HTTPS off with a line in the node's log.
+async fn bind_https(settings: &Settings) -> Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = settings.router_tls_addr else {
+        return Ok(None);
+    };
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => Ok(Some(listener)),
+        Err(e) if settings.router_tls_explicit => Err(Error::config(format!(
+            "the router cannot serve HTTPS on {addr}: {e}"
+        ))
+        .with_hint("set LTC_ROUTER_TLS_ADDR to a free address, or to `off`")),
+        Err(e) => {
+            log(format!(
+                "HTTPS is off: the router cannot listen on {addr}: {e} (set LTC_ROUTER_TLS_ADDR)"
+            ));
+            Ok(None)
+        }
+    }
 }
 
 fn listener_from(socket: std::net::TcpListener) -> Result<tokio::net::TcpListener> {

@@ -42,6 +42,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 struct Offer {
     /// The port each passed socket serves, in the order passed (0: HTTP).
     ports: Vec<u16>,
+    /// Whether one more socket follows the ports': the HTTPS listener.
+    #[serde(default)]
+    https: bool,
     domain: String,
     routes: Vec<AppRoutes>,
 }
@@ -50,6 +53,8 @@ struct Offer {
 /// the connection to say `ready` on.
 pub struct Inherited {
     pub sockets: HashMap<u16, std::net::TcpListener>,
+    /// The HTTPS listener, when the running node served HTTPS.
+    pub https: Option<std::net::TcpListener>,
     pub domain: String,
     pub routes: Vec<AppRoutes>,
     channel: UnixStream,
@@ -102,6 +107,11 @@ pub fn take_over(paths: &Paths) -> Result<Option<Inherited>> {
             .map_err(|e| failed(&e))?;
     }
     let offer: Offer = serde_json::from_slice(&text).map_err(|e| failed(&e))?;
+    let mut fds = fds;
+    let https = match offer.https {
+        true if fds.len() == offer.ports.len() + 1 => fds.pop().map(std::net::TcpListener::from),
+        _ => None,
+    };
     if offer.ports.len() != fds.len() {
         return Err(failed(&format!(
             "{} sockets for {} ports",
@@ -117,6 +127,7 @@ pub fn take_over(paths: &Paths) -> Result<Option<Inherited>> {
         .collect();
     Ok(Some(Inherited {
         sockets,
+        https,
         domain: offer.domain,
         routes: offer.routes,
         channel,
@@ -158,14 +169,20 @@ impl Node {
         // What the router serves (which may be a table handed to this node that it has not
         // replaced yet), not this node's own view.
         let (domain, routes) = self.router.published();
+        let https = self.router.https_socket();
         let offer = Offer {
             ports: sockets.iter().map(|(port, _)| *port).collect(),
+            https: https.is_some(),
             domain,
             routes,
         };
         let mut text = serde_json::to_vec(&offer)?;
         text.push(b'\n');
-        let fds: Vec<_> = sockets.iter().map(|(_, socket)| socket.as_fd()).collect();
+        let fds: Vec<_> = sockets
+            .iter()
+            .map(|(_, socket)| socket.as_fd())
+            .chain(https.as_ref().map(|socket| socket.as_fd()))
+            .collect();
         let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(fds.len()))];
         let mut control = SendAncillaryBuffer::new(&mut space);
         if !control.push(SendAncillaryMessage::ScmRights(&fds)) {

@@ -396,11 +396,20 @@ impl Node {
     /// Stops an instance that is already out of the route table: its in-flight requests
     /// finish first (bounded), then SIGTERM, then SIGKILL after the grace period.
     pub(super) async fn stop_instance(self: Arc<Self>, guid: String) {
-        let container = {
+        let (container, drain) = {
             let inner = self.lock();
-            inner.slot(&guid).and_then(|s| s.container.clone())
+            let slot = inner.slot(&guid);
+            let drain = slot
+                .and_then(|s| {
+                    let apps = &inner.desired.apps;
+                    apps.get(&s.app).or_else(|| inner.removing.get(&s.app))
+                })
+                .map_or(DRAIN_TIMEOUT, |spec| {
+                    Duration::from_millis(spec.edge.drain_timeout_ms())
+                });
+            (slot.and_then(|s| s.container.clone()), drain)
         };
-        self.router.drain(&guid, DRAIN_TIMEOUT).await;
+        self.router.drain(&guid, drain).await;
         if let Some(id) = &container {
             self.unfollow(id);
         }

@@ -14,11 +14,13 @@ mod apps;
 pub mod context;
 pub mod converge;
 mod daemon;
+mod edge;
 mod handover;
 pub mod health;
 mod images;
 mod instance;
 pub mod logs;
+mod metrics;
 mod patch;
 pub mod probe;
 pub mod records;
@@ -174,6 +176,8 @@ pub struct Node {
     paths: Paths,
     install_id: String,
     router_addr: SocketAddr,
+    /// Where HTTPS is asked for (it may still be off: see `Router::https_socket`).
+    router_tls_addr: Option<SocketAddr>,
     started_at: SystemTime,
     /// When this node started (monotonic).
     started: Instant,
@@ -287,6 +291,7 @@ impl Node {
             paths: settings.paths.clone(),
             install_id,
             router_addr: settings.router_addr,
+            router_tls_addr: settings.router_tls_addr,
             started_at: SystemTime::now(),
             started: Instant::now(),
             inner: Mutex::new(Inner {
@@ -491,6 +496,8 @@ impl Node {
                     })
                     .map(|s| (s.guid.clone(), s.index, s.ports.clone()))
                     .collect(),
+                response_timeout_ms: Some(spec.edge.response_timeout_ms()),
+                redirect_https: spec.edge.redirect_https,
             })
             .collect()
     }

@@ -171,6 +171,7 @@ pub fn resolve_create(
         history: Vec::new(),
         rollout: None,
         last_rollout: None,
+        edge: Default::default(),
     };
     spec.ensure_history();
     Ok(Resolved {

@@ -58,8 +58,16 @@ impl Node {
             &run,
             &request,
         )?;
+        let (edge, edge_changed, _) = super::edge::patch_edge(
+            &self.paths.home,
+            &name,
+            &current.edge,
+            (&routes, &domain),
+            &request.edge,
+        )?;
         let routes_change = routes != current.routes;
-        if changed.is_empty() && !routes_change {
+        let edge_change = edge != current.edge;
+        if changed.is_empty() && !routes_change && !edge_change {
             // Already so: nothing to do, as a script that runs the same update twice expects.
             let inner = self.lock();
             return self
@@ -67,15 +75,17 @@ impl Node {
                 .ok_or_else(|| Error::app_not_found(name.as_str()));
         }
         if changed.is_empty() {
-            let what = match request.routes.is_empty() {
-                true => "routes changed",
-                false => "routes replaced",
+            let what = match (routes_change, request.routes.is_empty()) {
+                (false, _) => edge_changed.join(", "),
+                (true, true) => "routes changed".to_string(),
+                (true, false) => "routes replaced".to_string(),
             };
-            return self.replace_routes(&name, routes, what).await;
+            return self.replace_routes(&name, routes, edge, &what).await;
         }
         if let Some(rollout) = &current.rollout {
             return Err(busy(&name, rollout));
         }
+        let certificates_changed = edge.certificates != current.edge.certificates;
         super::apps::check_binds(&run.volumes)?;
         self.ensure_volumes(&run.volumes).await?;
         let release = next_release(&current);
@@ -93,6 +103,7 @@ impl Node {
             }
             let before_routes = spec.routes.clone();
             spec.routes = routes;
+            spec.edge = edge;
             let dropped = begin(
                 &self.install_id,
                 &mut next,
@@ -115,6 +126,9 @@ impl Node {
             (status, dropped)
         };
         self.release_images(dropped).await;
+        if certificates_changed {
+            self.publish_certificates();
+        }
         self.announce(&name, &status, RolloutKind::Update, &changed.join(", "));
         Ok(status)
     }
@@ -525,8 +539,17 @@ impl Node {
         &self,
         name: &AppName,
         routes: model::Routes,
+        edge: model::Edge,
         what: &str,
     ) -> Result<AppStatus> {
+        let certificates_changed = {
+            let inner = self.lock();
+            inner
+                .desired
+                .apps
+                .get(name.as_str())
+                .is_some_and(|spec| spec.edge.certificates != edge.certificates)
+        };
         let (before, status) = {
             let mut inner = self.lock();
             let mut next = inner.desired.clone();
@@ -537,6 +560,7 @@ impl Node {
                 .get_mut(name.as_str())
                 .ok_or_else(|| Error::app_not_found(name.as_str()))?;
             let before = std::mem::replace(&mut spec.routes, routes.clone());
+            spec.edge = edge;
             spec.change = change;
             let spec = spec.clone();
             self.check_routes(&inner, &spec)?;
@@ -546,8 +570,11 @@ impl Node {
                 self.status_of(&inner, name.as_str()).expect("app exists"),
             )
         };
+        if certificates_changed {
+            self.publish_certificates();
+        }
         self.wait_for_tcp_routes(&routes).await?;
-        log(format!("updated the routes of {name}"));
+        log(format!("updated {name}: {what}"));
         self.logs
             .event("app_updated", name.as_str(), None, None, what.into());
         self.route_events(name.as_str(), &before, &routes);

@@ -126,11 +126,13 @@ impl Node {
             .map(|s| s.index)
             .collect::<std::collections::BTreeSet<u32>>()
             .len() as u32;
+        let in_flight = self.router.requests_in_flight();
         let instances = slots
             .iter()
             .map(|slot| {
                 let sample = slot.container.as_ref().and_then(|id| stats.get(id));
                 let mut status = instance_status(slot, !current(slot), sample);
+                status.requests_in_flight = in_flight.get(&slot.guid).copied().unwrap_or(0) as u32;
                 status.revision = spec.release_of(slot.generation);
                 status
             })
@@ -171,6 +173,21 @@ impl Node {
             change: spec.change,
             rollout,
             last_rollout: spec.last_rollout.clone(),
+            response_timeout_ms: spec.edge.response_timeout_ms(),
+            drain_timeout_ms: spec.edge.drain_timeout_ms(),
+            redirect_https: spec.edge.redirect_https,
+            https_urls: spec
+                .routes
+                .http
+                .iter()
+                .filter_map(|r| self.https_url(&r.hostname, &inner.config.domain))
+                .collect(),
+            certificates: spec
+                .edge
+                .certificates
+                .iter()
+                .map(|(host, cert)| (host.clone(), cert.not_after.clone()))
+                .collect(),
             created_at: crate::logging::rfc3339_millis(spec.created_at),
         })
     }
@@ -203,13 +220,27 @@ impl Node {
     /// resolves, so `<h>.<domain>` is shown as `<h>.localhost`, which resolves to loopback
     /// without DNS and which the router serves as the same route.
     pub(super) fn route_url(&self, hostname: &str, domain: &str) -> String {
-        let host = match hostname.strip_suffix(&format!(".{domain}")) {
-            Some(label) if self.router_addr.ip().is_loopback() => format!("{label}.localhost"),
-            _ => hostname.to_string(),
-        };
+        let host = self.url_host(hostname, domain);
         match self.router_addr.port() {
             80 => format!("http://{host}"),
             port => format!("http://{host}:{port}"),
+        }
+    }
+
+    /// The HTTPS URL of a route, when HTTPS is served.
+    fn https_url(&self, hostname: &str, domain: &str) -> Option<String> {
+        let host = self.url_host(hostname, domain);
+        Some(match self.router.https_port()? {
+            443 => format!("https://{host}"),
+            port => format!("https://{host}:{port}"),
+        })
+    }
+
+    /// `<h>.<domain>` as `<h>.localhost` when the router is on loopback (see `route_url`).
+    fn url_host(&self, hostname: &str, domain: &str) -> String {
+        match hostname.strip_suffix(&format!(".{domain}")) {
+            Some(label) if self.router_addr.ip().is_loopback() => format!("{label}.localhost"),
+            _ => hostname.to_string(),
         }
     }
 
@@ -330,6 +361,7 @@ fn instance_status(
             time: rfc3339(*at),
         }),
         stopping: slot.op == Op::Stopping || leaving,
+        requests_in_flight: 0,
         healthy: slot.failures == 0,
         revision: None,
         cpu_percent: sample.and_then(|(_, cpu)| *cpu),

@@ -11,7 +11,6 @@ use hyper::header::{
     CONNECTION, HeaderMap, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
-use std::net::IpAddr;
 
 // Names as constants: a name given as a string is parsed and validated on every use, which
 // showed in the router's profile.
@@ -82,7 +81,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
 /// Prepares a client's request for an instance.
 pub fn prepare_request(
     headers: &mut HeaderMap,
-    peer: IpAddr,
+    client: super::Client,
     host: &str,
     request_id: &str,
     upgrade: bool,
@@ -95,11 +94,12 @@ pub fn prepare_request(
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
     {
-        previous if previous.is_empty() => peer.to_string(),
-        previous => format!("{}, {peer}", previous.join(", ")),
+        previous if previous.is_empty() => client.peer.ip().to_string(),
+        previous => format!("{}, {}", previous.join(", "), client.peer.ip()),
     };
     set(headers, X_FORWARDED_FOR, &forwarded_for);
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    let proto = if client.secure { "https" } else { "http" };
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     set(headers, X_FORWARDED_HOST, host);
     if !headers.contains_key(&X_REQUEST_START) {
         headers.insert(X_REQUEST_START, HeaderValue::from(now_millis));
@@ -159,6 +159,24 @@ mod tests {
         assert_eq!(names, ["x-kept"]);
     }
 
+    fn plain() -> crate::router::Client {
+        crate::router::Client {
+            peer: "127.0.0.1:5000".parse().unwrap(),
+            secure: false,
+        }
+    }
+
+    #[test]
+    fn over_https_the_forwarded_proto_says_so() {
+        let mut h = headers(&[("x-forwarded-proto", "http")]);
+        let client = crate::router::Client {
+            secure: true,
+            ..plain()
+        };
+        prepare_request(&mut h, client, "web.d.io", "id", false, 1);
+        assert_eq!(h["x-forwarded-proto"], "https");
+    }
+
     #[test]
     fn a_client_cannot_strip_the_forwarding_headers() {
         let mut h = headers(&[
@@ -166,14 +184,7 @@ mod tests {
             ("x-forwarded-for", "10.0.0.1"),
             ("host", "web.d.io"),
         ]);
-        prepare_request(
-            &mut h,
-            "127.0.0.1".parse().unwrap(),
-            "web.d.io",
-            "id-1",
-            false,
-            5,
-        );
+        prepare_request(&mut h, plain(), "web.d.io", "id-1", false, 5);
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["host"], "web.d.io");
         assert_eq!(h[REQUEST_ID], "id-1");
@@ -187,28 +198,14 @@ mod tests {
             ("x-request-start", "42"),
             ("x-vcap-request-id", "forged"),
         ]);
-        prepare_request(
-            &mut h,
-            "127.0.0.1".parse().unwrap(),
-            "web.d.io:8080",
-            "id-2",
-            false,
-            7,
-        );
+        prepare_request(&mut h, plain(), "web.d.io:8080", "id-2", false, 7);
         assert_eq!(h["x-forwarded-for"], "127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "web.d.io:8080");
         assert_eq!(h["x-request-start"], "42");
         assert_eq!(h[REQUEST_ID], "id-2");
         let mut fresh = HeaderMap::new();
-        prepare_request(
-            &mut fresh,
-            "127.0.0.1".parse().unwrap(),
-            "h",
-            "id",
-            false,
-            7,
-        );
+        prepare_request(&mut fresh, plain(), "h", "id", false, 7);
         assert_eq!(fresh["x-request-start"], "7");
     }
 

@@ -14,214 +14,17 @@ use super::body::{BodyTimeout, TimedBody};
 use super::connections::{Connections, PooledBody, Return, SendError};
 use super::headers;
 use super::refusal::Refusal;
-use super::sniff;
+use super::sticky;
 use super::table::{Backend, HostError, InflightGuard, Lookup, Pool, normalize_host};
-use super::{MAX_REPLAY_BODY, ProxyBody, Router};
+use super::{Client, MAX_REPLAY_BODY, ProxyBody, Router};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, HOST, HeaderValue, TRANSFER_ENCODING};
 use hyper::http::uri::PathAndQuery;
 use hyper::{Method, Request, Response, StatusCode, Uri, Version};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use std::convert::Infallible;
-use std::net::SocketAddr;
+use hyper_util::rt::TokioIo;
 use std::sync::Arc;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-
-/// Serves client connections until `cancel` fires. Each router thread accepts on its own
-/// clone of the listening socket and serves what it accepts on its own event loop, so neither
-/// a connection nor a request ever changes threads (nginx's worker model).
-pub async fn serve(router: Arc<Router>, listener: TcpListener, cancel: CancellationToken) {
-    let listener = match listener.into_std() {
-        Ok(listener) => listener,
-        Err(e) => {
-            crate::logging::log(format!("router: cannot share the listening socket: {e}"));
-            return;
-        }
-    };
-    // Set once here rather than on every accepted connection: on Linux accepted sockets
-    // inherit it. Small responses and heads must not wait for Nagle's algorithm.
-    if let Err(e) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
-        crate::logging::log(format!("router: cannot set TCP_NODELAY: {e}"));
-    }
-    let mut threads = Vec::new();
-    for n in 0..router.config.workers.max(1) {
-        let Ok(listener) = listener.try_clone() else {
-            break;
-        };
-        let (router, cancel) = (router.clone(), cancel.clone());
-        let spawned = std::thread::Builder::new()
-            .name(format!("ltc-router-{n}"))
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime.block_on(worker(router, listener, cancel)),
-                    Err(e) => crate::logging::log(format!("router: cannot start thread {n}: {e}")),
-                }
-            });
-        if let Ok(thread) = spawned {
-            threads.push(thread);
-        }
-    }
-    cancel.cancelled().await;
-    // Each thread stops accepting at once and ends when its requests in flight are answered
-    // (bounded by the drain timeout).
-    let _ = tokio::task::spawn_blocking(move || {
-        for thread in threads {
-            let _ = thread.join();
-        }
-    })
-    .await;
-}
-
-/// How long a connection accepted before the router stops may take to send its request.
-const LAST_REQUEST_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// hyper's HTTP/1 and HTTP/2 server settings, shared by a router thread's connections.
-type Builders = (
-    hyper::server::conn::http1::Builder,
-    hyper::server::conn::http2::Builder<TokioExecutor>,
-);
-
-/// Serves one client connection: tells HTTP/1 from h2c by its first bytes, then hands it to
-/// hyper. On shutdown a connection finishes the request it is serving, then closes; an idle
-/// one closes at once.
-async fn serve_connection(
-    router: Arc<Router>,
-    builders: Arc<Builders>,
-    connections: Arc<Connections>,
-    mut stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    cancel: CancellationToken,
-) {
-    // A client that sends nothing is dropped after the header timeout, like one that sends
-    // its head too slowly.
-    let header_timeout = router.config.client_header_timeout;
-    let Ok(Ok((protocol, received))) =
-        tokio::time::timeout(header_timeout, sniff::sniff(&mut stream)).await
-    else {
-        return;
-    };
-    let io = match protocol {
-        sniff::Protocol::Http1 => sniff::Prefixed::http1(received, stream),
-        sniff::Protocol::Http2 => sniff::Prefixed::new(received, stream),
-    };
-    let service = hyper::service::service_fn(move |request| {
-        let (router, connections) = (router.clone(), connections.clone());
-        async move { Ok::<_, Infallible>(handle(&router, &connections, peer, request).await) }
-    });
-    let (http1, http2) = &*builders;
-    match protocol {
-        sniff::Protocol::Http1 => {
-            let connection = http1.serve_connection(io, service).with_upgrades();
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = cancel.cancelled() => {
-                    // Accepted just before the router stopped, its request may not be read
-                    // yet (closing it now would answer nothing): it gets a moment to, then
-                    // closes once what it is serving is answered.
-                    if tokio::time::timeout(LAST_REQUEST_GRACE, connection.as_mut())
-                        .await
-                        .is_err()
-                    {
-                        connection.as_mut().graceful_shutdown();
-                        let _ = connection.await;
-                    }
-                }
-            }
-        }
-        sniff::Protocol::Http2 => {
-            let connection = http2.serve_connection(io, service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = cancel.cancelled() => {
-                    // Accepted just before the router stopped, its request may not be read
-                    // yet (closing it now would answer nothing): it gets a moment to, then
-                    // closes once what it is serving is answered.
-                    if tokio::time::timeout(LAST_REQUEST_GRACE, connection.as_mut())
-                        .await
-                        .is_err()
-                    {
-                        connection.as_mut().graceful_shutdown();
-                        let _ = connection.await;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One router thread: accepts and serves connections with its own backend pool.
-async fn worker(router: Arc<Router>, listener: std::net::TcpListener, cancel: CancellationToken) {
-    let listener = match listener
-        .set_nonblocking(true)
-        .and_then(|()| TcpListener::from_std(listener))
-    {
-        Ok(listener) => listener,
-        Err(e) => {
-            crate::logging::log(format!("router: cannot listen: {e}"));
-            return;
-        }
-    };
-    let mut http1 = hyper::server::conn::http1::Builder::new();
-    // A client may send its request and then shut its write side (socat, `nc -N`): without
-    // half_close hyper takes the EOF for the end of the connection and answers nothing.
-    http1
-        .half_close(true)
-        .timer(TokioTimer::new())
-        .header_read_timeout(router.config.client_header_timeout)
-        .max_buf_size(router.config.max_head_bytes)
-        .max_headers(router.config.max_headers);
-    let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-    http2
-        .timer(TokioTimer::new())
-        .max_header_list_size(router.config.max_head_bytes as u32);
-    let builders = Arc::new((http1, http2));
-    let connections = Connections::new(
-        router.config.dial_timeout,
-        router.config.backend_idle_timeout,
-    );
-    let tracker = tokio_util::task::TaskTracker::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(_) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            _ = cancel.cancelled() => break,
-        };
-        // Linux hands the listener's TCP_NODELAY down to accepted sockets (see `serve`).
-        #[cfg(not(target_os = "linux"))]
-        let _ = stream.set_nodelay(true);
-        let (router, builders, connections, cancel) = (
-            router.clone(),
-            builders.clone(),
-            connections.clone(),
-            cancel.clone(),
-        );
-        tracker.spawn(serve_connection(
-            router,
-            builders,
-            connections,
-            stream,
-            peer,
-            cancel,
-        ));
-    }
-    drop(listener);
-    tracker.close();
-    let _ = tokio::time::timeout(router.config.shutdown_grace, tracker.wait()).await;
-}
 
 pub(super) fn full(bytes: impl Into<Bytes>) -> ProxyBody {
     Full::new(bytes.into())
@@ -282,11 +85,11 @@ fn is_idempotent(request: &Request<Incoming>, has_body: bool) -> bool {
 pub async fn handle(
     router: &Router,
     connections: &Arc<Connections>,
-    peer: SocketAddr,
+    client: Client,
     request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let request_id = uuid::Uuid::new_v4().hyphenated().to_string();
-    match proxy(router, connections, peer, request, &request_id).await {
+    match proxy(router, connections, client, request, &request_id).await {
         Ok(response) => response,
         Err(refusal) => refusal.response(&request_id),
     }
@@ -324,7 +127,7 @@ impl Outbound {
 async fn proxy(
     router: &Router,
     connections: &Arc<Connections>,
-    peer: SocketAddr,
+    client: Client,
     request: Request<Incoming>,
     request_id: &str,
 ) -> Result<Response<ProxyBody>, Refusal> {
@@ -336,37 +139,48 @@ async fn proxy(
     let (host, raw_host) = request_host(&request)?;
     let pool = match router.table().lookup(&host) {
         Lookup::Found(pool) => pool.clone(),
+        Lookup::Unknown if router.is_reserved_host(&host) => {
+            return Ok(super::own::answer(router, &request, request_id));
+        }
         Lookup::Unknown => return Err(Refusal::UnknownRoute(host)),
     };
-    let access = Access {
-        router,
-        app: &pool.app,
-        host: raw_host,
-        method: request.method().clone(),
-        target: request.uri().path_and_query().cloned(),
-        version: request.version(),
-        started,
-        request_id,
-    };
-    let candidates = pool.candidates(router.config.max_attempts);
+    let access = Access::new(router, &pool, &request, raw_host, started, request_id);
+    if pool.redirect_https
+        && !client.secure
+        && let Some(port) = router.https_port()
+    {
+        let response = super::own::redirect_to_https(&request, &host, port, request_id);
+        access.record(None, response.status(), "0");
+        return Ok(response);
+    }
+    let session = sticky::Session::of(request.headers());
+    let mut candidates = pool.candidates(router.config.max_attempts);
+    session.prefer(&pool.backends, &mut candidates);
     if candidates.is_empty() {
         let starting = router.is_starting();
         return Err(access.refused(None, Refusal::NoEndpoints { host, starting }));
     }
-    let mut outbound = match outbound(router, request, peer, &access.host, &pool, request_id).await
-    {
-        Ok(outbound) => outbound,
-        Err(refusal @ Refusal::BodyTimeout) => return Err(access.refused(None, refusal)),
-        Err(refusal) => return Err(refusal),
-    };
+    let mut outbound =
+        match outbound(router, request, client, &access.host, &pool, request_id).await {
+            Ok(outbound) => outbound,
+            Err(refusal @ Refusal::BodyTimeout) => return Err(access.refused(None, refusal)),
+            Err(refusal) => return Err(refusal),
+        };
     let mut last = None;
     let mut not_http1 = false;
-    let mut candidates = candidates;
     let mut pause = DIAL_RETRY_FIRST;
     // Set when every instance first refuses: a request that is answered pays nothing for it.
     let mut give_up = None;
     loop {
-        let pass = attempt(router, connections, &mut outbound, &candidates, &mut last).await;
+        let pass = attempt(
+            router,
+            connections,
+            &pool,
+            &mut outbound,
+            &candidates,
+            &mut last,
+        )
+        .await;
         let (answered, only_refused, not_http1_now) = match pass {
             Pass::Refused(refusal) => return Err(access.refused(last, refusal)),
             Pass::Done {
@@ -376,18 +190,15 @@ async fn proxy(
             } => (answered, only_refused, not_http1),
         };
         not_http1 |= not_http1_now;
-        if let Some((index, response, guard)) = answered {
-            let length = response
-                .headers()
-                .get(CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            access.record(Some(index), response.status(), length);
+        if let Some((index, mut response, guard)) = answered {
+            sticky::stamp(response.headers_mut(), &session, &guard.backend().guid);
+            access.record(Some(index), response.status(), content_length(&response));
             return Ok(pass_back(
                 response,
                 guard,
                 outbound.client_upgrade,
                 request_id,
+                pool.metrics.bytes_out.clone(),
             ));
         }
         // Every instance refused the connection (nothing was sent, so any request may go
@@ -402,15 +213,31 @@ async fn proxy(
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(DIAL_RETRY_MAX);
-        candidates = match router.table().lookup(&host) {
-            Lookup::Found(pool) => pool.candidates(router.config.max_attempts),
-            Lookup::Unknown => break,
-        };
-        if candidates.is_empty() {
-            break;
+        match candidates_now(router, &host) {
+            Some(now) => candidates = now,
+            None => break,
         }
     }
     Err(access.refused(last, Refusal::EndpointFailure { not_http1 }))
+}
+
+/// The candidates for another pass, against the table as it is now; `None` when the app has
+/// none left.
+fn candidates_now(router: &Router, host: &str) -> Option<Vec<Arc<Backend>>> {
+    match router.table().lookup(host) {
+        Lookup::Found(pool) => Some(pool.candidates(router.config.max_attempts))
+            .filter(|candidates| !candidates.is_empty()),
+        Lookup::Unknown => None,
+    }
+}
+
+/// A response's Content-Length as the access line shows it.
+fn content_length(response: &Response<Incoming>) -> &str {
+    response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
 }
 
 /// What one pass over the candidates came to.
@@ -429,23 +256,30 @@ enum Pass {
 async fn attempt(
     router: &Router,
     connections: &Arc<Connections>,
+    pool: &Pool,
     outbound: &mut Outbound,
     candidates: &[Arc<Backend>],
     last: &mut Option<u32>,
 ) -> Pass {
     let mut only_refused = true;
     let mut not_http1 = false;
+    let timeout = pool
+        .response_timeout
+        .unwrap_or(router.config.response_header_timeout);
     for backend in candidates {
         let Some(body) = outbound.next_body() else {
             only_refused = false;
             break;
         };
+        if last.is_some() {
+            pool.metrics.retries.inc();
+        }
         *last = Some(backend.index);
         let upstream = build_upstream(&outbound.parts, backend, &outbound.path, body);
         let guard = backend.track();
         let send = connections.send(backend.addr, upstream, !outbound.idempotent);
         let retry_safe = outbound.replay.is_some() && outbound.idempotent;
-        let sent = wait_response(router, backend, send, retry_safe).await;
+        let sent = wait_response(timeout, backend, send, retry_safe).await;
         let response = match sent {
             Waited::TimedOut => return Pass::Refused(Refusal::Timeout),
             Waited::Abandoned => {
@@ -508,12 +342,12 @@ enum Waited<T> {
 /// Waits for a response, at most the response timeout; a request that is safe to retry stops
 /// waiting on an instance that was abandoned in the meantime.
 async fn wait_response<F: std::future::Future>(
-    router: &Router,
+    timeout: std::time::Duration,
     backend: &Backend,
     send: F,
     retry_safe: bool,
 ) -> Waited<F::Output> {
-    let deadline = tokio::time::Instant::now() + router.config.response_header_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
     tokio::pin!(send);
     loop {
         let step = deadline.min(tokio::time::Instant::now() + super::ABANDON_POLL);
@@ -536,12 +370,36 @@ struct Access<'a> {
     version: Version,
     started: std::time::Instant,
     request_id: &'a str,
+    metrics: &'a super::metrics::RouteMetrics,
 }
 
-impl Access<'_> {
+impl<'a> Access<'a> {
+    fn new(
+        router: &'a Router,
+        pool: &'a Pool,
+        request: &Request<Incoming>,
+        host: String,
+        started: std::time::Instant,
+        request_id: &'a str,
+    ) -> Access<'a> {
+        Access {
+            router,
+            app: &pool.app,
+            host,
+            method: request.method().clone(),
+            target: request.uri().path_and_query().cloned(),
+            version: request.version(),
+            started,
+            request_id,
+            metrics: &pool.metrics,
+        }
+    }
+
     /// Writes the line: which instance answered (none when the router answered before
     /// choosing one), the status and the body's length.
     fn record(&self, index: Option<u32>, status: StatusCode, length: &str) {
+        self.metrics
+            .observe(status.as_u16(), self.started.elapsed());
         let Some(log) = &self.router.access_log else {
             return;
         };
@@ -573,7 +431,7 @@ impl Access<'_> {
 async fn outbound(
     router: &Router,
     mut request: Request<Incoming>,
-    peer: SocketAddr,
+    client: Client,
     raw_host: &str,
     pool: &Pool,
     request_id: &str,
@@ -590,7 +448,7 @@ async fn outbound(
     let (mut parts, body) = request.into_parts();
     headers::prepare_request(
         &mut parts.headers,
-        peer.ip(),
+        client,
         raw_host,
         request_id,
         upgrade,
@@ -645,6 +503,7 @@ fn pass_back(
     guard: InflightGuard,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     request_id: &str,
+    bytes_out: prometheus_client::metrics::counter::Counter,
 ) -> Response<ProxyBody> {
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     headers::prepare_response(response.headers_mut(), request_id, switching);
@@ -667,6 +526,9 @@ fn pass_back(
         PooledBody::new(body, on_end)
             .map_frame(move |frame| {
                 let _ = &guard;
+                if let Some(data) = frame.data_ref() {
+                    bytes_out.inc_by(data.len() as u64);
+                }
                 frame
             })
             .map_err(Into::into)

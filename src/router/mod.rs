@@ -15,10 +15,15 @@ pub mod body;
 pub mod connections;
 pub mod headers;
 pub mod http;
+pub mod listen;
+pub mod metrics;
+mod own;
 pub mod refusal;
 mod sniff;
+pub mod sticky;
 pub mod table;
 pub mod tcp;
+pub mod tls;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -50,8 +55,9 @@ pub const STREAM_BODY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// abandoned (it failed its monitor, e.g. it is frozen), and if so is retried elsewhere when
 /// that is safe. Fast responses never see this timer fire.
 pub const ABANDON_POLL: Duration = Duration::from_secs(1);
-/// How long an instance may take to start its response; then 504.
-pub const RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an instance may take to start its response, unless its app says otherwise
+/// (`--response-timeout`); then 504. gorouter's default.
+pub const RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(900);
 /// Idle pooled connections to instances are closed after this long (hyper-util's default).
 pub const BACKEND_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Attempts per request, each on a different instance (gorouter's `max_attempts`).
@@ -73,6 +79,9 @@ pub const DIAL_RETRY_BUDGET: Duration = Duration::from_secs(3);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a stopping instance's in-flight requests may take before it is stopped anyway.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The router's own hostname on this machine (and `ltc.<domain>`): no app may route it.
+pub const RESERVED_HOST_LOCALHOST: &str = "ltc.localhost";
 
 /// The router's limits and timeouts; tests shorten them.
 #[derive(Debug, Clone)]
@@ -114,6 +123,20 @@ impl Default for RouterConfig {
     }
 }
 
+/// What the router asks of the node for its own address (`ltc.localhost`): metrics beyond
+/// its own, and whether the node is healthy.
+pub trait NodeView: metrics::NodeMetrics {
+    /// A short JSON document for `/health`, and whether the node is healthy.
+    fn health(&self) -> (bool, String);
+}
+
+/// Who sent a request: the client's address, and whether it came over HTTPS.
+#[derive(Debug, Clone, Copy)]
+pub struct Client {
+    pub peer: std::net::SocketAddr,
+    pub secure: bool,
+}
+
 /// Bodies the router passes on, both ways.
 pub type ProxyBody = BoxBody<Bytes, body::BodyError>;
 
@@ -149,12 +172,19 @@ pub struct Router {
     sockets: Mutex<Sockets>,
     /// The routes last published, and their domain: what a handover passes on.
     published: Mutex<(String, Vec<AppRoutes>)>,
+    /// Requests, latencies, bytes and connections, for `/metrics`.
+    pub metrics: metrics::RouterMetrics,
+    /// What the node adds to `/metrics` and `/health`, once it is up.
+    node: std::sync::OnceLock<std::sync::Weak<dyn NodeView>>,
+    /// The certificates HTTPS serves, once the node set them (HTTPS on).
+    certificates: std::sync::OnceLock<Arc<tls::Certificates>>,
 }
 
 /// The router's listening sockets, by the port they serve (0: the HTTP listener).
 #[derive(Default)]
 struct Sockets {
     serving: HashMap<u16, std::net::TcpListener>,
+    https: Option<std::net::TcpListener>,
     inherited: HashMap<u16, std::net::TcpListener>,
 }
 
@@ -180,7 +210,30 @@ impl Router {
             tcp_listening: watch::channel(HashSet::new()).0,
             sockets: Mutex::new(Sockets::default()),
             published: Mutex::new((String::new(), Vec::new())),
+            certificates: std::sync::OnceLock::new(),
+            metrics: metrics::RouterMetrics::default(),
+            node: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Lets `/metrics` and `/health` ask the node (held weakly: the node owns the router).
+    pub fn set_node(&self, node: std::sync::Weak<dyn NodeView>) {
+        let _ = self.node.set(node);
+    }
+
+    /// The node, while it runs.
+    pub fn node(&self) -> Option<Arc<dyn NodeView>> {
+        self.node.get()?.upgrade()
+    }
+
+    /// Turns HTTPS on with these certificates.
+    pub fn set_certificates(&self, certificates: Arc<tls::Certificates>) {
+        let _ = self.certificates.set(certificates);
+    }
+
+    /// The certificates HTTPS serves, when it is on.
+    pub fn certificates(&self) -> Option<Arc<tls::Certificates>> {
+        self.certificates.get().cloned()
     }
 
     /// The routes it serves, as last published, with their domain.
@@ -219,6 +272,17 @@ impl Router {
             .collect()
     }
 
+    /// Keeps a copy of the HTTPS listening socket, for a handover.
+    pub fn keep_https_socket(&self, listener: &std::net::TcpListener) {
+        self.sockets.lock().expect("sockets lock").https = listener.try_clone().ok();
+    }
+
+    /// A copy of the HTTPS listening socket, when HTTPS is served.
+    pub fn https_socket(&self) -> Option<std::net::TcpListener> {
+        let sockets = self.sockets.lock().expect("sockets lock");
+        sockets.https.as_ref().and_then(|l| l.try_clone().ok())
+    }
+
     /// TCP route sockets handed over by the previous node, accepted on as they are.
     pub fn inherit_tcp(&self, sockets: HashMap<u16, std::net::TcpListener>) {
         self.sockets.lock().expect("sockets lock").inherited = sockets;
@@ -237,13 +301,39 @@ impl Router {
         self.table.read().expect("table lock").clone()
     }
 
+    /// Whether `host` (lowercase, no port) is the router's own: `ltc.localhost` or
+    /// `ltc.<domain>`, where it answers `/metrics` and `/health` itself.
+    pub fn is_reserved_host(&self, host: &str) -> bool {
+        if host == RESERVED_HOST_LOCALHOST {
+            return true;
+        }
+        let published = self.published.lock().expect("published lock");
+        let domain = &published.0;
+        !domain.is_empty()
+            && host
+                .strip_prefix("ltc.")
+                .is_some_and(|rest| rest == domain.as_str())
+    }
+
+    /// Whether the router answers for `host`: a route, or its own reserved host.
+    pub fn serves_host(&self, host: &str) -> bool {
+        matches!(self.table().lookup(host), table::Lookup::Found(_)) || self.is_reserved_host(host)
+    }
+
     /// Publishes the routes the node wants. The table is rebuilt against the current one, so
     /// round-robin positions, failure marks and in-flight counts carry over, and the very next
     /// request sees it. Routes flow one way: the node never reads the table back.
     pub fn publish(&self, domain: &str, apps: &[AppRoutes]) {
         let _one_at_a_time = self.publishing.lock().expect("publish lock");
         *self.published.lock().expect("published lock") = (domain.to_string(), apps.to_vec());
-        let table = RouteTable::build(apps, domain, &self.table());
+        let previous = self.table();
+        let table = RouteTable::build(apps, domain, &previous, &self.metrics);
+        let served = table.routes();
+        for (app, route) in previous.routes() {
+            if !served.contains(&(app.clone(), route.clone())) {
+                self.metrics.forget(&app, &route);
+            }
+        }
         {
             let mut known = self.known.lock().expect("known lock");
             known.retain(|_, backend| backend.inflight() > 0);
@@ -298,6 +388,22 @@ impl Router {
 
     /// Waits until an instance (already out of the table) has no request in flight, at most
     /// `timeout`. Called before an instance is stopped.
+    /// Requests in flight to each instance, by guid (only those with any).
+    pub fn requests_in_flight(&self) -> HashMap<String, usize> {
+        let known = self.known.lock().expect("known lock");
+        known
+            .iter()
+            .map(|(guid, backend)| (guid.clone(), backend.inflight()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// The port HTTPS is served on, when it is.
+    pub fn https_port(&self) -> Option<u16> {
+        let sockets = self.sockets.lock().expect("sockets lock");
+        sockets.https.as_ref()?.local_addr().ok().map(|a| a.port())
+    }
+
     pub async fn drain(&self, guid: &str, timeout: Duration) {
         let backend = self.known.lock().expect("known lock").get(guid).cloned();
         if let Some(backend) = backend {

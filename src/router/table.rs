@@ -102,6 +102,13 @@ pub struct InflightGuard {
     backend: Arc<Backend>,
 }
 
+impl InflightGuard {
+    /// The instance the request went to.
+    pub fn backend(&self) -> &Arc<Backend> {
+        &self.backend
+    }
+}
+
 impl Drop for InflightGuard {
     fn drop(&mut self) {
         let backend = &self.backend;
@@ -127,6 +134,13 @@ pub struct Pool {
     pub app_header: hyper::header::HeaderValue,
     pub backends: Vec<Arc<Backend>>,
     next: Arc<AtomicUsize>,
+    /// This route's counters (see `router::metrics`).
+    pub metrics: super::metrics::RouteMetrics,
+    /// How long an instance of this app may take to start its response (the app's
+    /// `--response-timeout`); `None`: the router's default.
+    pub response_timeout: Option<Duration>,
+    /// Plain HTTP requests are redirected to HTTPS (the app's `--redirect-https`).
+    pub redirect_https: bool,
 }
 
 impl Pool {
@@ -167,6 +181,12 @@ pub struct AppRoutes {
     pub tcp: Vec<(u16, u16)>,
     /// Routable instances: guid, index, container port → host port.
     pub instances: Vec<(String, u32, BTreeMap<u16, u16>)>,
+    /// The app's `--response-timeout`, in milliseconds.
+    #[serde(default)]
+    pub response_timeout_ms: Option<u64>,
+    /// The app's `--redirect-https`.
+    #[serde(default)]
+    pub redirect_https: bool,
 }
 
 #[derive(Debug, Default)]
@@ -183,7 +203,12 @@ pub enum Lookup<'a> {
 impl RouteTable {
     /// Builds the table, keeping each pool's round-robin position from `previous`. A route
     /// `<label>.<domain>` is also served as `<label>.localhost`.
-    pub fn build(apps: &[AppRoutes], domain: &str, previous: &RouteTable) -> RouteTable {
+    pub fn build(
+        apps: &[AppRoutes],
+        domain: &str,
+        previous: &RouteTable,
+        metrics: &super::metrics::RouterMetrics,
+    ) -> RouteTable {
         let mut table = RouteTable::default();
         // One `Backend` per instance address, shared by every pool that routes to it (an app's
         // hostnames and their `.localhost` aliases) and kept from the previous table, so its
@@ -193,7 +218,7 @@ impl RouteTable {
             .map(|b| ((b.guid.clone(), b.addr), b.clone()))
             .collect();
         for app in apps {
-            let mut pool = |port: u16, previous: Option<&Arc<Pool>>| {
+            let mut pool = |port: u16, route: &str, previous: Option<&Arc<Pool>>| {
                 let previous = previous.filter(|p| p.app == app.app);
                 let backends = app
                     .instances
@@ -215,20 +240,24 @@ impl RouteTable {
                         .unwrap_or(hyper::header::HeaderValue::from_static("")),
                     backends,
                     next,
+                    metrics: metrics.for_route(&app.app, route),
+                    response_timeout: app.response_timeout_ms.map(Duration::from_millis),
+                    redirect_https: app.redirect_https,
                 })
             };
             for (hostname, port) in &app.http {
                 for name in crate::model::served_names(hostname, domain) {
                     // The first app to claim a hostname keeps it (the node refuses duplicates).
                     if let Entry::Vacant(slot) = table.http.entry(name) {
-                        let built = pool(*port, previous.http.get(slot.key()));
+                        let built = pool(*port, slot.key(), previous.http.get(slot.key()));
                         slot.insert(built);
                     }
                 }
             }
             for (external, port) in &app.tcp {
                 if !table.tcp.contains_key(external) {
-                    let built = pool(*port, previous.tcp.get(external));
+                    let route = format!("tcp:{external}");
+                    let built = pool(*port, &route, previous.tcp.get(external));
                     table.tcp.insert(*external, built);
                 }
             }
@@ -257,6 +286,19 @@ impl RouteTable {
             .values()
             .chain(self.tcp.values())
             .flat_map(|pool| pool.backends.iter())
+    }
+
+    /// Every (app, route) the table serves, as metrics label them.
+    pub fn routes(&self) -> std::collections::HashSet<(String, String)> {
+        let http = self
+            .http
+            .iter()
+            .map(|(host, pool)| (pool.app.clone(), host.clone()));
+        let tcp = self
+            .tcp
+            .iter()
+            .map(|(port, pool)| (pool.app.clone(), format!("tcp:{port}")));
+        http.chain(tcp).collect()
     }
 
     pub fn hostnames(&self) -> Vec<String> {
@@ -349,6 +391,8 @@ mod tests {
                     (guid.to_string(), i as u32, BTreeMap::from([(8080, *port)]))
                 })
                 .collect(),
+            response_timeout_ms: None,
+            redirect_https: false,
         }
     }
 
@@ -365,6 +409,7 @@ mod tests {
             &[app("web", &[("a", 1000)])],
             "d.io",
             &RouteTable::default(),
+            &Default::default(),
         );
         assert_eq!(found(&table, "web.d.io").backends[0].addr.port(), 1000);
         assert_eq!(found(&table, "web.localhost").app, "web");
@@ -377,6 +422,7 @@ mod tests {
             &[app("web", &[("a", 1), ("b", 2), ("c", 3)])],
             "d.io",
             &RouteTable::default(),
+            &Default::default(),
         );
         let pool = found(&table, "web.d.io");
         let firsts: Vec<String> = (0..6).map(|_| pool.candidates(1)[0].guid.clone()).collect();
@@ -392,6 +438,7 @@ mod tests {
             &[app("web", &[("a", 1), ("b", 2)])],
             "d.io",
             &RouteTable::default(),
+            &Default::default(),
         );
         let pool = found(&table, "web.d.io");
         let both = pool.candidates(3);
@@ -411,10 +458,10 @@ mod tests {
     #[test]
     fn a_rebuilt_table_keeps_the_round_robin_position_and_failure_marks() {
         let apps = [app("web", &[("a", 1), ("b", 2)])];
-        let first = RouteTable::build(&apps, "d.io", &RouteTable::default());
+        let first = RouteTable::build(&apps, "d.io", &RouteTable::default(), &Default::default());
         let pool = found(&first, "web.d.io");
         let before = pool.candidates(1)[0].clone();
-        let second = RouteTable::build(&apps, "d.io", &first);
+        let second = RouteTable::build(&apps, "d.io", &first, &Default::default());
         let rebuilt = found(&second, "web.d.io");
         let after = rebuilt.candidates(1)[0].guid.clone();
         assert_ne!(
@@ -432,7 +479,12 @@ mod tests {
 
     #[test]
     fn every_hostname_of_an_instance_shares_one_backend() {
-        let table = RouteTable::build(&[app("web", &[("a", 1)])], "d.io", &RouteTable::default());
+        let table = RouteTable::build(
+            &[app("web", &[("a", 1)])],
+            "d.io",
+            &RouteTable::default(),
+            &Default::default(),
+        );
         let main = found(&table, "web.d.io").backends[0].clone();
         let alias = found(&table, "web.localhost").backends[0].clone();
         assert!(
@@ -445,7 +497,12 @@ mod tests {
 
     #[test]
     fn an_app_with_no_routable_instance_is_known_but_empty() {
-        let table = RouteTable::build(&[app("web", &[])], "d.io", &RouteTable::default());
+        let table = RouteTable::build(
+            &[app("web", &[])],
+            "d.io",
+            &RouteTable::default(),
+            &Default::default(),
+        );
         assert!(found(&table, "web.d.io").backends.is_empty());
     }
 
