@@ -688,7 +688,7 @@ fn waits_say_what_they_wait_for_including_drains() {
     let run = home.ltc(&["scale", "web", "1"]).ok();
     assert!(
         run.stderr
-            .contains("1/1 instances running, 1 draining and stopping"),
+            .contains("1/1 instances running, 1 draining 1 request"),
         "a scale-down is not shown as done while its instance drains: {run:#?}"
     );
     for request in slow {
@@ -707,7 +707,7 @@ fn waits_say_what_they_wait_for_including_drains() {
         "drained, not cut"
     );
     assert!(
-        run.stderr.contains("web: 1 instance draining and stopping"),
+        run.stderr.contains("web: 1 instance draining 1 request"),
         "{run:#?}"
     );
 }

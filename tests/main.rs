@@ -3,6 +3,7 @@
 //! - `cli`: the built binary's usage errors and scripting contract (no Docker needed).
 //! - `deploy`: update, rollback, restart, history and builds, under load.
 //! - `docker`: the node and commands against the real Docker engine.
+//! - `edge`: HTTPS, sticky sessions, metrics and per-app timeouts, with curl and openssl.
 //! - `engine`: one contract, run against both the fake and the Docker engine.
 //! - `inside`: `ltc ssh` into real containers, through a pseudo-terminal too.
 //! - `health`: monitors and self-healing against real containers.
@@ -19,6 +20,7 @@ mod support;
 mod cli;
 mod deploy;
 mod docker;
+mod edge;
 mod engine;
 mod health;
 mod inside;

@@ -534,7 +534,8 @@ async fn a_slow_response_header_is_504() {
     assert_eq!(get(p.addr, "web.d.io", "/sleep/10").await.0, 200);
     assert_eq!(
         ltc::router::RESPONSE_HEADER_TIMEOUT,
-        Duration::from_secs(60)
+        Duration::from_secs(900),
+        "gorouter's default"
     );
 }
 

@@ -94,10 +94,18 @@ const PLACEHOLDERS: [(Matcher, &str); 8] = [
     (is_sample, "<SAMPLE>"),
 ];
 
+fn tls_port(home: &Home) -> String {
+    let port = home
+        .fixed_tls_port
+        .expect("snapshot homes fix their HTTPS port");
+    port.to_string()
+}
+
 fn normalize_human(text: &str, home: &Home) -> String {
     let text = text
         .replace(home.path().to_str().unwrap(), "<LTC_HOME>")
-        .replace(&home.router_port.to_string(), "<ROUTER_PORT>");
+        .replace(&home.router_port.to_string(), "<ROUTER_PORT>")
+        .replace(&tls_port(home), "<TLS_PORT>");
     text.lines()
         .map(|line| {
             line.split_whitespace()
@@ -137,7 +145,7 @@ fn normalize_human(text: &str, home: &Home) -> String {
 /// Replaces the values that vary with placeholders, keeping the JSON's shape.
 fn normalize_json(value: &mut serde_json::Value, home: &Home) {
     use serde_json::Value;
-    const VARYING: [&str; 22] = [
+    const VARYING: [&str; 24] = [
         "guid",
         "image_id",
         "finished_at",
@@ -160,6 +168,8 @@ fn normalize_json(value: &mut serde_json::Value, home: &Home) {
         "endpoint",
         "time",
         "address",
+        "fingerprint_sha256",
+        "not_after",
     ];
     match value {
         Value::Object(map) => {
@@ -189,7 +199,8 @@ fn normalize_json(value: &mut serde_json::Value, home: &Home) {
         Value::String(text) => {
             *text = text
                 .replace(home.path().to_str().unwrap(), "<LTC_HOME>")
-                .replace(&home.router_port.to_string(), "<ROUTER_PORT>");
+                .replace(&home.router_port.to_string(), "<ROUTER_PORT>")
+                .replace(&tls_port(home), "<TLS_PORT>");
         }
         _ => {}
     }
@@ -218,7 +229,8 @@ fn is_progress(line: &str) -> bool {
     line.starts_with("starting the ltc node")
         || line.ends_with("instances running")
         || line.contains("instances running, ")
-        || line.ends_with("draining and stopping (requests in flight finish first)")
+        || line.contains(" draining ")
+        || line.ends_with(" stopping")
         || line.contains("instances replaced (")
 }
 
@@ -342,7 +354,7 @@ impl<'a> Snapshots<'a> {
 #[test]
 fn every_reporting_command_prints_what_its_snapshot_says() {
     require_docker();
-    let home = Home::new();
+    let home = Home::new().with_fixed_tls_port();
     let mut snap = Snapshots::new(&home);
     snap.human("list-empty", &["list"]);
     snap.json("list-empty-json", &["list", "--json"]);
@@ -362,6 +374,7 @@ fn every_reporting_command_prints_what_its_snapshot_says() {
     snap.human("visualize", &["visualize"]);
     snap.json("visualize-json", &["visualize", "--json"]);
     snap.json("cells-json", &["cells", "--json"]);
+    snap.json("ca-json", &["ca", "--json"]);
     // The machine's CPUs, the fourth column of the cell's line.
     let mut cells = home.ltc(&["cells"]);
     cells.stdout = cells
@@ -426,7 +439,7 @@ fn every_reporting_command_prints_what_its_snapshot_says() {
 #[test]
 fn streaming_and_daemon_commands_print_what_their_snapshots_say() {
     require_docker();
-    let home = Home::new();
+    let home = Home::new().with_fixed_tls_port();
     let mut snap = Snapshots::new(&home);
     snap.known.push((crate::support::LTC.to_string(), "<LTC>"));
     snap.human("daemon-install-print", &["daemon", "install", "--print"]);
@@ -533,7 +546,7 @@ fn streaming_and_daemon_commands_print_what_their_snapshots_say() {
 #[test]
 fn ltc_test_passes_as_its_snapshot_says_and_leaves_nothing_behind() {
     require_docker();
-    let home = Home::new();
+    let home = Home::new().with_fixed_tls_port();
     let mut snap = Snapshots::new(&home);
     // Each step's line is in the snapshot, so a missing or reordered step fails here.
     snap.human("test", &["test", "--timeout", "2m"]);

@@ -54,11 +54,12 @@ pub async fn run(args: RemoveArgs, settings: &Settings, ui: &Ui) -> Result<()> {
                 Ok((app, seen)) => {
                     version = seen;
                     spinner.set(format!(
-                        "{name}: {} draining and stopping (requests in flight finish first)",
+                        "{name}: {} {}",
                         match app.instances.len() {
                             1 => "1 instance".to_string(),
                             n => format!("{n} instances"),
-                        }
+                        },
+                        super::wait::draining(&app)
                     ));
                     if Instant::now() >= deadline {
                         return Err(Error::new(

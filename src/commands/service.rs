@@ -42,6 +42,7 @@ pub fn unit(settings: &Settings, exe: &Path, system: bool) -> String {
          RestartSec=100ms\n\
          Environment={ltc_home}\n\
          Environment={router}\n\
+         Environment={tls}\n\
          Environment={docker}\n\
          # The node lets requests in flight finish (10 s at most), then exits; apps keep running.\n\
          TimeoutStopSec=30\n\
@@ -52,6 +53,12 @@ pub fn unit(settings: &Settings, exe: &Path, system: bool) -> String {
         exe = exe.display(),
         ltc_home = quote(&format!("LTC_HOME={}", settings.paths.home.display())),
         router = quote(&format!("LTC_ROUTER_ADDR={}", settings.router_addr)),
+        tls = quote(&format!(
+            "LTC_ROUTER_TLS_ADDR={}",
+            settings
+                .router_tls_addr
+                .map_or("off".to_string(), |a| a.to_string())
+        )),
         docker = quote(&format!("DOCKER_HOST={}", settings.docker_host)),
         wanted = if system {
             "multi-user.target"

@@ -38,11 +38,25 @@ pub fn progress(app: &AppStatus) -> String {
         text.push_str(&format!(", {starting} starting"));
     }
     if stopping > 0 {
-        text.push_str(&format!(
-            ", {stopping} draining and stopping (requests in flight finish first)"
-        ));
+        text.push_str(&format!(", {stopping} {}", draining(app)));
     }
     text
+}
+
+/// What stopping instances wait for: "stopping", or "draining N requests" while requests to
+/// them are still in flight (each finishes first, up to the app's drain timeout).
+pub fn draining(app: &AppStatus) -> String {
+    let requests: u32 = app
+        .instances
+        .iter()
+        .filter(|i| i.stopping)
+        .map(|i| i.requests_in_flight)
+        .sum();
+    match requests {
+        0 => "stopping".to_string(),
+        1 => "draining 1 request".to_string(),
+        n => format!("draining {n} requests"),
+    }
 }
 
 /// Waits until the app converges at `revision`. Fails when another request changed the app

@@ -175,7 +175,15 @@ async fn refuse_tls_on_plain(mut stream: tokio::net::TcpStream) {
 
 /// Answers plain HTTP sent to the HTTPS port, and closes.
 async fn refuse_plain_on_tls(mut stream: tokio::net::TcpStream) {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The request is read first: closing with unread bytes would reset the connection
+    // before the client reads the answer.
+    let mut head = [0u8; 8192];
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        stream.read(&mut head),
+    )
+    .await;
     let body = "400 Bad Request: this port speaks HTTPS; use an https:// URL\n";
     let response = format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\

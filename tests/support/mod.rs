@@ -75,6 +75,9 @@ impl Run {
 pub struct Home {
     dir: tempfile::TempDir,
     pub router_port: u16,
+    /// A fixed HTTPS port (snapshots name it); otherwise the node takes any free one
+    /// (`127.0.0.1:0`, so no two tests race for a port) and [`Home::tls_port`] asks it.
+    pub fixed_tls_port: Option<u16>,
     env: Vec<(String, String)>,
 }
 
@@ -87,8 +90,23 @@ impl Home {
         Home {
             dir,
             router_port: free_port(),
+            fixed_tls_port: None,
             env: Vec::new(),
         }
+    }
+
+    /// A home whose router serves HTTPS on a port chosen now, as snapshots need.
+    pub fn with_fixed_tls_port(mut self) -> Home {
+        self.fixed_tls_port = Some(free_port());
+        self
+    }
+
+    /// Where the running node serves HTTPS (starting the node when none runs).
+    #[track_caller]
+    pub fn tls_port(&self) -> u16 {
+        let ca = self.json(&["ca"]);
+        let address = ca["https_address"].as_str().expect("HTTPS is served");
+        address.rsplit_once(':').unwrap().1.parse().unwrap()
     }
 
     /// A home whose commands (and node) see `name=value`.
@@ -107,6 +125,10 @@ impl Home {
             .args(args)
             .env("LTC_HOME", self.dir.path())
             .env("LTC_ROUTER_ADDR", format!("127.0.0.1:{}", self.router_port))
+            .env(
+                "LTC_ROUTER_TLS_ADDR",
+                format!("127.0.0.1:{}", self.fixed_tls_port.unwrap_or(0)),
+            )
             .env("NO_COLOR", "1")
             .env_remove("DOCKER_HOST")
             .stdin(Stdio::null())
