@@ -1,6 +1,7 @@
 //! ltc's integration tests: one binary (`autotests = false`).
 //!
 //! - `cli`: the built binary's usage errors and scripting contract (no Docker needed).
+//! - `dashboard`: the page at `ltc.localhost` in a real headless Chromium (chromedriver).
 //! - `deploy`: update, rollback, restart, history and builds, under load.
 //! - `docker`: the node and commands against the real Docker engine.
 //! - `edge`: HTTPS, sticky sessions, metrics and per-app timeouts, with curl and openssl.
@@ -18,6 +19,7 @@
 mod support;
 
 mod cli;
+mod dashboard;
 mod deploy;
 mod docker;
 mod edge;

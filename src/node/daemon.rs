@@ -65,8 +65,8 @@ pub async fn run(settings: &Settings, engine: Arc<dyn Engine>) -> Result<()> {
         (router, hub, cancel.clone()),
         health::Tuning::default(),
     );
-    let view: std::sync::Weak<dyn crate::router::NodeView> = Arc::downgrade(&node) as _;
-    node.router.set_node(view);
+    let view = super::view::View(Arc::downgrade(&node));
+    node.router.set_node(Arc::new(view));
     node.publish_certificates();
     let socket = paths.socket();
     let api_listener = bind_api(&socket)?;

@@ -97,13 +97,19 @@ struct AppLog {
 pub struct LogHub {
     apps: Mutex<HashMap<String, AppLog>>,
     events: broadcast::Sender<Event>,
+    /// The last [`RECENT_EVENTS`] events, for the dashboard.
+    recent_events: Mutex<VecDeque<Event>>,
 }
+
+/// Events kept for the dashboard's "last events".
+pub const RECENT_EVENTS: usize = 30;
 
 impl Default for LogHub {
     fn default() -> Self {
         LogHub {
             apps: Mutex::new(HashMap::new()),
             events: broadcast::channel(LIVE_BUFFER).0,
+            recent_events: Mutex::new(VecDeque::with_capacity(RECENT_EVENTS)),
         }
     }
 }
@@ -189,14 +195,33 @@ impl LogHub {
         guid: Option<&str>,
         message: String,
     ) {
-        let _ = self.events.send(Event {
+        let event = Event {
             time: now(),
             kind: kind.to_string(),
             app: app.to_string(),
             index,
             guid: guid.map(str::to_string),
             message,
-        });
+        };
+        {
+            let mut recent = self.recent_events.lock().expect("recent events lock");
+            if recent.len() == RECENT_EVENTS {
+                recent.pop_front();
+            }
+            recent.push_back(event.clone());
+        }
+        let _ = self.events.send(event);
+    }
+
+    /// The last events, oldest first.
+    pub fn recent_events(&self) -> Vec<Event> {
+        let recent = self.recent_events.lock().expect("recent events lock");
+        recent.iter().cloned().collect()
+    }
+
+    /// Whether an app has a log (it exists, or existed in this node's life).
+    pub fn has(&self, app: &str) -> bool {
+        self.apps.lock().expect("log hub lock").contains_key(app)
     }
 
     pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {

@@ -28,8 +28,9 @@ struct InstanceLabels {
     index: String,
 }
 
-impl crate::router::metrics::NodeMetrics for Node {
-    fn register(&self, registry: &mut Registry) {
+impl Node {
+    /// Adds the node's metrics to one scrape's registry.
+    pub(super) fn register_metrics(&self, registry: &mut Registry) {
         let instances = Family::<StateLabels, Gauge>::default();
         let crashes = Family::<AppLabels, Counter>::default();
         let cpu = Family::<InstanceLabels, Gauge<f64, AtomicU64>>::default();
@@ -114,26 +115,5 @@ impl crate::router::metrics::NodeMetrics for Node {
             "1 when the Docker engine answered the node's last request, else 0",
             engine_up,
         );
-    }
-}
-
-impl crate::router::NodeView for Node {
-    fn health(&self) -> (bool, String) {
-        let (engine_error, apps) = {
-            let inner = self.lock();
-            (inner.engine_error.clone(), inner.desired.apps.len())
-        };
-        let body = serde_json::json!({
-            "status": "ok",
-            "router": "serving",
-            "engine": match &engine_error {
-                None => "reachable".to_string(),
-                Some(e) => format!("unreachable: {e}"),
-            },
-            "apps": apps,
-            "pid": std::process::id(),
-        });
-        // The router serves whatever the engine does: a load balancer keeps sending to it.
-        (true, body.to_string())
     }
 }

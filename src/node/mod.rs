@@ -30,6 +30,7 @@ mod status;
 pub mod store;
 mod sync;
 pub mod tasks;
+mod view;
 mod volumes;
 
 pub use apps::check_placement;

@@ -140,7 +140,7 @@ async fn proxy(
     let pool = match router.table().lookup(&host) {
         Lookup::Found(pool) => pool.clone(),
         Lookup::Unknown if router.is_reserved_host(&host) => {
-            return Ok(super::own::answer(router, &request, request_id));
+            return Ok(super::own::answer(router, request, request_id).await);
         }
         Lookup::Unknown => return Err(Refusal::UnknownRoute(host)),
     };

@@ -155,6 +155,12 @@ pub struct RouteMetrics {
 }
 
 impl RouteMetrics {
+    /// Requests answered, and those answered with a 5xx.
+    pub fn totals(&self) -> (u64, u64) {
+        let all = self.by_class.iter().map(|c| c.get()).sum();
+        (all, self.by_class[4].get())
+    }
+
     /// Counts one answered request.
     pub fn observe(&self, status: u16, elapsed: Duration) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;

@@ -13,6 +13,7 @@
 
 pub mod body;
 pub mod connections;
+mod dashboard;
 pub mod headers;
 pub mod http;
 pub mod listen;
@@ -20,6 +21,7 @@ pub mod metrics;
 mod own;
 pub mod refusal;
 mod sniff;
+mod splice;
 pub mod sticky;
 pub mod table;
 pub mod tcp;
@@ -125,9 +127,27 @@ impl Default for RouterConfig {
 
 /// What the router asks of the node for its own address (`ltc.localhost`): metrics beyond
 /// its own, and whether the node is healthy.
+#[async_trait::async_trait]
 pub trait NodeView: metrics::NodeMetrics {
     /// A short JSON document for `/health`, and whether the node is healthy.
     fn health(&self) -> (bool, String);
+    /// Every app as the dashboard shows it (environment values left out), and the last
+    /// events, oldest first.
+    fn apps(&self) -> (Vec<crate::model::AppStatus>, Vec<crate::model::Event>);
+    /// Changes whenever the node's state does.
+    fn changes(&self) -> watch::Receiver<u64>;
+    /// An app's recent log lines and a live feed of what follows; `None` for no such app.
+    fn log(
+        &self,
+        app: &str,
+    ) -> Option<(
+        Vec<crate::model::LogLine>,
+        tokio::sync::broadcast::Receiver<crate::model::LogLine>,
+    )>;
+    /// The dashboard's actions: the node's own `scale`, `restart` and `remove`.
+    async fn scale(&self, app: &str, instances: u32) -> crate::error::Result<()>;
+    async fn restart(&self, app: &str) -> crate::error::Result<()>;
+    async fn remove(&self, app: &str) -> crate::error::Result<()>;
 }
 
 /// Who sent a request: the client's address, and whether it came over HTTPS.
@@ -174,10 +194,15 @@ pub struct Router {
     published: Mutex<(String, Vec<AppRoutes>)>,
     /// Requests, latencies, bytes and connections, for `/metrics`.
     pub metrics: metrics::RouterMetrics,
-    /// What the node adds to `/metrics` and `/health`, once it is up.
-    node: std::sync::OnceLock<std::sync::Weak<dyn NodeView>>,
+    /// What the node adds to `/metrics` and `/health`, and the dashboard's view of it, once
+    /// it is up (it holds the node weakly).
+    node: std::sync::OnceLock<Arc<dyn NodeView>>,
     /// The certificates HTTPS serves, once the node set them (HTTPS on).
     certificates: std::sync::OnceLock<Arc<tls::Certificates>>,
+    /// What the dashboard's state-changing requests must carry: only its page has it.
+    pub dashboard_token: String,
+    /// This router, for streams that outlive the request that started them.
+    this: std::sync::Weak<Router>,
 }
 
 /// The router's listening sockets, by the port they serve (0: the HTTP listener).
@@ -198,7 +223,8 @@ impl Router {
         listen_ip: IpAddr,
         access_log: Option<Arc<dyn AccessLog>>,
     ) -> Arc<Router> {
-        Arc::new(Router {
+        Arc::new_cyclic(|this| Router {
+            this: this.clone(),
             table: RwLock::new(Arc::new(RouteTable::default())),
             table_changes: watch::channel(0).0,
             publishing: Mutex::new(()),
@@ -213,17 +239,24 @@ impl Router {
             certificates: std::sync::OnceLock::new(),
             metrics: metrics::RouterMetrics::default(),
             node: std::sync::OnceLock::new(),
+            dashboard_token: uuid::Uuid::new_v4().simple().to_string(),
         })
     }
 
-    /// Lets `/metrics` and `/health` ask the node (held weakly: the node owns the router).
-    pub fn set_node(&self, node: std::sync::Weak<dyn NodeView>) {
+    /// Lets `/metrics`, `/health` and the dashboard ask the node (the view holds the node
+    /// weakly: the node owns the router).
+    pub fn set_node(&self, node: Arc<dyn NodeView>) {
         let _ = self.node.set(node);
     }
 
-    /// The node, while it runs.
+    /// This router, held weakly (the node owns it).
+    pub fn weak(&self) -> std::sync::Weak<Router> {
+        self.this.clone()
+    }
+
+    /// The node's view, once it is up.
     pub fn node(&self) -> Option<Arc<dyn NodeView>> {
-        self.node.get()?.upgrade()
+        self.node.get().cloned()
     }
 
     /// Turns HTTPS on with these certificates.

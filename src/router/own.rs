@@ -12,11 +12,21 @@ use hyper::{Method, Request, Response, StatusCode};
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Answers a request to the router's own hostname.
-pub fn answer(
+pub async fn answer(
     router: &Router,
-    request: &Request<Incoming>,
+    request: Request<Incoming>,
     request_id: &str,
 ) -> Response<ProxyBody> {
+    let path = request.uri().path();
+    if path == "/" || path.starts_with("/api/") {
+        let mut response = super::dashboard::answer(router, request).await;
+        if let Ok(id) = hyper::header::HeaderValue::from_str(request_id) {
+            response
+                .headers_mut()
+                .insert(super::headers::REQUEST_ID, id);
+        }
+        return response;
+    }
     let (status, content_type, body) = match (request.method(), request.uri().path()) {
         (&Method::GET | &Method::HEAD, "/metrics") => {
             let node = router.node();
@@ -44,7 +54,7 @@ pub fn answer(
         (&Method::GET | &Method::HEAD, _) => (
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
-            "404 Not Found: the router's own address serves /metrics and /health only\n"
+            "404 Not Found: the router's own address serves the dashboard (/), /metrics and /health\n"
                 .to_string(),
         ),
         _ => (

@@ -288,6 +288,18 @@ impl RouteTable {
             .flat_map(|pool| pool.backends.iter())
     }
 
+    /// Requests answered and 5xx answers per app, over its HTTP routes.
+    pub fn request_totals(&self) -> HashMap<String, (u64, u64)> {
+        let mut totals: HashMap<String, (u64, u64)> = HashMap::new();
+        for pool in self.http.values() {
+            let (all, errors) = pool.metrics.totals();
+            let entry = totals.entry(pool.app.clone()).or_default();
+            entry.0 += all;
+            entry.1 += errors;
+        }
+        totals
+    }
+
     /// Every (app, route) the table serves, as metrics label them.
     pub fn routes(&self) -> std::collections::HashSet<(String, String)> {
         let http = self

@@ -132,7 +132,7 @@ async fn accept_loop(
                         let _ = upstream.set_nodelay(true);
                         let _guard = backend.track();
                         let mut client = client;
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                        let _ = super::splice::both_ways(&mut client, &mut upstream).await;
                         return;
                     }
                     _ => backend.mark_failed(),

@@ -1,7 +1,7 @@
 //! ltc's benchmarks, side by side with what users would run instead. Not a test: it asserts
 //! nothing and prints a Markdown report for `docs/benchmarks.md`.
 //!
-//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,deploy,node,router,cli]
+//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,deploy,node,router,https,tcp,cli]
 //!
 //! - create: `ltc create` to the first 200 through the router, against `docker run` of the
 //!   same image to its first 200 on the published port;
@@ -16,9 +16,13 @@
 //! - node: 20 `ltc daemon restart`s under GET load (failed requests), and the routing gap
 //!   when the node is SIGKILLed and its service manager starts a new one 100 ms later
 //!   (systemd's `Restart=always`, `RestartSec=100ms`, as `ltc daemon install` writes it);
+//! - https, tcp: the router's HTTPS against nginx's, and TCP routes against the published
+//!   port (see `edge.rs`);
 //! - cli: wall time of `ltc list`, `ltc status` and `ltc --version`.
 //!
 //! Everything it starts is labelled or owned by a temporary LTC_HOME and removed at the end.
+
+mod edge;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -138,6 +142,7 @@ impl Ltc {
             .args(args)
             .env("LTC_HOME", self.home.path())
             .env("LTC_ROUTER_ADDR", format!("127.0.0.1:{}", self.router_port))
+            .env("LTC_ROUTER_TLS_ADDR", "127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -336,20 +341,26 @@ fn parse_latency(text: &str) -> f64 {
 }
 
 fn wrk(port: u16, host: &str, seconds: u64, close: bool, proxy: &[u32]) -> Wrk {
+    let url = format!("http://127.0.0.1:{port}/index");
+    wrk_url(
+        &url,
+        &["-H", &format!("Host: {host}")],
+        seconds,
+        close,
+        proxy,
+    )
+}
+
+/// wrk against `url` with `extra` arguments; `proxy` are the processes whose CPU is counted.
+fn wrk_url(url: &str, extra: &[&str], seconds: u64, close: bool, proxy: &[u32]) -> Wrk {
     let mut command = Command::new("wrk");
-    command.args([
-        "-t2",
-        "-c64",
-        &format!("-d{seconds}s"),
-        "--latency",
-        "-H",
-        &format!("Host: {host}"),
-    ]);
+    command.args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency"]);
+    command.args(extra);
     if close {
         command.args(["-H", "Connection: close"]);
     }
     let cpu_before = cpu_us(proxy);
-    let out = run(command.arg(format!("http://127.0.0.1:{port}/index")));
+    let out = run(command.arg(url));
     let cpu = cpu_us(proxy) - cpu_before;
     let mut result = Wrk {
         rps: 0.0,
@@ -877,6 +888,22 @@ fn main() {
             "\n| mode | proxy | req/s | vs nginx | p50 | p99 | proxy CPU per request | errors |\n|---|---|---|---|---|---|---|---|"
         );
         bench_router(&ltc, options.rounds, options.seconds)
+            .iter()
+            .for_each(|l| println!("{l}"));
+    }
+    if wanted("https") {
+        println!(
+            "\n| mode | proxy | req/s | vs nginx | p50 | p99 | proxy CPU per request | errors |\n|---|---|---|---|---|---|---|---|"
+        );
+        edge::bench_https(&ltc, options.rounds, options.seconds)
+            .iter()
+            .for_each(|l| println!("{l}"));
+    }
+    if wanted("tcp") {
+        println!(
+            "\n| TCP route | published port | through the router | ratio |\n|---|---|---|---|"
+        );
+        edge::bench_tcp(&ltc, options.rounds)
             .iter()
             .for_each(|l| println!("{l}"));
     }
