@@ -964,3 +964,69 @@ async fn tcp_routes_forward_whole_connections_and_close_at_once_without_instance
     assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "closed at once: {n:?}");
     assert!(started.elapsed() < Duration::from_secs(1));
 }
+
+#[tokio::test]
+async fn a_tcp_route_carries_large_streams_both_ways_and_passes_a_half_close_on() {
+    // The backend echoes everything, then says how many bytes it got once the client has
+    // half-closed, then closes.
+    let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = echo.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut total = 0u64;
+                loop {
+                    let n = s.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    total += n as u64;
+                    s.write_all(&buf[..n]).await.unwrap();
+                }
+                s.write_all(format!("got {total}").as_bytes())
+                    .await
+                    .unwrap();
+            });
+        }
+    });
+    let external = dead_port().port();
+    let mut with_route = app("tcp", &[echo_addr]);
+    with_route.tcp = vec![(external, 8080)];
+    let _p = proxy(vec![with_route]).await;
+    let target = SocketAddr::from(([127, 0, 0, 1], external));
+    let mut stream = None;
+    for _ in 0..50 {
+        if let Ok(s) = TcpStream::connect(target).await {
+            stream = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stream = stream.expect("the TCP route listens");
+    const SIZE: usize = 32 << 20;
+    let pattern = |i: usize| (i % 251) as u8;
+    let (mut reader, mut writer) = stream.into_split();
+    let sending = tokio::spawn(async move {
+        let chunk: Vec<u8> = (0..SIZE).map(pattern).collect();
+        writer.write_all(&chunk).await.unwrap();
+        writer.shutdown().await.unwrap();
+    });
+    let mut received = Vec::with_capacity(SIZE + 16);
+    tokio::time::timeout(Duration::from_secs(60), reader.read_to_end(&mut received))
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    sending.await.unwrap();
+    let (echoed, tail) = received.split_at(SIZE.min(received.len()));
+    assert_eq!(echoed.len(), SIZE);
+    assert!(
+        echoed.iter().enumerate().all(|(i, b)| *b == pattern(i)),
+        "every byte arrives, in order"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(tail),
+        format!("got {SIZE}"),
+        "the half-close reached the backend, whose answer came back"
+    );
+}
