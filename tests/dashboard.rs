@@ -184,6 +184,17 @@ async fn the_dashboard_follows_the_node_live_and_its_actions_change_the_apps() {
         started.elapsed().as_millis()
     );
 
+    // A node restart: the page reconnects by itself and follows the new node.
+    home.ltc(&["daemon", "restart"]).ok();
+    home.ltc(&["scale", "web", "2", "--no-wait"]).ok();
+    until(
+        &browser,
+        "const c = document.querySelector('tr[data-app=\"web\"] .count'); \
+         return c && c.textContent.endsWith('/2') && document.getElementById('connection').textContent === 'live';",
+        Duration::from_secs(30),
+    )
+    .await;
+
     // The crash loop shows in the crashed colour, with the next restart's time.
     until(
         &browser,
@@ -248,10 +259,8 @@ async fn the_dashboard_follows_the_node_live_and_its_actions_change_the_apps() {
 
     // Without the page's token, or from another origin: 403, and nothing changes.
     let token: String = browser
-        .execute(
-            "return document.querySelector('meta[name=\"ltc-token\"]').content;",
-            vec![],
-        )
+        // The page's current token: a node restart gave it a new one.
+        .execute("return token;", vec![])
         .await
         .unwrap()
         .as_str()

@@ -243,6 +243,7 @@ fn stream(router: &Router) -> Response<ProxyBody> {
     };
     let mut changes = node.changes();
     drop(node);
+    let closing = router.closing.clone();
     // The router is owned by the node; the stream holds it only weakly through `node()`.
     let router = router.weak();
     tokio::spawn(async move {
@@ -266,6 +267,7 @@ fn stream(router: &Router) -> Response<ProxyBody> {
                 changed = changes.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep(SNAPSHOT_EVERY) => {}
                 _ = sender.closed() => return,
+                _ = closing.cancelled() => return,
             }
         }
     });
@@ -280,6 +282,7 @@ fn log(router: &Router, app: &str) -> Response<ProxyBody> {
         return json_error(StatusCode::NOT_FOUND, &format!("no app `{app}`"));
     };
     let (sender, receiver) = tokio::sync::mpsc::channel(256);
+    let closing = router.closing.clone();
     tokio::spawn(async move {
         for line in recent {
             let text = serde_json::to_string(&line).unwrap_or_default();
@@ -298,6 +301,7 @@ fn log(router: &Router, app: &str) -> Response<ProxyBody> {
                     Err(_) => return,
                 },
                 _ = sender.closed() => return,
+                _ = closing.cancelled() => return,
             }
         }
     });

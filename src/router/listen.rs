@@ -76,6 +76,10 @@ pub async fn serve_with_tls(
         }
     }
     cancel.cancelled().await;
+    // Endless responses (the dashboard's streams) end now, so the last requests are not held
+    // up by them; their browsers reconnect to the next node.
+    router.closing.cancel();
+    crate::logging::log("router: stopping; open streams end");
     // Each thread stops accepting at once and ends when its requests in flight are answered
     // (bounded by the drain timeout).
     let _ = tokio::task::spawn_blocking(move || {

@@ -203,6 +203,8 @@ pub struct Router {
     pub dashboard_token: String,
     /// This router, for streams that outlive the request that started them.
     this: std::sync::Weak<Router>,
+    /// Cancelled when the router stops serving: streams end with it.
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 /// The router's listening sockets, by the port they serve (0: the HTTP listener).
@@ -240,6 +242,7 @@ impl Router {
             metrics: metrics::RouterMetrics::default(),
             node: std::sync::OnceLock::new(),
             dashboard_token: uuid::Uuid::new_v4().simple().to_string(),
+            closing: tokio_util::sync::CancellationToken::new(),
         })
     }
 
