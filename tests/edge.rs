@@ -405,6 +405,14 @@ fn metrics_and_health_answer_on_the_routers_own_host_and_count_every_request() {
             404
         );
     }
+    // Two bodies: one small enough to be kept for a retry, one streamed through.
+    let (small, large) = ("x".repeat(1000), "y".repeat(100_000));
+    for body in [&small, &large] {
+        assert_eq!(
+            http_post(port, "/index", "web.localhost", body).unwrap().0,
+            200
+        );
+    }
     let (status, text) = http_get(port, "/metrics", "ltc.localhost").unwrap();
     assert_eq!(status, 200);
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
@@ -426,14 +434,19 @@ fn metrics_and_health_answer_on_the_routers_own_host_and_count_every_request() {
     let route = [("app", "web"), ("route", "web.localhost")];
     let ok = [route[0], route[1], ("status", "2xx")];
     let missing = [route[0], route[1], ("status", "4xx")];
-    assert_eq!(value("ltc_router_requests_total", &ok), 7.0, "{text}");
+    assert_eq!(value("ltc_router_requests_total", &ok), 9.0, "{text}");
     assert_eq!(value("ltc_router_requests_total", &missing), 3.0, "{text}");
     assert_eq!(
         value("ltc_router_request_duration_seconds_count", &route),
-        10.0,
+        12.0,
         "{text}"
     );
     assert!(value("ltc_router_sent_bytes_total", &route) > 0.0, "{text}");
+    assert_eq!(
+        value("ltc_router_received_bytes_total", &route),
+        101_000.0,
+        "{text}"
+    );
     assert_eq!(
         value("ltc_instances", &[("app", "web"), ("state", "RUNNING")]),
         2.0,

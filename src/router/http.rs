@@ -474,14 +474,25 @@ async fn outbound(
             config.replay_body_timeout,
         );
         match timed.collect().await {
-            Ok(collected) => (Some(collected.to_bytes()), None),
+            Ok(collected) => {
+                let bytes = collected.to_bytes();
+                pool.metrics.bytes_in.inc_by(bytes.len() as u64);
+                (Some(bytes), None)
+            }
             Err(e) if e.is::<BodyTimeout>() => return Err(Refusal::BodyTimeout),
             Err(_) => return Err(Refusal::UnreadableBody),
         }
     } else {
         let timed = TimedBody::new(body, config.body_idle_timeout, config.stream_body_timeout);
         body_expired = Some(timed.expired());
-        (None, Some(timed.boxed()))
+        let received = pool.metrics.bytes_in.clone();
+        let counted = timed.map_frame(move |frame| {
+            if let Some(data) = frame.data_ref() {
+                received.inc_by(data.len() as u64);
+            }
+            frame
+        });
+        (None, Some(counted.boxed()))
     };
     let path = parts.uri.path_and_query().cloned();
     Ok(Outbound {
