@@ -184,6 +184,34 @@ async fn the_dashboard_follows_the_node_live_and_its_actions_change_the_apps() {
         started.elapsed().as_millis()
     );
 
+    // An app's log, opened on the page, shows its lines as they come (a router line here).
+    browser
+        .find(Locator::Css(
+            "tr[data-app='web'] button[aria-label='Show the log of web']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "return !document.getElementById('logs').hidden;",
+        Duration::from_secs(5),
+    )
+    .await;
+    let port = home.router_port;
+    std::thread::spawn(move || http_get(port, "/index?from-the-test", "web.localhost"))
+        .join()
+        .unwrap()
+        .unwrap();
+    until(
+        &browser,
+        "return document.getElementById('log').textContent.includes('/index?from-the-test');",
+        Duration::from_secs(10),
+    )
+    .await;
+
     // A node restart: the page reconnects by itself and follows the new node.
     home.ltc(&["daemon", "restart"]).ok();
     home.ltc(&["scale", "web", "2", "--no-wait"]).ok();
