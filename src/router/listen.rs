@@ -180,14 +180,18 @@ async fn refuse_tls_on_plain(mut stream: tokio::net::TcpStream) {
 /// Answers plain HTTP sent to the HTTPS port, and closes.
 async fn refuse_plain_on_tls(mut stream: tokio::net::TcpStream) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    // The request is read first: closing with unread bytes would reset the connection
-    // before the client reads the answer.
-    let mut head = [0u8; 8192];
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_millis(200),
-        stream.read(&mut head),
-    )
-    .await;
+    // The head is read first (it may come in several pieces), and what follows is drained
+    // after the answer: closing with unread bytes would reset the connection before the
+    // client reads the answer.
+    let deadline = tokio::time::Instant::now() + PLAIN_ON_TLS_READ;
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    while head.len() < 8192 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
     let body = "400 Bad Request: this port speaks HTTPS; use an https:// URL\n";
     let response = format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
@@ -196,7 +200,16 @@ async fn refuse_plain_on_tls(mut stream: tokio::net::TcpStream) {
     );
     let _ = stream.write_all(response.as_bytes()).await;
     let _ = stream.shutdown().await;
+    let deadline = tokio::time::Instant::now() + PLAIN_ON_TLS_READ;
+    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+    }
 }
+
+/// How long plain HTTP on the HTTPS port may take to send its head, and then to go away.
+const PLAIN_ON_TLS_READ: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Hands a connection to hyper. On shutdown a connection finishes the request it is serving,
 /// then closes; an idle one closes at once.
