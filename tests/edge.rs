@@ -511,34 +511,6 @@ fn a_70_second_response_passes_with_a_response_timeout_of_90_seconds() {
     assert_eq!(home.json(&["status", "quick"])["response_timeout_ms"], 2000);
 }
 
-/// GET with a read timeout of `seconds`.
-fn http_get_within(
-    port: u16,
-    path: &str,
-    host: &str,
-    seconds: u64,
-) -> std::io::Result<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(seconds)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
-}
-
 #[test]
 fn a_drain_timeout_bounds_how_long_a_stopping_instance_waits_for_its_requests() {
     require_docker();

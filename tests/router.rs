@@ -941,15 +941,8 @@ async fn tcp_routes_forward_whole_connections_and_close_at_once_without_instance
     with_route.tcp = vec![(external, 8080)];
     let p = proxy(vec![with_route]).await;
     let target = SocketAddr::from(([127, 0, 0, 1], external));
-    let mut stream = None;
-    for _ in 0..50 {
-        if let Ok(s) = TcpStream::connect(target).await {
-            stream = Some(s);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut stream = stream.expect("the TCP route listens");
+    let stream = connect_route(target).await;
+    let mut stream = stream;
     stream.write_all(b"hello").await.unwrap();
     let mut buf = [0u8; 5];
     stream.read_exact(&mut buf).await.unwrap();
@@ -995,15 +988,8 @@ async fn a_tcp_route_carries_large_streams_both_ways_and_passes_a_half_close_on(
     with_route.tcp = vec![(external, 8080)];
     let _p = proxy(vec![with_route]).await;
     let target = SocketAddr::from(([127, 0, 0, 1], external));
-    let mut stream = None;
-    for _ in 0..50 {
-        if let Ok(s) = TcpStream::connect(target).await {
-            stream = Some(s);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let stream = stream.expect("the TCP route listens");
+    let stream = connect_route(target).await;
+
     const SIZE: usize = 32 << 20;
     let pattern = |i: usize| (i % 251) as u8;
     let (mut reader, mut writer) = stream.into_split();
@@ -1029,4 +1015,15 @@ async fn a_tcp_route_carries_large_streams_both_ways_and_passes_a_half_close_on(
         format!("got {SIZE}"),
         "the half-close reached the backend, whose answer came back"
     );
+}
+
+/// Connects to a TCP route once its listener is open.
+async fn connect_route(target: SocketAddr) -> TcpStream {
+    for _ in 0..50 {
+        if let Ok(stream) = TcpStream::connect(target).await {
+            return stream;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the TCP route on {target} never listened");
 }

@@ -306,9 +306,19 @@ pub fn containers_with_label(label: &str) -> Vec<Container> {
 
 /// GET `http://127.0.0.1:<port><path>` with a plain socket; returns (status, body).
 pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<(u16, String)> {
+    http_get_within(port, path, host, 10)
+}
+
+/// GET as [`http_get`], waiting at most `seconds` for the answer.
+pub fn http_get_within(
+    port: u16,
+    path: &str,
+    host: &str,
+    seconds: u64,
+) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(seconds)))?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
