@@ -63,8 +63,9 @@ impl AppName {
         if name == ROUTER_APP_NAME {
             return Err(Error::usage(format!(
                 "`{name}` is a reserved app name: `{name}.localhost` is the router's own address \
-                 (its /metrics and /health)"
-            )));
+                 (its dashboard, /metrics and /health)"
+            ))
+            .with_hint("choose another name for the app"));
         }
         if name == RESERVED_APP_NAME {
             return Err(Error::usage(format!(

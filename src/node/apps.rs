@@ -235,7 +235,7 @@ impl Node {
             let names = model::served_names(&route.hostname, domain);
             if let Some(name) = names.iter().find(|n| self.router.is_reserved_host(n)) {
                 return Err(Error::usage(format!(
-                    "route `{name}` is the router's own address (its /metrics and /health)"
+                    "route `{name}` is the router's own address (its dashboard, /metrics and /health)"
                 ))
                 .with_hint("choose another hostname with `-R HOST`"));
             }

@@ -5,7 +5,7 @@ use super::Node;
 use crate::error::{Error, Kind, Result};
 use crate::logging::log;
 use crate::model::{AppName, Edge, EdgeRequest, Routes, UserCertificate};
-use crate::router::tls::{UserCertError, load_user_cert};
+use crate::router::tls::{UserCert, UserCertError, load_user_cert};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,24 +88,19 @@ pub(super) fn patch_edge(
         }
         let cert_path = Path::new(&wanted.cert_file);
         let key_path = Path::new(&wanted.key_file);
-        let (_, warning, not_after) = match load_user_cert(cert_path, key_path, &host) {
-            Ok((certified, warning)) => {
-                let not_after = not_after(cert_path);
-                (certified, warning, not_after)
-            }
-            Err(UserCertError::Unreadable(message)) => {
-                return Err(Error::new(Kind::FileSystem, message));
-            }
-            Err(UserCertError::Invalid(message)) => return Err(Error::usage(message)),
-        };
-        warnings.extend(warning);
-        let (cert_copy, key_copy) = copy_into_home(home, &host, cert_path, key_path)?;
+        let loaded = load_user_cert(cert_path, key_path, &host).map_err(|e| match e {
+            UserCertError::Unreadable(message) => Error::new(Kind::FileSystem, message)
+                .with_hint("`--cert` and `--key` take PEM files this user can read"),
+            UserCertError::Invalid(message) => Error::usage(message).with_hint(CERT_HINT),
+        })?;
+        warnings.extend(loaded.warning.clone());
+        let (cert_copy, key_copy) = copy_into_home(home, &host, &loaded)?;
         edge.certificates.insert(
             host.clone(),
             UserCertificate {
                 cert_file: cert_copy.display().to_string(),
                 key_file: key_copy.display().to_string(),
-                not_after,
+                not_after: crate::logging::rfc3339(loaded.not_after),
             },
         );
         changed.push(format!("certificate for {host}"));
@@ -118,6 +113,9 @@ fn check_range(flag: &str, ms: u64, max: u64) -> Result<()> {
         return Err(Error::usage(format!(
             "`{flag}` must be more than 0 and at most {}",
             seconds(max)
+        ))
+        .with_hint(format!(
+            "give a duration such as `{flag} 2m` or `{flag} 90s`"
         )));
     }
     Ok(())
@@ -127,25 +125,9 @@ fn seconds(ms: u64) -> String {
     humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
 }
 
-/// The last valid day of the first certificate in a PEM file (RFC 3339), or "" unknown.
-fn not_after(path: &Path) -> String {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let Ok(der) = CertificateDer::from_pem_file(path) else {
-        return String::new();
-    };
-    match x509_parser::parse_x509_certificate(&der) {
-        Ok((_, cert)) => {
-            let seconds = cert.validity().not_after.timestamp().max(0) as u64;
-            crate::logging::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
-        }
-        Err(_) => String::new(),
-    }
-}
-
 /// Copies a certificate and its key into `$LTC_HOME/certs/`, the key readable by its owner
 /// only, so the app keeps serving them when the originals move.
-fn copy_into_home(home: &Path, host: &str, cert: &Path, key: &Path) -> Result<(PathBuf, PathBuf)> {
+fn copy_into_home(home: &Path, host: &str, loaded: &UserCert) -> Result<(PathBuf, PathBuf)> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let dir = home.join("certs");
@@ -158,16 +140,7 @@ fn copy_into_home(home: &Path, host: &str, cert: &Path, key: &Path) -> Result<(P
     std::fs::create_dir_all(&dir).map_err(|e| fail(&dir, e))?;
     let cert_copy = dir.join(format!("{host}.pem"));
     let key_copy = dir.join(format!("{host}-key.pem"));
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|e| {
-            Error::new(
-                Kind::FileSystem,
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })
-    };
-    let (cert_bytes, key_bytes) = (read(cert)?, read(key)?);
-    std::fs::write(&cert_copy, cert_bytes).map_err(|e| fail(&cert_copy, e))?;
+    std::fs::write(&cert_copy, &loaded.cert_pem).map_err(|e| fail(&cert_copy, e))?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -175,9 +148,14 @@ fn copy_into_home(home: &Path, host: &str, cert: &Path, key: &Path) -> Result<(P
         .mode(0o600)
         .open(&key_copy)
         .map_err(|e| fail(&key_copy, e))?;
-    file.write_all(&key_bytes).map_err(|e| fail(&key_copy, e))?;
+    file.write_all(&loaded.key_pem)
+        .map_err(|e| fail(&key_copy, e))?;
     Ok((cert_copy, key_copy))
 }
+
+/// What a certificate and key given with `--cert`/`--key` must be.
+const CERT_HINT: &str = "`--cert` takes the certificate (PEM, leaf first) for the hostname \
+                         `--cert-host` names, `--key` that certificate's private key (PEM)";
 
 impl Node {
     /// The local CA, for `ltc ca`.
@@ -197,13 +175,8 @@ impl Node {
             .map(|b| format!("{b:02X}"))
             .collect::<Vec<_>>()
             .join(":");
-        let not_after = x509_parser::parse_x509_certificate(ca.der())
-            .map(|(_, cert)| {
-                let seconds = cert.validity().not_after.timestamp().max(0) as u64;
-                crate::logging::rfc3339(
-                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds),
-                )
-            })
+        let not_after = crate::router::tls::not_after(ca.der())
+            .map(crate::logging::rfc3339)
             .unwrap_or_default();
         Ok(crate::model::CaInfo {
             cert_path: ca.cert_path.display().to_string(),
@@ -234,8 +207,8 @@ impl Node {
         let mut loaded = HashMap::new();
         for (host, cert) in wanted {
             match load_user_cert(Path::new(&cert.cert_file), Path::new(&cert.key_file), &host) {
-                Ok((certified, _)) => {
-                    loaded.insert(host, Arc::new(certified));
+                Ok(cert) => {
+                    loaded.insert(host, Arc::new(cert.certified));
                 }
                 Err(UserCertError::Unreadable(e) | UserCertError::Invalid(e)) => {
                     log(format!("the certificate for {host} is not served: {e}"));

@@ -221,14 +221,35 @@ pub enum UserCertError {
     Invalid(String),
 }
 
+/// A user's certificate and key, checked, with the files as read.
+pub struct UserCert {
+    pub certified: CertifiedKey,
+    /// Set when the certificate has expired or is not valid yet, naming its dates.
+    pub warning: Option<String>,
+    /// The certificate's last valid moment.
+    pub not_after: SystemTime,
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+/// The last valid moment of a certificate (DER), when it parses.
+pub fn not_after(der: &[u8]) -> Option<SystemTime> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(not_after_of(&cert))
+}
+
+fn not_after_of(cert: &x509_parser::certificate::X509Certificate<'_>) -> SystemTime {
+    let seconds = cert.validity().not_after.timestamp().max(0) as u64;
+    std::time::UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
 /// A user's certificate and key for `host`, checked: both readable, the key the
-/// certificate's, the certificate valid for the host. Returns the key and, when the
-/// certificate has expired or is not yet valid, a warning naming the date.
+/// certificate's, the certificate valid for the host.
 pub fn load_user_cert(
     cert_path: &Path,
     key_path: &Path,
     host: &str,
-) -> Result<(CertifiedKey, Option<String>), UserCertError> {
+) -> Result<UserCert, UserCertError> {
     let read = |path: &Path| {
         std::fs::read(path)
             .map_err(|e| UserCertError::Unreadable(format!("cannot read {}: {e}", path.display())))
@@ -291,7 +312,14 @@ pub fn load_user_cert(
     } else {
         None
     };
-    Ok((certified, warning))
+    let not_after = not_after_of(&leaf);
+    Ok(UserCert {
+        certified,
+        warning,
+        not_after,
+        cert_pem,
+        key_pem,
+    })
 }
 
 /// The DNS names a certificate is for: its subject alternative names, else its common name.

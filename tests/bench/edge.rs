@@ -352,25 +352,8 @@ pub fn bench_https(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
                 results[i].push(wrk_url(&url, &extra, seconds, close, pids));
             }
         }
-        let summary: Vec<(f64, f64, f64, u64, f64)> = results
-            .iter()
-            .map(|runs| {
-                (
-                    median(runs.iter().map(|r| r.rps).collect()),
-                    median(runs.iter().map(|r| r.p50_ms).collect()),
-                    median(runs.iter().map(|r| r.p99_ms).collect()),
-                    runs.iter().map(|r| r.errors).sum(),
-                    median(runs.iter().map(|r| r.cpu_us).collect()),
-                )
-            })
-            .collect();
-        let nginx_rps = summary[1].0;
-        for ((name, _, _), (rps, p50, p99, errors, cpu)) in proxies.iter().zip(&summary) {
-            lines.push(format!(
-                "| HTTPS {mode} | {name} | {rps:.0} | {:.2} | {p50:.2} ms | {p99:.2} ms | {cpu:.0} µs | {errors} |",
-                rps / nginx_rps
-            ));
-        }
+        let names: Vec<&str> = proxies.iter().map(|(name, _, _)| *name).collect();
+        lines.extend(wrk_rows(&format!("HTTPS {mode}"), &names, &results));
     }
     drop(nginx);
     ltc.ok(&["remove", "tlsbench"]);

@@ -478,6 +478,34 @@ fn version_of(command: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// One table row per proxy: the medians of its wrk runs, against the second proxy's (nginx)
+/// rate.
+fn wrk_rows(mode: &str, names: &[&str], results: &[Vec<Wrk>]) -> Vec<String> {
+    let summary: Vec<(f64, f64, f64, u64, f64)> = results
+        .iter()
+        .map(|runs| {
+            (
+                median(runs.iter().map(|r| r.rps).collect()),
+                median(runs.iter().map(|r| r.p50_ms).collect()),
+                median(runs.iter().map(|r| r.p99_ms).collect()),
+                runs.iter().map(|r| r.errors).sum(),
+                median(runs.iter().map(|r| r.cpu_us).collect()),
+            )
+        })
+        .collect();
+    let nginx_rps = summary[1].0;
+    names
+        .iter()
+        .zip(&summary)
+        .map(|(name, (rps, p50, p99, errors, cpu))| {
+            format!(
+                "| {mode} | {name} | {rps:.0} | {:.2} | {p50:.2} ms | {p99:.2} ms | {cpu:.0} µs | {errors} |",
+                rps / nginx_rps
+            )
+        })
+        .collect()
+}
+
 fn bench_router(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
     let missing: Vec<&str> = ["wrk", "nginx", "haproxy"]
         .into_iter()
@@ -528,25 +556,8 @@ fn bench_router(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
                 results[i].push(wrk(*port, "bench.localhost", seconds, close, pids));
             }
         }
-        let summary: Vec<(f64, f64, f64, u64, f64)> = results
-            .iter()
-            .map(|runs| {
-                (
-                    median(runs.iter().map(|r| r.rps).collect()),
-                    median(runs.iter().map(|r| r.p50_ms).collect()),
-                    median(runs.iter().map(|r| r.p99_ms).collect()),
-                    runs.iter().map(|r| r.errors).sum(),
-                    median(runs.iter().map(|r| r.cpu_us).collect()),
-                )
-            })
-            .collect();
-        let nginx_rps = summary[1].0;
-        for ((name, _, _), (rps, p50, p99, errors, cpu)) in proxies.iter().zip(&summary) {
-            lines.push(format!(
-                "| {mode} | {name} | {rps:.0} | {:.2} | {p50:.2} ms | {p99:.2} ms | {cpu:.0} µs | {errors} |",
-                rps / nginx_rps
-            ));
-        }
+        let names: Vec<&str> = proxies.iter().map(|(name, _, _)| *name).collect();
+        lines.extend(wrk_rows(mode, &names, &results));
     }
     drop((nginx, haproxy));
     ltc.ok(&["remove", "bench"]);
