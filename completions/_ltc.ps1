@@ -59,6 +59,8 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             break
         }
         'ltc;target' {
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'The engine to drive: `docker` (one machine) or `swarm` (every machine of the Docker Swarm whose manager DOCKER_HOST names). Only with no apps; the node restarts on it')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'The registry (HOST:PORT) that carries local and built images to a swarm''s machines; "" for none (instances then stay on the manager''s machine)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')

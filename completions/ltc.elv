@@ -55,6 +55,8 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand help 'Show the commands by topic, or one command''s help'
         }
         &'ltc;target'= {
+            cand --engine 'The engine to drive: `docker` (one machine) or `swarm` (every machine of the Docker Swarm whose manager DOCKER_HOST names). Only with no apps; the node restarts on it'
+            cand --registry 'The registry (HOST:PORT) that carries local and built images to a swarm''s machines; "" for none (instances then stay on the manager''s machine)'
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'

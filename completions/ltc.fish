@@ -56,6 +56,9 @@ complete -c ltc -n "__fish_ltc_needs_command" -f -a "version" -d 'Show the versi
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "daemon" -d 'Run, start, stop or check the node that keeps apps converged'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "completions" -d 'Print the completion script for a shell (bash, zsh, fish, powershell, elvish)'
 complete -c ltc -n "__fish_ltc_needs_command" -f -a "help" -d 'Show the commands by topic, or one command\'s help'
+complete -c ltc -n "__fish_ltc_using_subcommand target" -l engine -d 'The engine to drive: `docker` (one machine) or `swarm` (every machine of the Docker Swarm whose manager DOCKER_HOST names). Only with no apps; the node restarts on it' -r -f -a "docker\t''
+swarm\t''"
+complete -c ltc -n "__fish_ltc_using_subcommand target" -l registry -d 'The registry (HOST:PORT) that carries local and built images to a swarm\'s machines; "" for none (instances then stay on the manager\'s machine)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand target" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand target" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand target" -s h -l help -d 'Print help'

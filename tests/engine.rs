@@ -53,7 +53,24 @@ fn spec(install: &str, image: &str, name: &str, host_port: u16) -> InstanceSpec 
     }
 }
 
-async fn contract(engine: Arc<dyn Engine>, image: &str) {
+/// The built-in app's image on `engine`, built there unless it is present.
+pub async fn demo_image(engine: &dyn Engine) -> String {
+    let image = ltc::demo::image_ref();
+    if engine.image_config(&image).await.unwrap().is_none() {
+        engine
+            .build_image(
+                &image,
+                ltc::demo::build_context().unwrap(),
+                &Default::default(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+    }
+    image
+}
+
+pub async fn contract(engine: Arc<dyn Engine>, image: &str) {
     let install = format!("contract-{}", uuid::Uuid::new_v4().simple());
     let _cleanup = Cleanup {
         install: install.clone(),
@@ -89,7 +106,8 @@ async fn contract(engine: Arc<dyn Engine>, image: &str) {
     let id = engine
         .run_instance(&spec(&install, image, &name, host_port))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
 
     let listed = engine.list_instances(&ours).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -146,18 +164,7 @@ async fn the_fake_engine_keeps_the_contract() {
 async fn the_docker_engine_keeps_the_contract() {
     require_docker();
     let docker = Arc::new(DockerEngine::new(ltc::config::DEFAULT_DOCKER_HOST));
-    let image = ltc::demo::image_ref();
-    if docker.image_config(&image).await.unwrap().is_none() {
-        docker
-            .build_image(
-                &image,
-                ltc::demo::build_context().unwrap(),
-                &Default::default(),
-                &|_| {},
-            )
-            .await
-            .unwrap();
-    }
+    let image = demo_image(docker.as_ref()).await;
     contract(docker, &image).await;
 }
 

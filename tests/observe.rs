@@ -279,7 +279,14 @@ fn debug_logs_cells_visualize_and_status_show_the_machine() {
     let out = follow.stop().stdout;
     assert!(out.contains("created web (2 instances"), "{out}");
 
-    let cell = home.json(&["cells"]);
+    let cells = home.json(&["cells"]);
+    assert_eq!(
+        cells.as_array().unwrap().len(),
+        1,
+        "one engine, one cell: {cells:#}"
+    );
+    let cell = &cells[0];
+    assert_eq!(cell["cell_id"], "cell-01");
     assert_eq!(cell["running_instances"], 2);
     assert!(cell["memory_mb"].as_u64().unwrap() > 0);
     assert!(cell["cpus"].as_u64().unwrap() > 0);

@@ -181,6 +181,7 @@ fn app(name: &str, backends: &[SocketAddr]) -> AppRoutes {
             .collect(),
         response_timeout_ms: None,
         redirect_https: false,
+        addresses: BTreeMap::new(),
     }
 }
 

@@ -282,6 +282,32 @@ pub struct CompletionsArgs {
 pub struct TargetArgs {
     /// The system domain, e.g. 127.0.0.1.xip.io; apps get <app>.<domain>
     pub domain: Option<String>,
+
+    /// The engine to drive: `docker` (one machine) or `swarm` (every machine of the Docker
+    /// Swarm whose manager DOCKER_HOST names). Only with no apps; the node restarts on it
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineChoice>,
+
+    /// The registry (HOST:PORT) that carries local and built images to a swarm's machines;
+    /// "" for none (instances then stay on the manager's machine)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub registry: Option<String>,
+}
+
+/// `ltc target --engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    Docker,
+    Swarm,
+}
+
+impl From<EngineChoice> for model::EngineKind {
+    fn from(choice: EngineChoice) -> Self {
+        match choice {
+            EngineChoice::Docker => model::EngineKind::Docker,
+            EngineChoice::Swarm => model::EngineKind::Swarm,
+        }
+    }
 }
 
 /// Parses `-e NAME=VALUE` or `-e NAME`.

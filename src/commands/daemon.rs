@@ -4,19 +4,17 @@
 use crate::cli::DaemonCommand;
 use crate::client::{self, Client};
 use crate::config::Settings;
-use crate::engine::docker::DockerEngine;
 use crate::error::Result;
 use crate::model::NodeInfo;
 use crate::node;
 use crate::ui::Ui;
 use hyper::Method;
-use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result<()> {
     match command {
         DaemonCommand::Run => {
-            let engine = Arc::new(DockerEngine::new(&settings.docker_host));
+            let engine = node::engine_for(&settings.paths, &settings.docker_host)?;
             node::run(settings, engine).await
         }
         DaemonCommand::Start { timeout } => {
@@ -39,49 +37,8 @@ pub async fn run(command: DaemonCommand, settings: &Settings, ui: &Ui) -> Result
             Ok(())
         }
         DaemonCommand::Restart { timeout } => {
-            let client = Client::new(settings).with_notes(ui);
-            let old = match client.health().await? {
-                Some(health) => Some(health.pid),
-                None => None,
-            };
-            let child = client::spawn_node(settings)?;
-            let deadline = tokio::time::Instant::now() + timeout;
-            if old.is_none() {
-                client::wait_for_node(&client, settings, child, timeout).await?;
-            } else {
-                // The new node answers once the old one has handed over and exited.
-                let mut child = child;
-                loop {
-                    match client.health().await {
-                        Ok(Some(health)) if Some(health.pid) != old => break,
-                        _ => {}
-                    }
-                    if let Ok(Some(status)) = child.try_wait() {
-                        return Err(crate::error::Error::failed(format!(
-                            "the new node exited ({status}) before it took over; the old one \
-                             still serves"
-                        ))
-                        .with_hint(format!("its log: {}", settings.paths.log_file().display())));
-                    }
-                    if tokio::time::Instant::now() >= deadline {
-                        return Err(crate::error::Error::new(
-                            crate::error::Kind::Timeout,
-                            "the new node did not take over in time",
-                        ));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-            let info: NodeInfo = client.get("/v1/info").await?;
-            report(
-                ui,
-                &info,
-                if old.is_some() {
-                    "restarted"
-                } else {
-                    "started"
-                },
-            );
+            let (info, was_running) = restart(settings, ui, timeout).await?;
+            report(ui, &info, if was_running { "restarted" } else { "started" });
             Ok(())
         }
         DaemonCommand::Stop { timeout } => {
@@ -169,10 +126,54 @@ fn report(ui: &Ui, info: &NodeInfo, what: &str) {
     ui.out(format!("  home:   {}", info.ltc_home));
     match &info.engine.error {
         None => ui.out(format!(
-            "  engine: Docker {} at {}",
+            "  engine: {} {} at {}",
+            match info.engine.kind {
+                crate::model::EngineKind::Docker => "Docker",
+                crate::model::EngineKind::Swarm => "Docker Swarm, manager",
+            },
             info.engine.version.as_deref().unwrap_or("?"),
             info.engine.endpoint
         )),
         Some(error) => ui.out(format!("  engine: {error}")),
     }
+}
+
+/// Starts a new node that takes over from the running one (the router's sockets pass
+/// between them, so no route goes down), or starts one. Says whether one was running.
+pub async fn restart(settings: &Settings, ui: &Ui, timeout: Duration) -> Result<(NodeInfo, bool)> {
+    let client = Client::new(settings).with_notes(ui);
+    let old = match client.health().await? {
+        Some(health) => Some(health.pid),
+        None => None,
+    };
+    let child = client::spawn_node(settings)?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    if old.is_none() {
+        client::wait_for_node(&client, settings, child, timeout).await?;
+    } else {
+        // The new node answers once the old one has handed over and exited.
+        let mut child = child;
+        loop {
+            match client.health().await {
+                Ok(Some(health)) if Some(health.pid) != old => break,
+                _ => {}
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(crate::error::Error::failed(format!(
+                    "the new node exited ({status}) before it took over; the old one \
+                     still serves"
+                ))
+                .with_hint(format!("its log: {}", settings.paths.log_file().display())));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(crate::error::Error::new(
+                    crate::error::Kind::Timeout,
+                    "the new node did not take over in time",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let info: NodeInfo = client.get("/v1/info").await?;
+    Ok((info, old.is_some()))
 }

@@ -39,6 +39,12 @@ pub async fn run(args: SshArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         .container_id
         .clone()
         .expect("picked with a container");
+    // On a swarm the instance's ports answer on its machine's address.
+    let address: IpAddr = instance
+        .address
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     for forward in &forwards {
         let host_port = instance
             .ports
@@ -59,7 +65,7 @@ pub async fn run(args: SshArgs, settings: &Settings, ui: &Ui) -> Result<()> {
             "Forwarding {} to {name}/{}:{}",
             forward.local, args.index, forward.instance_port
         ));
-        tokio::spawn(serve_forward(listener, host_port));
+        tokio::spawn(serve_forward(listener, SocketAddr::new(address, host_port)));
     }
     if args.no_command {
         // Forwarding until Ctrl-C, which ends the command successfully.
@@ -71,6 +77,15 @@ pub async fn run(args: SshArgs, settings: &Settings, ui: &Ui) -> Result<()> {
             .unwrap_or_else(|| settings.docker_host.clone()),
         None => settings.docker_host.clone(),
     };
+    // A swarm's instance is a service: the session goes to its task's container, which
+    // the manager's engine reaches when it runs on the manager's machine.
+    let container = crate::node::engine_for(&settings.paths, &endpoint)?
+        .local_container(&ContainerId(container))
+        .await
+        .map_err(|e| {
+            Error::from(e).with_hint(format!("`ltc status {name}` shows each instance's cell"))
+        })?
+        .0;
     let engine = DockerEngine::new(&endpoint);
     let command = match args.command.is_empty() {
         false => args.command.clone(),
@@ -276,13 +291,12 @@ fn parse_forward(text: &str) -> Result<Forward> {
 }
 
 /// Accepts connections on a forwarded port and joins each to the instance's published port.
-async fn serve_forward(listener: tokio::net::TcpListener, host_port: u16) {
+async fn serve_forward(listener: tokio::net::TcpListener, target: SocketAddr) {
     loop {
         let Ok((mut local, _)) = listener.accept().await else {
             continue;
         };
         tokio::spawn(async move {
-            let target = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), host_port);
             if let Ok(mut remote) = tokio::net::TcpStream::connect(target).await {
                 let _ = tokio::io::copy_bidirectional(&mut local, &mut remote).await;
             }

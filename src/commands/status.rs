@@ -141,6 +141,16 @@ fn print_detailed(ui: &Ui, app: &AppStatus) {
                 ),
             ],
             vec![
+                Cell::plain("Cell"),
+                Cell::plain(match (&instance.cell, &instance.address) {
+                    (Some(cell), Some(address)) if address != "127.0.0.1" => {
+                        format!("{cell} ({address})")
+                    }
+                    (Some(cell), _) => cell.clone(),
+                    (None, _) => "-".into(),
+                }),
+            ],
+            vec![
                 Cell::plain("Port Mapping"),
                 Cell::plain(if ports.is_empty() { "-".into() } else { ports }),
             ],
@@ -317,7 +327,10 @@ fn print_status(ui: &Ui, app: &AppStatus, with_instances: bool, show_env: bool) 
         let ports = instance
             .ports
             .iter()
-            .map(|(c, h)| format!("{c}->127.0.0.1:{h}"))
+            .map(|(c, h)| {
+                let address = instance.address.as_deref().unwrap_or("127.0.0.1");
+                format!("{c}->{address}:{h}")
+            })
             .collect::<Vec<_>>()
             .join(",");
         rows.push(vec![

@@ -29,6 +29,7 @@ pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
                 "started_at": info.started_at,
             },
             "docker": {
+                "kind": info.engine.kind,
                 "endpoint": info.engine.endpoint,
                 "version": info.engine.version,
                 "api_version": info.engine.api_version,
@@ -41,14 +42,19 @@ pub async fn run(settings: &Settings, ui: &Ui) -> Result<()> {
         "Node:   {} (API v{}, pid {})",
         info.version, info.api_version, info.pid
     ));
+    // A swarm is driven through one of its managers: its engine's version is shown.
+    let label = match info.engine.kind {
+        crate::model::EngineKind::Docker => "Docker:",
+        crate::model::EngineKind::Swarm => "Swarm: ",
+    };
     match &engine {
         None => ui.out(format!(
-            "Docker: {} (API {}, {})",
+            "{label} {} (API {}, {})",
             info.engine.version.unwrap_or_default(),
             info.engine.api_version.unwrap_or_default(),
             info.engine.endpoint
         )),
-        Some(_) => ui.out(format!("Docker: unreachable ({})", info.engine.endpoint)),
+        Some(_) => ui.out(format!("{label} unreachable ({})", info.engine.endpoint)),
     }
     engine.map_or(Ok(()), Err)
 }

@@ -7,8 +7,8 @@
 
 use super::{
     BuildOptions, ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo,
-    EngineResult, ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
-    VolumeInfo,
+    EngineResult, ExecOutcome, ImageConfig, InstanceSpec, Observed, Placement, PullProgress,
+    Started, StatsSample, VolumeInfo,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -303,11 +303,12 @@ impl Engine for FakeEngine {
                 state: c.state,
                 ports: c.ports.clone(),
                 created: c.created,
+                placement: Placement::local(),
             })
             .collect())
     }
 
-    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<ContainerId> {
+    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<Started> {
         self.check_reachable()?;
         let image = self
             .images
@@ -371,7 +372,10 @@ impl Engine for FakeEngine {
         );
         drop(containers);
         self.emit("start", &id);
-        Ok(id)
+        Ok(Started {
+            id,
+            placement: Placement::local(),
+        })
     }
 
     async fn remove_instance(&self, id: &ContainerId, _grace: Duration) -> EngineResult<()> {

@@ -3,15 +3,17 @@
 //! [`Engine`] is what the node drives. [`docker::DockerEngine`] implements it over bollard (the
 //! only module that imports bollard), and [`fake::FakeEngine`] implements it in memory for fast
 //! tests of the node's logic. The fake is stricter than Docker, and the contract tests in
-//! `tests/engine.rs` run against both so they cannot drift. A Docker Swarm backend would be a
-//! third implementation.
+//! `tests/engine.rs` run against both so they cannot drift. [`swarm::SwarmEngine`] runs the
+//! same instances as Swarm services, on the machines of a Docker Swarm.
 
 pub mod docker;
 pub mod fake;
+pub mod swarm;
 
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 /// Label keys every ltc container carries.
@@ -105,6 +107,46 @@ pub struct VolumeInfo {
     pub size: Option<u64>,
 }
 
+/// Where an instance runs: the cell (machine) and the address its published ports answer on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub cell: String,
+    pub address: IpAddr,
+}
+
+impl Placement {
+    /// The one machine of a single engine: ports are published on loopback.
+    pub fn local() -> Placement {
+        Placement {
+            cell: crate::model::CELL_ID.to_string(),
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
+}
+
+/// A started instance: its id and where it landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub id: ContainerId,
+    pub placement: Placement,
+}
+
+/// A machine that runs instances, as the engine reports it (`ltc cells`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellReport {
+    pub cell_id: String,
+    pub address: IpAddr,
+    pub memory_bytes: u64,
+    pub cpus: u64,
+    pub engine_version: String,
+    /// `ready`, `down`, `disconnected`, `unknown`.
+    pub state: String,
+    /// `active`, `pause` or `drain`.
+    pub availability: String,
+    /// The machine the engine ltc talks to runs on (its disk is the node's to measure).
+    pub local: bool,
+}
+
 /// The lifecycle state of an observed container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerState {
@@ -113,6 +155,9 @@ pub enum ContainerState {
     Running,
     /// Exited or dead, with its exit code when known.
     Exited(Option<i64>),
+    /// Stopped by the engine, not by its process: its machine left (a swarm node drained or
+    /// down). Not a crash: the instance is placed again at once.
+    Evacuated,
     /// Paused, restarting, being removed.
     Other,
 }
@@ -123,10 +168,11 @@ pub struct Observed {
     pub id: ContainerId,
     pub labels: BTreeMap<String, String>,
     pub state: ContainerState,
-    /// Container port to host port on 127.0.0.1.
+    /// Container port to host port on the placement's address.
     pub ports: BTreeMap<u16, u16>,
     /// Unix seconds.
     pub created: i64,
+    pub placement: Placement,
 }
 
 /// Progress of an image pull.
@@ -319,7 +365,40 @@ pub trait Engine: Send + Sync + 'static {
     async fn list_instances(&self, labels: &[(String, String)]) -> EngineResult<Vec<Observed>>;
 
     /// Creates and starts a container. When the start fails the container is removed again.
-    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<ContainerId>;
+    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<Started>;
+
+    /// Which engine this is (`ltc target --engine`).
+    fn kind(&self) -> crate::model::EngineKind {
+        crate::model::EngineKind::Docker
+    }
+
+    /// The registry images go through to reach the engine's machines (`ltc target
+    /// --registry`).
+    fn registry(&self) -> Option<String> {
+        None
+    }
+
+    /// The machines that run instances. One engine is one cell.
+    async fn cells(&self) -> EngineResult<Vec<CellReport>> {
+        let info = self.info().await?;
+        let local = Placement::local();
+        Ok(vec![CellReport {
+            cell_id: local.cell,
+            address: local.address,
+            memory_bytes: info.memory_bytes,
+            cpus: info.cpus,
+            engine_version: info.version,
+            state: "ready".into(),
+            availability: "active".into(),
+            local: true,
+        }])
+    }
+
+    /// The container of an instance on the engine ltc talks to, for an interactive session
+    /// (`ltc ssh`). An engine whose instances are containers answers with the id itself.
+    async fn local_container(&self, id: &ContainerId) -> EngineResult<ContainerId> {
+        Ok(id.clone())
+    }
 
     /// Stops a container (SIGTERM, then SIGKILL after `grace`) and removes it. A container that
     /// is already gone is not an error.

@@ -124,6 +124,37 @@ pub fn validate_domain(domain: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks a registry given to `ltc target --registry`: `HOST:PORT` (or a host alone), the
+/// way an image reference starts.
+pub fn validate_registry(registry: &str) -> Result<String> {
+    let bad = |why: &str| {
+        Error::usage(format!(
+            "`{registry}` is not a registry address: {why}; use HOST:PORT, e.g. `127.0.0.1:5000`"
+        ))
+    };
+    if registry.contains("://") {
+        return Err(bad("leave out the scheme"));
+    }
+    if registry.contains('/') || registry.contains(char::is_whitespace) || registry.is_empty() {
+        return Err(bad("it is a host and a port, nothing else"));
+    }
+    let (host, port) = match registry.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (registry, None),
+    };
+    if let Some(port) = port {
+        parse_port(port).map_err(|_| bad("its port is not a number from 1 to 65535"))?;
+    }
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(bad("its host is not a name or an address"));
+    }
+    Ok(registry.to_ascii_lowercase())
+}
+
 /// Parses a port given on the command line or in a request: 1–65535.
 pub fn parse_port(text: &str) -> Result<u16> {
     match text.trim().parse::<u32>() {
@@ -624,6 +655,27 @@ fn default_pids_limit() -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_registry_is_a_host_and_a_port() {
+        assert_eq!(
+            super::validate_registry("Registry.local:5000").unwrap(),
+            "registry.local:5000"
+        );
+        assert_eq!(super::validate_registry("127.0.0.1").unwrap(), "127.0.0.1");
+        for bad in [
+            "http://127.0.0.1:5000",
+            "127.0.0.1:5000/ltc",
+            "127.0.0.1:70000",
+            "127.0.0.1:x",
+            ":5000",
+            "a b:5000",
+        ] {
+            let error = super::validate_registry(bad).unwrap_err();
+            assert_eq!(error.exit_code(), 13, "{bad}");
+            assert!(error.message.contains(bad), "{}", error.message);
+        }
+    }
+
     use super::*;
 
     #[test]

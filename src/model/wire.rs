@@ -267,10 +267,16 @@ pub struct InstanceStatus {
     pub crash_count: u32,
     /// When the instance entered its current state (RFC 3339).
     pub since: String,
-    /// Container port to host port on 127.0.0.1.
+    /// Container port to host port on `address`.
     pub ports: BTreeMap<u16, u16>,
     #[serde(default)]
     pub container_id: Option<String>,
+    /// The cell (machine) the instance runs on.
+    #[serde(default)]
+    pub cell: Option<String>,
+    /// The address its published ports answer on (127.0.0.1 on one machine).
+    #[serde(default)]
+    pub address: Option<String>,
     /// For CRASHED instances: when the next restart is due (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_restart: Option<String>,
@@ -409,17 +415,68 @@ pub struct TargetInfo {
     pub domain: String,
     pub router_address: String,
     pub ltc_home: String,
+    /// The engine ltc drives: `docker` (one machine) or `swarm` (a Swarm's machines).
+    #[serde(default)]
+    pub engine: EngineKind,
+    /// The registry images go through to reach every machine of a swarm (`HOST:PORT`).
+    #[serde(default)]
+    pub registry: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What `ltc target` sets; what is absent stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetRequest {
-    pub domain: String,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub engine: Option<EngineKind>,
+    /// `HOST:PORT`; empty to stop using one.
+    #[serde(default)]
+    pub registry: Option<String>,
+}
+
+/// What `PUT /v1/target` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetChange {
+    #[serde(flatten)]
+    pub target: TargetInfo,
+    /// The engine or registry changed: it takes effect when the node restarts.
+    #[serde(default)]
+    pub restart: bool,
+}
+
+/// Which engine ltc drives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// One Docker engine: instances are its containers.
+    #[default]
+    Docker,
+    /// A Docker Swarm through one of its managers: instances are services.
+    Swarm,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Swarm => "swarm",
+        }
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The Docker engine as the node sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineStatus {
     pub endpoint: String,
+    #[serde(default)]
+    pub kind: EngineKind,
     pub version: Option<String>,
     pub api_version: Option<String>,
     pub error: Option<String>,
@@ -519,6 +576,12 @@ pub const CELL_ID: &str = "cell-01";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellInfo {
     pub cell_id: String,
+    /// The address its instances' ports answer on.
+    pub address: String,
+    /// `ready`, `down`, `disconnected` or `unknown`.
+    pub state: String,
+    /// `active`, `pause` or `drain` (a drained cell runs no instances).
+    pub availability: String,
     pub engine: CellEngine,
     pub memory_mb: u64,
     pub cpus: u64,
@@ -535,8 +598,11 @@ pub struct CellInfo {
 /// The engine behind a cell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellEngine {
+    /// The engine ltc talks to (a swarm's manager for every cell of the swarm).
     pub endpoint: String,
     pub version: String,
+    #[serde(default)]
+    pub kind: EngineKind,
 }
 
 /// The API's response header carrying the node's state version (waiters pass it back).

@@ -185,13 +185,13 @@ async fn route_node(node: &Arc<Node>, request: Request<Incoming>) -> Result<Resp
         }
         (&Method::PUT, ["v1", "target"]) => {
             let body: TargetRequest = read_json(request).await?;
-            done(node, &node.set_target(&body.domain)?)
+            done(node, &node.set_target(body).await?)
         }
         (&Method::POST, ["v1", "images"]) => {
             let body: ImageRequest = read_json(request).await?;
             prepare_image(node.clone(), body)
         }
-        (&Method::GET, ["v1", "cells"]) => done(node, &node.cell().await?),
+        (&Method::GET, ["v1", "cells"]) => done(node, &node.cells().await?),
         (&Method::GET, ["v1", "ca"]) => done(node, &node.ca()?),
         (&Method::GET, ["v1", "apps"]) => {
             node.refresh_stats();

@@ -2,14 +2,16 @@
 //! come before a change is saved (route ownership, placement). Each change goes through
 //! [`Node::commit`]: saved to `state.json`, then published to the router and to waiters.
 
-use super::store::NodeConfig;
 use super::{Inner, Node};
 use super::{plural, resolve, store};
 use crate::demo;
 use crate::engine::EngineError;
 use crate::error::{Error, Kind, Result};
 use crate::logging::{log, now_millis};
-use crate::model::{self, AppName, AppSpec, AppStatus, CreateRequest, CreateResponse, TargetInfo};
+use crate::model::{
+    self, AppName, AppSpec, AppStatus, CreateRequest, CreateResponse, TargetChange, TargetInfo,
+    TargetRequest,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -43,23 +45,87 @@ impl Node {
             domain: inner.config.domain.clone(),
             router_address: self.router_addr.to_string(),
             ltc_home: self.paths.home.display().to_string(),
+            engine: inner.config.engine,
+            registry: inner.config.registry.clone(),
         }
     }
 
-    pub fn set_target(&self, domain: &str) -> Result<TargetInfo> {
-        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-        model::validate_domain(&domain)?;
+    /// Sets the domain at once; an engine or registry is checked and saved, and takes
+    /// effect when the node restarts (`restart` says so; `ltc target` restarts it).
+    pub async fn set_target(&self, request: TargetRequest) -> Result<TargetChange> {
+        let mut config = self.lock().config.clone();
+        if let Some(domain) = &request.domain {
+            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+            model::validate_domain(&domain)?;
+            config.domain = domain;
+        }
+        if let Some(registry) = &request.registry {
+            config.registry = match registry.trim() {
+                "" => None,
+                text => Some(model::validate_registry(text)?),
+            };
+        }
+        if let Some(engine) = request.engine {
+            config.engine = engine;
+        }
+        if config.engine != self.engine.kind() {
+            self.check_engine_change(config.engine).await?;
+        }
+        let restart =
+            config.engine != self.engine.kind() || config.registry != self.engine.registry();
         {
             let mut inner = self.lock();
-            let config = NodeConfig {
-                domain: domain.clone(),
-            };
             store::save(&self.paths.config_file(), &config)?;
-            inner.config = config;
+            inner.config = config.clone();
             self.changed(&mut inner);
         }
-        log(format!("target set to {domain}"));
-        Ok(self.target())
+        log(format!(
+            "target set to {} on the {} engine{}",
+            config.domain,
+            config.engine,
+            match &config.registry {
+                Some(registry) => format!(" with the registry {registry}"),
+                None => String::new(),
+            }
+        ));
+        Ok(TargetChange {
+            target: self.target(),
+            restart,
+        })
+    }
+
+    /// Another engine would not see this one's instances: it is taken only with nothing
+    /// running, and a swarm only through a manager.
+    async fn check_engine_change(&self, engine: model::EngineKind) -> Result<()> {
+        let (apps, tasks) = {
+            let inner = self.lock();
+            let tasks = inner
+                .desired
+                .tasks
+                .values()
+                .filter(|t| t.state != model::TaskState::Completed)
+                .count();
+            (inner.desired.apps.len() as u64, tasks as u64)
+        };
+        if apps > 0 || tasks > 0 {
+            return Err(Error::usage(format!(
+                "ltc runs {} and {} on the {} engine: another engine would not see them",
+                plural(apps, "app"),
+                plural(tasks, "unfinished task"),
+                self.engine.kind()
+            ))
+            .with_hint("remove them first (`ltc remove APP`), then change the engine"));
+        }
+        if engine == model::EngineKind::Swarm {
+            let swarm = crate::engine::swarm::SwarmEngine::new(&self.engine.endpoint(), None);
+            swarm.manager().await.map_err(|e| {
+                Error::from(e).with_hint(
+                    "make the engine a swarm's manager (`docker swarm init`, or `docker node \
+                     promote` on a manager), or point DOCKER_HOST at a manager",
+                )
+            })?;
+        }
+        Ok(())
     }
 
     // ----- apps ---------------------------------------------------------------------------

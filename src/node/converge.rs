@@ -10,7 +10,7 @@
 //! - a duplicate index (two containers adopted after a crash of the node) keeps the healthiest,
 //!   oldest instance and stops the rest.
 
-use crate::engine::ContainerId;
+use crate::engine::{ContainerId, Placement};
 use crate::model::{AppSpec, InstanceState};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
@@ -80,6 +80,8 @@ pub struct Slot {
     pub next_restart: Option<Instant>,
     pub next_restart_wall: Option<SystemTime>,
     pub ports: BTreeMap<u16, u16>,
+    /// The cell it runs on and the address its ports answer on.
+    pub placement: Placement,
     pub op: Op,
     pub last_error: Option<String>,
     /// While CLAIMED: when a start that has not passed its monitor becomes a crash.
@@ -122,6 +124,7 @@ impl Slot {
             next_restart: None,
             next_restart_wall: None,
             ports: BTreeMap::new(),
+            placement: Placement::local(),
             op: Op::Idle,
             last_error: None,
             last_crash: None,

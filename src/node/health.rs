@@ -77,6 +77,7 @@ pub async fn check(
     engine: &dyn Engine,
     monitor: &Monitor,
     container: &ContainerId,
+    address: std::net::IpAddr,
     ports: &BTreeMap<u16, u16>,
     timeout: Duration,
     running: bool,
@@ -84,7 +85,7 @@ pub async fn check(
     let published = |port: &u16| {
         ports
             .get(port)
-            .map(|host| SocketAddr::from(([127, 0, 0, 1], *host)))
+            .map(|host| SocketAddr::new(address, *host))
             .ok_or_else(|| format!("port {port} is not published"))
     };
     match monitor {

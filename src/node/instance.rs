@@ -5,7 +5,7 @@ use super::Node;
 use super::converge::{self, Op, Slot};
 use super::{CRASH_OUTPUT_WAIT, NO_MONITOR_GRACE, STOP_GRACE};
 use super::{health, logs, probe, records, resolve};
-use crate::engine::{ContainerId, EngineError};
+use crate::engine::{ContainerId, EngineError, Started};
 use crate::logging::log;
 use crate::model::InstanceState;
 use crate::router::DRAIN_TIMEOUT;
@@ -64,8 +64,8 @@ impl Node {
             let ports = self.allocate_ports(&spec.run.ports);
             let instance = resolve::instance_spec(&spec, index, &guid, &ports, &owner);
             match self.engine.run_instance(&instance).await {
-                Ok(id) => {
-                    self.finish_start(&guid, Ok((id, ports)));
+                Ok(started) => {
+                    self.finish_start(&guid, Ok((started, ports)));
                     tokio::spawn(self.clone().monitor(guid));
                     return;
                 }
@@ -95,7 +95,7 @@ impl Node {
     pub(super) fn finish_start(
         self: &Arc<Self>,
         guid: &str,
-        outcome: std::result::Result<(ContainerId, BTreeMap<u16, u16>), Option<String>>,
+        outcome: std::result::Result<(Started, BTreeMap<u16, u16>), Option<String>>,
     ) {
         let mut inner = self.lock();
         inner.seq += 1;
@@ -111,7 +111,7 @@ impl Node {
         slot.op = Op::Idle;
         slot.since = SystemTime::now();
         match outcome {
-            Ok((id, ports)) => {
+            Ok((Started { id, placement }, ports)) => {
                 self.logs.publish(
                     &slot.app,
                     "CELL",
@@ -129,6 +129,7 @@ impl Node {
                 slot.container = Some(id);
                 slot.container_seq = seq;
                 slot.ports = ports;
+                slot.placement = placement;
                 slot.claim(start_timeout);
                 slot.last_error = None;
             }
@@ -219,6 +220,7 @@ impl Node {
                 self.engine.as_ref(),
                 &target.monitor,
                 &target.container,
+                target.address,
                 &target.ports,
                 target.timeout,
                 target.state == InstanceState::Running,
@@ -255,6 +257,7 @@ impl Node {
             state: slot.state,
             container: slot.container.clone()?,
             ports: slot.ports.clone(),
+            address: slot.placement.address,
             monitor: run.monitor.clone(),
             timeout: Duration::from_millis(run.monitor_timeout_ms.max(1)),
         })
@@ -528,6 +531,27 @@ pub(super) fn crash_container(slot: &mut Slot, reason: String, now: Instant, hub
     slot.op = Op::Cleaning;
 }
 
+/// An instance the engine stopped because its machine left (a swarm node drained or down):
+/// not a crash. Its container goes and it is started again at once elsewhere, with its crash
+/// count as it was.
+pub(super) fn evacuate_container(slot: &mut Slot, hub: &logs::LogHub) {
+    let reason = format!(
+        "its cell `{}` left; placing it on another",
+        slot.placement.cell
+    );
+    log(format!("{}/{}: {reason}", slot.app, slot.index));
+    hub.publish(&slot.app, "CELL", Some(slot.index), &reason);
+    slot.failures = 0;
+    slot.out_of_memory = false;
+    slot.state = InstanceState::Crashed;
+    slot.since = SystemTime::now();
+    slot.running_since = None;
+    slot.next_restart = Some(Instant::now());
+    slot.next_restart_wall = Some(SystemTime::now());
+    slot.last_error = Some(reason);
+    slot.op = Op::Cleaning;
+}
+
 /// Records a crash: the count (reset after a long run, as Diego), the backoff until the next
 /// start, and the lines that tell the node's log, the app's log and the events.
 pub(super) fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &logs::LogHub) {
@@ -590,6 +614,7 @@ struct MonitorTarget {
     state: InstanceState,
     container: ContainerId,
     ports: BTreeMap<u16, u16>,
+    address: std::net::IpAddr,
     monitor: crate::model::Monitor,
     timeout: Duration,
 }

@@ -35,6 +35,7 @@ mod volumes;
 
 pub use apps::check_placement;
 pub use daemon::run;
+pub use store::engine_for;
 
 use crate::config::{Paths, Settings};
 use crate::engine::{ContainerId, Engine, EngineInfo, labels};
@@ -496,6 +497,12 @@ impl Node {
                             && s.serves()
                     })
                     .map(|s| (s.guid.clone(), s.index, s.ports.clone()))
+                    .collect(),
+                addresses: inner
+                    .slots
+                    .iter()
+                    .filter(|s| s.app == spec.name.as_str() && !s.placement.address.is_loopback())
+                    .map(|s| (s.guid.clone(), s.placement.address))
                     .collect(),
                 response_timeout_ms: Some(spec.edge.response_timeout_ms()),
                 redirect_https: spec.edge.redirect_https,

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::logging::rfc3339;
 use crate::model::AppSpec;
 use crate::model::{
-    self, AppStatus, CellEngine, CellInfo, EngineStatus, InstanceState, InstanceStatus, LastCrash,
+    AppStatus, CellEngine, CellInfo, EngineStatus, InstanceState, InstanceStatus, LastCrash,
     NodeInfo, RolloutStatus, RouteStatus, TcpRouteStatus,
 };
 use std::collections::HashMap;
@@ -34,12 +34,14 @@ impl Node {
         let engine = match self.check_engine().await {
             Ok(info) => EngineStatus {
                 endpoint: self.engine.endpoint(),
+                kind: self.engine.kind(),
                 version: Some(info.version),
                 api_version: Some(info.api_version),
                 error: None,
             },
             Err(e) => EngineStatus {
                 endpoint: self.engine.endpoint(),
+                kind: self.engine.kind(),
                 version: None,
                 api_version: None,
                 error: Some(e.message),
@@ -292,43 +294,73 @@ impl Node {
         });
     }
 
-    /// A cell's view of this machine, for `ltc cells` (Lattice's one line per cell).
-    pub async fn cell(&self) -> Result<CellInfo> {
+    /// The cells (machines) that run instances, for `ltc cells` (Lattice's one line per
+    /// cell): one for a single engine, a swarm's nodes for a swarm.
+    pub async fn cells(&self) -> Result<Vec<CellInfo>> {
         let info = self.check_engine().await?;
-        // The node runs beside the engine: the filesystem of its root directory is the cell's
-        // disk (unknown when the engine is elsewhere, e.g. in a VM).
+        let reports = self
+            .engine
+            .cells()
+            .await
+            .map_err(crate::error::Error::from)?;
+        // The node runs beside the engine: the filesystem of its root directory is its
+        // cell's disk (unknown when the engine is elsewhere, e.g. in a VM).
         let disk = info
             .root_dir
             .as_deref()
             .and_then(|dir| fs4::statvfs(dir).ok());
         let inner = self.lock();
-        let count = |state: InstanceState| {
-            inner
-                .slots
-                .iter()
-                .filter(|s| s.state == state && s.op != Op::Stopping)
-                .count()
-        };
-        Ok(CellInfo {
-            cell_id: model::CELL_ID.to_string(),
-            engine: CellEngine {
-                endpoint: self.engine.endpoint(),
-                version: info.version,
-            },
-            memory_mb: info.memory_bytes / (1024 * 1024),
-            cpus: info.cpus,
-            disk_mb: disk.as_ref().map(|d| d.total_space() / (1024 * 1024)),
-            disk_free_mb: disk.as_ref().map(|d| d.available_space() / (1024 * 1024)),
-            running_instances: count(InstanceState::Running),
-            claimed_instances: count(InstanceState::Claimed),
-            crashed_instances: count(InstanceState::Crashed),
-            reserved_memory_mb: inner
-                .desired
-                .apps
-                .values()
-                .map(|a| a.run.memory_mb * u64::from(a.instances))
-                .sum(),
-        })
+        let single = reports.len() == 1;
+        Ok(reports
+            .into_iter()
+            .map(|cell| {
+                let count = |state: InstanceState| {
+                    inner
+                        .slots
+                        .iter()
+                        .filter(|s| s.state == state && s.op != Op::Stopping)
+                        .filter(|s| single || s.placement.cell == cell.cell_id)
+                        .count()
+                };
+                let disk = disk.as_ref().filter(|_| cell.local);
+                CellInfo {
+                    engine: CellEngine {
+                        endpoint: self.engine.endpoint(),
+                        version: cell.engine_version.clone(),
+                        kind: self.engine.kind(),
+                    },
+                    address: cell.address.to_string(),
+                    state: cell.state.clone(),
+                    availability: cell.availability.clone(),
+                    memory_mb: cell.memory_bytes / (1024 * 1024),
+                    cpus: cell.cpus,
+                    disk_mb: disk.map(|d| d.total_space() / (1024 * 1024)),
+                    disk_free_mb: disk.map(|d| d.available_space() / (1024 * 1024)),
+                    running_instances: count(InstanceState::Running),
+                    claimed_instances: count(InstanceState::Claimed),
+                    crashed_instances: count(InstanceState::Crashed),
+                    // One machine reserves what every desired instance asks for; a
+                    // swarm's cell what the instances placed on it ask for.
+                    reserved_memory_mb: match single {
+                        true => inner
+                            .desired
+                            .apps
+                            .values()
+                            .map(|a| a.run.memory_mb * u64::from(a.instances))
+                            .sum(),
+                        false => inner
+                            .slots
+                            .iter()
+                            .filter(|s| s.placement.cell == cell.cell_id)
+                            .filter(|s| s.container.is_some() && s.op != Op::Stopping)
+                            .filter_map(|s| inner.desired.apps.get(&s.app))
+                            .map(|a| a.run.memory_mb)
+                            .sum(),
+                    },
+                    cell_id: cell.cell_id,
+                }
+            })
+            .collect())
     }
 }
 
@@ -347,6 +379,15 @@ fn instance_status(
         since: rfc3339(slot.since),
         ports: slot.ports.clone(),
         container_id: slot.container.as_ref().map(|c| c.0.clone()),
+        cell: slot
+            .container
+            .as_ref()
+            .map(|_| slot.placement.cell.clone())
+            .filter(|c| !c.is_empty()),
+        address: slot
+            .container
+            .as_ref()
+            .map(|_| slot.placement.address.to_string()),
         next_restart: match (slot.state, slot.next_restart_wall) {
             (InstanceState::Crashed, Some(at)) => Some(rfc3339(at)),
             _ => None,

@@ -44,14 +44,38 @@ impl Default for DesiredState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeConfig {
     pub domain: String,
+    /// `ltc target --engine`.
+    #[serde(default)]
+    pub engine: crate::model::EngineKind,
+    /// `ltc target --registry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             domain: DEFAULT_DOMAIN.to_string(),
+            engine: crate::model::EngineKind::Docker,
+            registry: None,
         }
     }
+}
+
+/// The engine the configuration in `LTC_HOME` names, at `host`.
+pub fn engine_for(
+    paths: &crate::config::Paths,
+    host: &str,
+) -> crate::error::Result<std::sync::Arc<dyn crate::engine::Engine>> {
+    let config: NodeConfig = load(&paths.config_file())?;
+    Ok(match config.engine {
+        crate::model::EngineKind::Docker => {
+            std::sync::Arc::new(crate::engine::docker::DockerEngine::new(host))
+        }
+        crate::model::EngineKind::Swarm => std::sync::Arc::new(
+            crate::engine::swarm::SwarmEngine::new(host, config.registry),
+        ),
+    })
 }
 
 /// The format of `state.json` and `instances.json` this ltc reads and writes.

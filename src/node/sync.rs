@@ -138,14 +138,31 @@ impl Node {
             if slot.container_seq > seq_before {
                 continue;
             }
-            let reason = match by_id.get(&id).map(|o| o.state) {
+            let reason = match by_id.get(&id) {
                 None => {
                     vanished.push(slot.guid.clone());
                     continue;
                 }
-                Some(ContainerState::Running) | Some(ContainerState::Other) => continue,
-                Some(ContainerState::Exited(code)) => exit_reason(code),
-                Some(ContainerState::Created) => "its container never started".to_string(),
+                Some(o) if matches!(o.state, ContainerState::Running | ContainerState::Other) => {
+                    // A swarm can move an instance to another machine.
+                    if !o.placement.cell.is_empty() && slot.placement != o.placement {
+                        slot.placement = o.placement.clone();
+                        dirty = true;
+                    }
+                    continue;
+                }
+                Some(o) => o.state,
+            };
+            let reason = match reason {
+                ContainerState::Running | ContainerState::Other => continue,
+                ContainerState::Evacuated => {
+                    super::instance::evacuate_container(slot, &self.logs);
+                    found.to_clean.push(slot.guid.clone());
+                    dirty = true;
+                    continue;
+                }
+                ContainerState::Exited(code) => exit_reason(code),
+                ContainerState::Created => "its container never started".to_string(),
             };
             crash_container(slot, reason, now, &self.logs);
             found.to_clean.push(slot.guid.clone());
@@ -240,6 +257,7 @@ impl Node {
             slot.container = Some(o.id.clone());
             slot.claim(start_timeout);
             slot.ports = o.ports.clone();
+            slot.placement = o.placement.clone();
             slot.crash_count = record.crash_count;
             slot.last_crash = restored_crash(&record);
             slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);

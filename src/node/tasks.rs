@@ -214,7 +214,8 @@ impl Node {
         self.update_task(&guid, |t| t.state = TaskState::Running);
         let spec = self.container_of(&task);
         match self.engine.run_instance(&spec).await {
-            Ok(id) => {
+            Ok(started) => {
+                let id = started.id;
                 if !self.record_container(&guid, &id) {
                     // Cancelled (or deleted) while its container was being made.
                     let _ = self
@@ -482,6 +483,7 @@ impl Node {
                     let ended = match found.map(|o| o.state) {
                         None => Some(None),
                         Some(ContainerState::Exited(code)) => Some(code),
+                        Some(ContainerState::Evacuated) => Some(None),
                         Some(_) => None,
                     };
                     match ended {

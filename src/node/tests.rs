@@ -383,7 +383,8 @@ async fn a_start_the_engine_finishes_after_the_node_restarted_is_removed() {
         .engine
         .run_instance(&h.web_instance(1, "abababababababab"))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     h.engine.never_started(&late_id);
     h.until_containers(1).await;
     assert!(!h.node.lock().foreign.contains(&late_id));
@@ -406,7 +407,8 @@ async fn a_late_create_survives_a_node_killed_before_it_saw_it() {
         .engine
         .run_instance(&h.web_instance(1, "cdcdcdcdcdcdcdcd"))
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     // Node C still knows it as this home's and removes it (index 1 is B's instance).
     h.restart_node();
     h.converged("web", 2).await;
@@ -485,7 +487,7 @@ async fn a_container_with_copied_labels_is_never_adopted_routed_or_removed() {
     let app = h.converged("web", 1).await;
     // This home's install id and labels, but a guid the node never recorded.
     let impostor = h.web_instance(0, "dddddddddddddddd");
-    let impostor_id = h.engine.run_instance(&impostor).await.unwrap();
+    let impostor_id = h.engine.run_instance(&impostor).await.unwrap().id;
     h.restart_node();
     let after = h.converged("web", 1).await;
     assert_eq!(after.instances[0].guid, app.instances[0].guid);

@@ -187,6 +187,10 @@ pub struct AppRoutes {
     /// The app's `--redirect-https`.
     #[serde(default)]
     pub redirect_https: bool,
+    /// Where an instance's ports answer when not on 127.0.0.1 (an instance on another
+    /// machine of a swarm), by guid.
+    #[serde(default)]
+    pub addresses: BTreeMap<String, std::net::IpAddr>,
 }
 
 #[derive(Debug, Default)]
@@ -224,7 +228,9 @@ impl RouteTable {
                     .instances
                     .iter()
                     .filter_map(|(guid, index, ports)| {
-                        let addr = SocketAddr::from(([127, 0, 0, 1], *ports.get(&port)?));
+                        let ip = app.addresses.get(guid).copied();
+                        let ip = ip.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+                        let addr = SocketAddr::new(ip, *ports.get(&port)?);
                         let backend = shared
                             .entry((guid.clone(), addr))
                             .or_insert_with(|| Arc::new(Backend::new(guid, *index, addr)));
@@ -405,6 +411,7 @@ mod tests {
                 .collect(),
             response_timeout_ms: None,
             redirect_https: false,
+            addresses: BTreeMap::new(),
         }
     }
 

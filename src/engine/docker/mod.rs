@@ -9,8 +9,8 @@
 
 use super::{
     BuildOptions, ContainerId, ContainerState, Engine, EngineError, EngineEvent, EngineInfo,
-    EngineResult, ExecOutcome, ImageConfig, InstanceSpec, Observed, PullProgress, StatsSample,
-    VolumeInfo,
+    EngineResult, ExecOutcome, ImageConfig, InstanceSpec, Observed, Placement, PullProgress,
+    Started, StatsSample, VolumeInfo,
 };
 use async_trait::async_trait;
 use bollard::Docker;
@@ -30,7 +30,7 @@ use std::time::Duration;
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a pull or build may take (they stream progress while they run).
-const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(in crate::engine) const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
 
 mod exec;
 mod storage;
@@ -60,7 +60,7 @@ impl DockerEngine {
         }
     }
 
-    async fn client(&self) -> EngineResult<Docker> {
+    pub(in crate::engine) async fn client(&self) -> EngineResult<Docker> {
         if let Some(client) = self.client.lock().expect("client lock").clone() {
             return Ok(client);
         }
@@ -86,7 +86,7 @@ impl DockerEngine {
 
     /// Maps a bollard error, forgetting the connection when the engine is unreachable so the
     /// next call reconnects.
-    fn map_error(&self, operation: &str, error: BollardError) -> EngineError {
+    pub(in crate::engine) fn map_error(&self, operation: &str, error: BollardError) -> EngineError {
         match error {
             BollardError::DockerResponseServerError {
                 status_code,
@@ -114,7 +114,7 @@ impl DockerEngine {
 }
 
 /// A one-line description of a bollard error, without bollard's type names.
-fn describe(error: &BollardError) -> String {
+pub(in crate::engine) fn describe(error: &BollardError) -> String {
     match error {
         BollardError::SocketNotFoundError(path) => format!("no socket at `{path}`"),
         other => {
@@ -129,8 +129,28 @@ fn describe(error: &BollardError) -> String {
     }
 }
 
+/// A container's or task's output as ltc's stream of bytes; an error of the stream is the
+/// engine lost.
+pub(in crate::engine) fn output_stream(
+    host: &str,
+    stream: impl futures_util::Stream<Item = Result<bollard::container::LogOutput, BollardError>>
+    + Send
+    + 'static,
+) -> BoxStream<'static, EngineResult<bytes::Bytes>> {
+    let host = host.to_string();
+    stream
+        .map(move |item| match item {
+            Ok(output) => Ok(output.into_bytes()),
+            Err(e) => Err(EngineError::Unreachable {
+                endpoint: host.clone(),
+                reason: describe(&e),
+            }),
+        })
+        .boxed()
+}
+
 /// Docker names the port in "Bind for 127.0.0.1:49153 failed: port is already allocated".
-fn port_in_message(message: &str) -> u16 {
+pub(in crate::engine) fn port_in_message(message: &str) -> u16 {
     message
         .split(|c: char| !c.is_ascii_digit() && c != ':')
         .filter_map(|word| word.rsplit(':').next()?.parse().ok())
@@ -138,7 +158,9 @@ fn port_in_message(message: &str) -> u16 {
         .unwrap_or(0)
 }
 
-fn label_filters(labels: &[(String, String)]) -> HashMap<String, Vec<String>> {
+pub(in crate::engine) fn label_filters(
+    labels: &[(String, String)],
+) -> HashMap<String, Vec<String>> {
     let values = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     HashMap::from([("label".to_string(), values)])
 }
@@ -328,12 +350,13 @@ impl Engine for DockerEngine {
                     state,
                     ports,
                     created: summary.created.unwrap_or(0),
+                    placement: Placement::local(),
                 })
             })
             .collect())
     }
 
-    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<ContainerId> {
+    async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<Started> {
         let docker = self.client().await?;
         let exposed: Vec<String> = spec.ports.iter().map(|(c, _)| format!("{c}/tcp")).collect();
         let bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
@@ -404,7 +427,10 @@ impl Engine for DockerEngine {
             let _ = self.remove_instance(&id, Duration::ZERO).await;
             return Err(error);
         }
-        Ok(id)
+        Ok(Started {
+            id,
+            placement: Placement::local(),
+        })
     }
 
     async fn remove_instance(&self, id: &ContainerId, grace: Duration) -> EngineResult<()> {
@@ -603,17 +629,7 @@ impl Engine for DockerEngine {
             .stderr(true)
             .since(since.clamp(0, i64::from(i32::MAX)) as i32)
             .build();
-        let host = self.host.clone();
-        let stream = docker
-            .logs(&id.0, Some(options))
-            .map(move |item| match item {
-                Ok(output) => Ok(output.into_bytes()),
-                Err(e) => Err(EngineError::Unreachable {
-                    endpoint: host.clone(),
-                    reason: describe(&e),
-                }),
-            });
-        Ok(stream.boxed())
+        Ok(output_stream(&self.host, docker.logs(&id.0, Some(options))))
     }
 
     async fn events(
