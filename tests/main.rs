@@ -13,6 +13,7 @@
 //! - `routing`: the router inside the node, in front of real containers.
 //! - `service`: node restarts that refuse nothing, `daemon stop`, the systemd unit.
 //! - `snapshots`: what each reporting command prints, human and JSON.
+//! - `swarm`: the engine contract and the apps' life on Swarms of private engines.
 //!
 //! Tests that need Docker fail loudly when the engine does not answer; they never skip.
 
@@ -31,3 +32,4 @@ mod router;
 mod routing;
 mod service;
 mod snapshots;
+mod swarm;
