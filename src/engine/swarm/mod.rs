@@ -305,9 +305,19 @@ impl SwarmEngine {
             // Listed unfiltered: a filter by a removed service is refused, while its tasks
             // still stop.
             let tasks = self.tasks(None).await?;
+            // A machine that is down stops nothing now; Swarm removes what it ran when it
+            // comes back.
+            let down: HashSet<String> = self
+                .cell_map()
+                .await?
+                .into_iter()
+                .filter(|(_, cell)| cell.state != "ready")
+                .map(|(node, _)| node)
+                .collect();
             let running = tasks
                 .iter()
                 .filter(|t| t.service_id.as_deref() == Some(id))
+                .filter(|t| !t.node_id.as_ref().is_some_and(|n| down.contains(n)))
                 .any(|t| {
                     matches!(
                         shape::state_of(Some(t)),
