@@ -313,6 +313,15 @@ impl Node {
         if visible {
             self.changed(&mut inner);
         }
+        // A rollout or a scale may be waiting for this instance: the plan goes on now rather
+        // than at the next resync (an engine whose events come late, as a swarm's polled
+        // ones, would otherwise hold it up).
+        if matches!(
+            verdict,
+            health::Verdict::BecameRunning | health::Verdict::Crash
+        ) {
+            self.kick();
+        }
         if verdict == health::Verdict::Crash {
             Checked::Crashed
         } else {
@@ -444,6 +453,9 @@ impl Node {
         inner.slots.retain(|s| s.guid != guid);
         self.forget_removed(&mut inner);
         self.changed(&mut inner);
+        drop(inner);
+        // What waited for this stop (the next step of a rollout) goes on now.
+        self.kick();
     }
 
     /// Removes the exited container of a crashed instance; the plan restarts it when due.
