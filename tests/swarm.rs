@@ -208,6 +208,38 @@ fn apps_on_a_two_machine_swarm_are_placed_routed_restarted_updated_and_moved() {
     assert_eq!(drained["availability"], "drain");
     assert_eq!(drained["running_instances"], 0);
 
+    // The worker back, then cut off (its engine frozen, as a machine that drops off the
+    // network): the manager marks it down, and its instances move as a drained one's did.
+    swarm.availability(&worker, "active");
+    home.ltc(&["scale", "web", "8"]).ok();
+    let status = home.json(&["status", "web"]);
+    assert!(
+        cells_of(&status)
+            .values()
+            .any(|(_, address)| address == "127.0.0.2"),
+        "new instances on the emptier machine: {status:#}"
+    );
+    let crashes = crash_total(&status);
+    swarm.workers[0].pause();
+    let started = Instant::now();
+    let status = home.wait_status("web", Duration::from_secs(120), |s| {
+        converged(s, 8)
+            && cells_of(s)
+                .values()
+                .all(|(_, address)| address == "127.0.0.1")
+    });
+    println!(
+        "a machine down: its instances moved after {:?}",
+        started.elapsed()
+    );
+    swarm.workers[0].resume();
+    assert_eq!(
+        crash_total(&status),
+        crashes,
+        "a move is not a crash: {status:#}"
+    );
+    assert_eq!(answering(&home, "web.localhost", 24).len(), 8);
+
     // Removed: no service and, once Swarm has reaped its tasks, no container anywhere.
     home.ltc(&["remove", "web"]).ok();
     assert!(swarm.services().is_empty(), "{:?}", swarm.services());
