@@ -2,7 +2,7 @@
 //! engine), with a registry on loopback for their images.
 
 use crate::support::swarm::{Registry, Swarm};
-use crate::support::{Follow, Home, Load, converged, http_get, require_docker};
+use crate::support::{Follow, Home, Load, busybox_image, converged, http_get, require_docker};
 use ltc::engine::Engine;
 use ltc::engine::swarm::SwarmEngine;
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,6 +91,40 @@ fn apps_on_a_two_machine_swarm_are_placed_routed_restarted_updated_and_moved() {
         .map(|c| c["address"].as_str().unwrap())
         .collect();
     assert_eq!(addresses, BTreeSet::from(["127.0.0.1", "127.0.0.2"]));
+
+    // An image from a registry is pulled on the manager with progress per layer, as on one
+    // engine, and runs on both machines. `ltc ssh` reaches the manager's instance, and says
+    // where the other one runs.
+    let image = format!("{}/ltc-test-busybox:1", registry.address);
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docker {args:?}: {out:?}");
+    };
+    docker(&["tag", &busybox_image(), &image]);
+    docker(&["push", &image]);
+    docker(&["rmi", &image]);
+    let run = home.ltc(&["create", "shell", &image, "-i", "2"]).ok();
+    assert!(run.stderr.contains("Pull complete"), "{run:#?}");
+    let status = home.json(&["status", "shell"]);
+    let placed = cells_of(&status);
+    assert_eq!(placed.len(), 2, "{status:#}");
+    for (index, (cell, address)) in &placed {
+        let index = index.to_string();
+        let run = home.ltc(&["ssh", "shell", "-i", &index, "--", "cat", "/www/index.html"]);
+        match address.as_str() {
+            "127.0.0.1" => assert_eq!(run.ok().stdout.trim(), "hello"),
+            _ => {
+                let run = run.code(15);
+                assert!(run.stderr.contains(cell.as_str()), "{run:#?}");
+            }
+        }
+    }
+    let (code, body) = http_get(home.router_port, "/", "shell.localhost").unwrap();
+    assert_eq!((code, body.trim()), (200, "hello"));
+    home.ltc(&["remove", "shell"]).ok();
 
     // Create and scale: the built-in app's image is built on the manager and pushed to the
     // registry; Swarm spreads the instances over both machines and the router reaches both.
