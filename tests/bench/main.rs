@@ -1,7 +1,7 @@
 //! ltc's benchmarks, side by side with what users would run instead. Not a test: it asserts
 //! nothing and prints a Markdown report for `docs/benchmarks.md`.
 //!
-//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,deploy,node,router,https,tcp,cli]
+//!     cargo bench --bench ltc -- [--rounds N] [--seconds S] [--only create,scale,recovery,deploy,node,router,https,tcp,swarm,cli]
 //!
 //! - create: `ltc create` to the first 200 through the router, against `docker run` of the
 //!   same image to its first 200 on the published port;
@@ -18,11 +18,16 @@
 //!   (systemd's `Restart=always`, `RestartSec=100ms`, as `ltc daemon install` writes it);
 //! - https, tcp: the router's HTTPS against nginx's, and TCP routes against the published
 //!   port (see `edge.rs`);
+//! - swarm: on a two-machine swarm of private engines, `ltc create`, `update` and `remove` of
+//!   4 instances against Swarm's own replicated service doing the same (see `swarm.rs`);
 //! - cli: wall time of `ltc list`, `ltc status` and `ltc --version`.
 //!
 //! Everything it starts is labelled or owned by a temporary LTC_HOME and removed at the end.
 
 mod edge;
+#[path = "../support/mod.rs"]
+mod support;
+mod swarm;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -915,6 +920,12 @@ fn main() {
             "\n| TCP route | published port | through the router | ratio |\n|---|---|---|---|"
         );
         edge::bench_tcp(&ltc, options.rounds)
+            .iter()
+            .for_each(|l| println!("{l}"));
+    }
+    if wanted("swarm") {
+        println!("\n| on a swarm of 2 machines | median | vs Swarm's own |\n|---|---|---|");
+        swarm::bench_swarm(options.rounds)
             .iter()
             .for_each(|l| println!("{l}"));
     }
