@@ -804,14 +804,18 @@ impl Drop for PrivateEngine {
         let _ = Command::new("ip")
             .args(["link", "del", &self.bridge])
             .output();
-        // Mounts the engine left are undone before its directory goes.
-        let _ = Command::new("umount")
-            .args(["-R", "-l"])
-            .arg(self.dir.path().join("exec"))
-            .output();
-        let _ = Command::new("umount")
-            .args(["-R", "-l"])
-            .arg(self.dir.path().join("data"))
-            .output();
+        // Mounts the engine left (its overlay layers, a swarm's network namespaces under
+        // exec/netns) are undone, deepest first, before its directory goes.
+        let dir = self.dir.path().display().to_string();
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut points: Vec<&str> = mounts
+            .lines()
+            .filter_map(|line| line.split_whitespace().nth(1))
+            .filter(|point| point.starts_with(&dir))
+            .collect();
+        points.sort_by_key(|point| std::cmp::Reverse(point.len()));
+        for point in points {
+            let _ = Command::new("umount").args(["-l", point]).output();
+        }
     }
 }
