@@ -309,6 +309,15 @@ fn the_engine_changes_only_to_a_swarm_manager_and_only_with_nothing_running() {
     }
     assert_eq!(home.json(&["target"])["registry"], serde_json::Value::Null);
 
+    // On one engine a registry is kept for a later swarm, and the node goes on as it is.
+    let pid = home.node_pid();
+    let set = home.json(&["target", "--registry", "127.0.0.1:5000"]);
+    assert_eq!(set["registry"], "127.0.0.1:5000");
+    assert_eq!(set["engine"], "docker");
+    assert_eq!(home.node_pid(), pid, "no restart for a registry on one engine");
+    home.ltc(&["target", "--registry", ""]).ok();
+    assert_eq!(home.json(&["target"])["registry"], serde_json::Value::Null);
+
     // With an app running, another engine would not see it: refused, the app untouched.
     home.ltc(&["create", "web"]).ok();
     let run = home.ltc(&["target", "--engine", "swarm"]).code(13);

@@ -71,8 +71,10 @@ impl Node {
         if config.engine != self.engine.kind() {
             self.check_engine_change(config.engine).await?;
         }
-        let restart =
-            config.engine != self.engine.kind() || config.registry != self.engine.registry();
+        // A registry matters to a swarm only: on one engine it is kept for later.
+        let restart = config.engine != self.engine.kind()
+            || (config.engine == model::EngineKind::Swarm
+                && config.registry != self.engine.registry());
         {
             let mut inner = self.lock();
             store::save(&self.paths.config_file(), &config)?;
