@@ -314,7 +314,11 @@ fn the_engine_changes_only_to_a_swarm_manager_and_only_with_nothing_running() {
     let set = home.json(&["target", "--registry", "127.0.0.1:5000"]);
     assert_eq!(set["registry"], "127.0.0.1:5000");
     assert_eq!(set["engine"], "docker");
-    assert_eq!(home.node_pid(), pid, "no restart for a registry on one engine");
+    assert_eq!(
+        home.node_pid(),
+        pid,
+        "no restart for a registry on one engine"
+    );
     home.ltc(&["target", "--registry", ""]).ok();
     assert_eq!(home.json(&["target"])["registry"], serde_json::Value::Null);
 
