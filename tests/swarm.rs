@@ -124,7 +124,28 @@ fn apps_on_a_two_machine_swarm_are_placed_routed_restarted_updated_and_moved() {
     }
     let (code, body) = http_get(home.router_port, "/", "shell.localhost").unwrap();
     assert_eq!((code, body.trim()), (200, "hello"));
-    home.ltc(&["remove", "shell"]).ok();
+
+    // A build from a directory happens on the manager and reaches the other machine through
+    // the registry too.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {image}\nRUN echo built > /www/index.html\n"),
+    )
+    .unwrap();
+    let path = dir.path().display().to_string();
+    home.ltc(&["create", "built", "--path", &path, "-i", "2"])
+        .ok();
+    assert!(
+        registry.catalog().contains("ltc-built"),
+        "{}",
+        registry.catalog()
+    );
+    for _ in 0..4 {
+        let (code, body) = http_get(home.router_port, "/", "built.localhost").unwrap();
+        assert_eq!((code, body.trim()), (200, "built"));
+    }
+    home.ltc(&["remove", "built", "shell"]).ok();
 
     // Create and scale: the built-in app's image is built on the manager and pushed to the
     // registry; Swarm spreads the instances over both machines and the router reaches both.
