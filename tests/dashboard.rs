@@ -157,18 +157,16 @@ async fn the_dashboard_follows_the_node_live_and_its_actions_change_the_apps() {
         until(&browser, &count_of("web"), Duration::from_secs(10)).await,
         "2/2"
     );
-    // Routes are links; the page carries no environment.
-    let link = browser
-        .find(Locator::Css("tr[data-app='web'] a"))
-        .await
-        .unwrap();
-    assert!(
-        link.attr("href")
-            .await
-            .unwrap()
-            .unwrap()
-            .contains("web.localhost")
-    );
+    // Routes are links; the page carries no environment. Read in one script: the page
+    // redraws a row's links on every change, so an element found first can be gone by the
+    // time it is read (seen in CI).
+    let href = until(
+        &browser,
+        "const a = document.querySelector(\"tr[data-app='web'] a\"); return a ? a.href : null;",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(href.as_str().unwrap().contains("web.localhost"), "{href}");
 
     // A scale from the CLI shows up without a reload.
     let started = Instant::now();
