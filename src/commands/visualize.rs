@@ -20,10 +20,7 @@ fn counted<'a>(
         .filter(move |i| cell.is_none_or(|c| i.cell.as_deref() == Some(c)))
 }
 
-fn dots(
-    ui: &Ui,
-    instances: impl Iterator<Item = impl std::ops::Deref<Target = InstanceStatus>>,
-) -> String {
+fn dots<'a>(ui: &Ui, instances: impl Iterator<Item = &'a InstanceStatus>) -> String {
     let mut out = String::new();
     for instance in instances {
         match instance.state {
@@ -39,11 +36,13 @@ fn dots(
     }
 }
 
-fn count(
-    instances: impl Iterator<Item = impl std::ops::Deref<Target = InstanceStatus>>,
-    state: InstanceState,
-) -> usize {
-    instances.filter(|i| i.state == state).count()
+/// (running, claimed) among these instances.
+fn tally<'a>(instances: impl Iterator<Item = &'a InstanceStatus>) -> (usize, usize) {
+    instances.fold((0, 0), |(running, claimed), i| match i.state {
+        InstanceState::Running => (running + 1, claimed),
+        InstanceState::Claimed => (running, claimed + 1),
+        _ => (running, claimed),
+    })
 }
 
 pub async fn run(args: VisualizeArgs, settings: &Settings, ui: &Ui) -> Result<()> {
@@ -56,33 +55,39 @@ pub async fn run(args: VisualizeArgs, settings: &Settings, ui: &Ui) -> Result<()
         let (apps, engine): (Vec<AppStatus>, _) = client.get_known("/v1/apps").await?;
         let cells: Vec<CellInfo> = client.get("/v1/cells").await.unwrap_or_default();
         let single = cells.len() <= 1;
-        // One engine is one cell, which holds every instance.
-        fn on(cell: &CellInfo, single: bool) -> Option<&str> {
-            (!single).then_some(cell.cell_id.as_str())
+        // Each cell with the instances it holds: one engine's one cell holds every instance.
+        // (When the cells cannot be had, the apps are still shown, on the one cell.)
+        let mut scopes: Vec<(&str, Option<&str>)> = cells
+            .iter()
+            .map(|c| (c.cell_id.as_str(), (!single).then_some(c.cell_id.as_str())))
+            .collect();
+        if scopes.is_empty() {
+            scopes.push((crate::model::CELL_ID, None));
         }
         if ui.json && args.rate.is_none() {
             let per_app = |cell: Option<&str>| {
                 apps.iter()
                     .map(|a| {
-                        serde_json::json!({
-                            "name": a.name,
-                            "running": count(counted(&apps, Some(&a.name), cell), InstanceState::Running),
-                            "claimed": count(counted(&apps, Some(&a.name), cell), InstanceState::Claimed),
-                        })
+                        let (running, claimed) = tally(counted(&apps, Some(&a.name), cell));
+                        serde_json::json!({ "name": a.name, "running": running, "claimed": claimed })
                     })
                     .collect::<Vec<_>>()
             };
+            let (running, claimed) = tally(counted(&apps, None, None));
             ui.json(&serde_json::json!({
-                "cell_id": cells.first().map_or(crate::model::CELL_ID, |c| c.cell_id.as_str()),
-                "running": count(counted(&apps, None, None), InstanceState::Running),
-                "claimed": count(counted(&apps, None, None), InstanceState::Claimed),
+                "cell_id": scopes[0].0,
+                "running": running,
+                "claimed": claimed,
                 "apps": per_app(None),
-                "cells": cells.iter().map(|c| serde_json::json!({
-                    "cell_id": c.cell_id,
-                    "running": count(counted(&apps, None, on(c, single)), InstanceState::Running),
-                    "claimed": count(counted(&apps, None, on(c, single)), InstanceState::Claimed),
-                    "apps": per_app(on(c, single)),
-                })).collect::<Vec<_>>(),
+                "cells": scopes.iter().map(|(id, scope)| {
+                    let (running, claimed) = tally(counted(&apps, None, *scope));
+                    serde_json::json!({
+                        "cell_id": id,
+                        "running": running,
+                        "claimed": claimed,
+                        "apps": per_app(*scope),
+                    })
+                }).collect::<Vec<_>>(),
             }));
             return engine.map_or(Ok(()), Err);
         }
@@ -90,32 +95,15 @@ pub async fn run(args: VisualizeArgs, settings: &Settings, ui: &Ui) -> Result<()
             ui.begin_frame();
         }
         ui.out(ui.paint(Color::Bold, "Distribution"));
-        if cells.is_empty() {
-            ui.out(format!(
-                "{}: {}",
-                crate::model::CELL_ID,
-                dots(ui, counted(&apps, None, None))
-            ));
-        }
-        for cell in &cells {
-            ui.out(format!(
-                "{}: {}",
-                cell.cell_id,
-                dots(ui, counted(&apps, None, on(cell, single)))
-            ));
+        for (id, scope) in &scopes {
+            ui.out(format!("{id}: {}", dots(ui, counted(&apps, None, *scope))));
             for app in &apps {
-                if !single
-                    && counted(&apps, Some(&app.name), on(cell, single))
-                        .next()
-                        .is_none()
-                {
+                let mut here = counted(&apps, Some(&app.name), *scope).peekable();
+                // On a swarm a cell lists only the apps it runs.
+                if scope.is_some() && here.peek().is_none() {
                     continue;
                 }
-                ui.out(format!(
-                    "  {}: {}",
-                    app.name,
-                    dots(ui, counted(&apps, Some(&app.name), on(cell, single)))
-                ));
+                ui.out(format!("  {}: {}", app.name, dots(ui, here)));
             }
         }
         let Some(rate) = args.rate else {

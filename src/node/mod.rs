@@ -472,40 +472,44 @@ impl Node {
             .desired
             .apps
             .values()
-            .map(|spec| AppRoutes {
-                app: spec.name.to_string(),
-                http: spec
-                    .routes
-                    .http
-                    .iter()
-                    .map(|r| (r.hostname.clone(), r.port))
-                    .collect(),
-                tcp: spec
-                    .routes
-                    .tcp
-                    .iter()
-                    .map(|r| (r.external_port, r.port))
-                    .collect(),
-                instances: inner
+            .map(|spec| {
+                // Old and new instances both serve while a rollout replaces them.
+                let serving: Vec<&Slot> = inner
                     .slots
                     .iter()
-                    // Old and new instances both serve while a rollout replaces them.
                     .filter(|s| {
                         s.app == spec.name.as_str()
                             && s.index < spec.instances
                             && spec.owns_generation(s.generation)
                             && s.serves()
                     })
-                    .map(|s| (s.guid.clone(), s.index, s.ports.clone()))
-                    .collect(),
-                addresses: inner
-                    .slots
-                    .iter()
-                    .filter(|s| s.app == spec.name.as_str() && !s.placement.address.is_loopback())
-                    .map(|s| (s.guid.clone(), s.placement.address))
-                    .collect(),
-                response_timeout_ms: Some(spec.edge.response_timeout_ms()),
-                redirect_https: spec.edge.redirect_https,
+                    .collect();
+                AppRoutes {
+                    app: spec.name.to_string(),
+                    http: spec
+                        .routes
+                        .http
+                        .iter()
+                        .map(|r| (r.hostname.clone(), r.port))
+                        .collect(),
+                    tcp: spec
+                        .routes
+                        .tcp
+                        .iter()
+                        .map(|r| (r.external_port, r.port))
+                        .collect(),
+                    instances: serving
+                        .iter()
+                        .map(|s| (s.guid.clone(), s.index, s.ports.clone()))
+                        .collect(),
+                    addresses: serving
+                        .iter()
+                        .filter(|s| !s.placement.address.is_loopback())
+                        .map(|s| (s.guid.clone(), s.placement.address))
+                        .collect(),
+                    response_timeout_ms: Some(spec.edge.response_timeout_ms()),
+                    redirect_https: spec.edge.redirect_https,
+                }
             })
             .collect()
     }

@@ -371,6 +371,8 @@ fn instance_status(
     leaving: bool,
     sample: Option<&(crate::engine::StatsSample, Option<f64>)>,
 ) -> InstanceStatus {
+    // Where it runs, once it has a container.
+    let placed = slot.container.is_some().then_some(&slot.placement);
     InstanceStatus {
         index: slot.index,
         guid: slot.guid.clone(),
@@ -379,15 +381,8 @@ fn instance_status(
         since: rfc3339(slot.since),
         ports: slot.ports.clone(),
         container_id: slot.container.as_ref().map(|c| c.0.clone()),
-        cell: slot
-            .container
-            .as_ref()
-            .map(|_| slot.placement.cell.clone())
-            .filter(|c| !c.is_empty()),
-        address: slot
-            .container
-            .as_ref()
-            .map(|_| slot.placement.address.to_string()),
+        cell: placed.map(|p| p.cell.clone()).filter(|c| !c.is_empty()),
+        address: placed.map(|p| p.address.to_string()),
         next_restart: match (slot.state, slot.next_restart_wall) {
             (InstanceState::Crashed, Some(at)) => Some(rfc3339(at)),
             _ => None,

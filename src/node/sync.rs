@@ -138,23 +138,20 @@ impl Node {
             if slot.container_seq > seq_before {
                 continue;
             }
-            let reason = match by_id.get(&id) {
-                None => {
-                    vanished.push(slot.guid.clone());
-                    continue;
-                }
-                Some(o) if matches!(o.state, ContainerState::Running | ContainerState::Other) => {
-                    // A swarm can move an instance to another machine.
+            let Some(o) = by_id.get(&id) else {
+                vanished.push(slot.guid.clone());
+                continue;
+            };
+            let reason = match o.state {
+                ContainerState::Running | ContainerState::Other => {
+                    // Where it runs as the engine says now (a start that returned before its
+                    // machine was known is put right).
                     if !o.placement.cell.is_empty() && slot.placement != o.placement {
                         slot.placement = o.placement.clone();
                         dirty = true;
                     }
                     continue;
                 }
-                Some(o) => o.state,
-            };
-            let reason = match reason {
-                ContainerState::Running | ContainerState::Other => continue,
                 ContainerState::Evacuated => {
                     super::instance::evacuate_container(slot, &self.logs);
                     found.to_clean.push(slot.guid.clone());

@@ -53,6 +53,8 @@ pub struct SwarmEngine {
     registry: Option<String>,
     /// Images pushed to the registry by this process, so each is pushed once.
     pushed: Arc<tokio::sync::Mutex<HashSet<String>>>,
+    /// The swarm node of the engine ltc talks to, as [`SwarmEngine::manager`] last found it.
+    local: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl SwarmEngine {
@@ -62,6 +64,7 @@ impl SwarmEngine {
             docker: DockerEngine::new(host),
             registry,
             pushed: Arc::default(),
+            local: Arc::default(),
         }
     }
 
@@ -81,7 +84,10 @@ impl SwarmEngine {
             .map_err(|e| self.docker.map_error("info", e))?;
         let swarm = info.swarm.unwrap_or_default();
         match (swarm.node_id, swarm.control_available) {
-            (Some(node), Some(true)) if !node.is_empty() => Ok(node),
+            (Some(node), Some(true)) if !node.is_empty() => {
+                *self.local.lock().expect("local node lock") = Some(node.clone());
+                Ok(node)
+            }
             (Some(node), _) if !node.is_empty() => Err(self.api(
                 "swarm",
                 format!(
@@ -96,6 +102,15 @@ impl SwarmEngine {
                     self.docker.endpoint()
                 ),
             )),
+        }
+    }
+
+    /// The manager's node id, asked of the engine once (every task lookup needs it).
+    async fn local_node(&self) -> EngineResult<String> {
+        let known = self.local.lock().expect("local node lock").clone();
+        match known {
+            Some(node) => Ok(node),
+            None => self.manager().await,
         }
     }
 
@@ -129,7 +144,7 @@ impl SwarmEngine {
     }
 
     async fn cell_map(&self) -> EngineResult<Vec<(String, CellReport)>> {
-        let local = self.manager().await?;
+        let local = self.local_node().await?;
         let nodes = self
             .client()
             .await?
@@ -162,30 +177,27 @@ impl SwarmEngine {
     /// engine ltc talks to can reach it), with the cell it runs on otherwise.
     async fn container(&self, id: &ContainerId) -> EngineResult<Result<ContainerId, String>> {
         let task = self.task_of(id).await?;
-        let container = task
-            .as_ref()
-            .and_then(|t| {
-                t.status
-                    .as_ref()?
-                    .container_status
-                    .as_ref()?
-                    .container_id
-                    .clone()
-            })
-            .filter(|c| !c.is_empty());
-        let node = task.as_ref().and_then(|t| t.node_id.clone());
-        let local = self.manager().await?;
-        match (container, node) {
-            (Some(container), Some(node)) if node == local => Ok(Ok(ContainerId(container))),
-            (_, Some(node)) => {
-                let cells = self.cell_map().await?;
-                let cell = cells
-                    .iter()
-                    .find(|(id, _)| *id == node)
-                    .map_or(node.clone(), |(_, c)| c.cell_id.clone());
-                Ok(Err(cell))
+        self.locate(id, task.as_ref()).await
+    }
+
+    /// [`SwarmEngine::container`] of a task already read.
+    async fn locate(
+        &self,
+        id: &ContainerId,
+        task: Option<&Task>,
+    ) -> EngineResult<Result<ContainerId, String>> {
+        let Some(node) = task.and_then(shape::node_of) else {
+            return Err(EngineError::NotFound(id.0.clone()));
+        };
+        match task.and_then(shape::container_of) {
+            Some(container) if node == self.local_node().await? => {
+                Ok(Ok(ContainerId(container.to_string())))
             }
-            (_, None) => Err(EngineError::NotFound(id.0.clone())),
+            _ => {
+                let cells = self.cell_map().await?;
+                let cell = shape::cell_of(&cells, node).map_or(node, |c| c.cell_id.as_str());
+                Ok(Err(cell.to_string()))
+            }
         }
     }
 
@@ -261,23 +273,19 @@ impl SwarmEngine {
             if let Some(reason) = task.and_then(shape::why_not) {
                 why = reason;
             }
-            let node = task
-                .and_then(|t| t.node_id.clone())
-                .filter(|n| !n.is_empty());
-            let state = shape::state_of(task);
-            let ran = task.is_some_and(shape::had_container);
-            match (&node, state) {
-                (Some(node), ContainerState::Running) | (Some(node), ContainerState::Exited(_))
-                    if ran || state == ContainerState::Running =>
-                {
+            let node = task.and_then(shape::node_of);
+            let ended = task.is_some_and(shape::ended);
+            // Started: it runs, or it ran and already ended (its `die` follows, as on one
+            // engine).
+            let ran = shape::state_of(task) == ContainerState::Running
+                || (ended && task.and_then(shape::container_of).is_some());
+            match (node, ran, ended) {
+                (Some(node), true, _) => {
                     let cells = self.cell_map().await?;
-                    let cell = cells.iter().find(|(id, _)| id == node);
-                    return Ok(cell.map_or_else(Placement::local, |(_, cell)| Placement {
-                        cell: cell.cell_id.clone(),
-                        address: cell.address,
-                    }));
+                    return Ok(shape::cell_of(&cells, node)
+                        .map_or_else(Placement::local, shape::placement));
                 }
-                (_, ContainerState::Exited(_)) => return Err(self.not_started(why)),
+                (_, false, true) => return Err(self.not_started(why)),
                 _ => {}
             }
             let limit = match node {
@@ -550,13 +558,13 @@ impl Engine for SwarmEngine {
             let task = self.task_of(id).await?;
             let settled = task
                 .as_ref()
-                .is_some_and(|t| shape::had_container(t) || shape::ended(t));
+                .is_some_and(|t| shape::container_of(t).is_some() || shape::ended(t));
             if settled || Instant::now() >= deadline {
                 break task;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        if let Ok(Ok(container)) = self.container(id).await {
+        if let Ok(Ok(container)) = self.locate(id, task.as_ref()).await {
             return self.docker.logs(&container, since).await;
         }
         let Some(task_id) = task.and_then(|t| t.id) else {

@@ -224,12 +224,37 @@ pub fn state_of(task: Option<&Task>) -> ContainerState {
     }
 }
 
-/// Whether a machine made the task's container (it started, whatever happened since).
-pub fn had_container(task: &Task) -> bool {
+/// The container a machine made for the task, once it did (it started, whatever happened
+/// since).
+pub fn container_of(task: &Task) -> Option<&str> {
     task.status
-        .as_ref()
-        .and_then(|s| s.container_status.as_ref()?.container_id.as_ref())
-        .is_some_and(|c| !c.is_empty())
+        .as_ref()?
+        .container_status
+        .as_ref()?
+        .container_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+}
+
+/// The machine that took the task, once one did.
+pub fn node_of(task: &Task) -> Option<&str> {
+    task.node_id.as_deref().filter(|n| !n.is_empty())
+}
+
+/// The cell of a swarm node, from [`cells`].
+pub fn cell_of<'a>(cells: &'a [(String, CellReport)], node: &str) -> Option<&'a CellReport> {
+    cells
+        .iter()
+        .find(|(id, _)| id == node)
+        .map(|(_, cell)| cell)
+}
+
+/// Where a cell's instances run.
+pub fn placement(cell: &CellReport) -> Placement {
+    Placement {
+        cell: cell.cell_id.clone(),
+        address: cell.address,
+    }
 }
 
 /// Whether a task has ended (it will not run again).
@@ -261,19 +286,12 @@ pub fn observe(
             ))
         })
         .collect();
-    let cell = task
-        .and_then(|t| t.node_id.as_deref())
-        .and_then(|node| cells.iter().find(|(id, _)| id == node))
-        .map(|(_, cell)| cell);
-    let placement = cell
-        .map(|cell| Placement {
-            cell: cell.cell_id.clone(),
-            address: cell.address,
-        })
-        .unwrap_or_else(|| Placement {
-            cell: String::new(),
-            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        });
+    let cell = task.and_then(node_of).and_then(|node| cell_of(cells, node));
+    // Not placed yet: no cell (the node keeps what it knew).
+    let placement = cell.map(placement).unwrap_or_else(|| Placement {
+        cell: String::new(),
+        address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    });
     // A task on a machine that is down runs nowhere, whatever its last report said.
     let state = match (state_of(task), cell) {
         (ContainerState::Running | ContainerState::Created, Some(cell)) if cell.state == "down" => {
