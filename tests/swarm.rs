@@ -68,18 +68,8 @@ fn apps_on_a_two_machine_swarm_are_placed_routed_restarted_updated_and_moved() {
     let registry = Registry::start();
     let mut swarm = Swarm::init();
     let worker = swarm.join("127.0.0.2");
-    let home = Home::new().with_env("DOCKER_HOST", &swarm.manager.host);
-
     // The engine is chosen with nothing running; the node restarts on it.
-    let target = home
-        .ltc(&[
-            "target",
-            "--engine",
-            "swarm",
-            "--registry",
-            &registry.address,
-        ])
-        .ok();
+    let (home, target) = swarm.home(&registry);
     assert!(target.stdout.contains("Engine:\t\tswarm"), "{target:#?}");
     let version = home.ltc(&["version"]).ok();
     assert!(version.stdout.contains("Swarm: "), "{version:#?}");

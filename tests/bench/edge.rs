@@ -308,11 +308,9 @@ pub fn bench_https(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
     ]);
     let status: serde_json::Value =
         serde_json::from_str(&ltc.ok(&["status", "tlsbench", "--json"])).unwrap();
-    let backends: Vec<u16> = status["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["ports"]["8080"].as_u64().unwrap() as u16)
+    let backends: Vec<u16> = crate::support::instance_ports(&status, 8080)
+        .into_iter()
+        .map(|(_, port)| port)
         .collect();
     let ca: serde_json::Value = serde_json::from_str(&ltc.ok(&["ca", "--json"])).unwrap();
     let ltc_port: u16 = ca["https_address"]

@@ -525,11 +525,9 @@ fn bench_router(ltc: &Ltc, rounds: usize, seconds: u64) -> Vec<String> {
     ltc.ok(&["create", "bench", "-i", "4", "-q"]);
     let status: serde_json::Value =
         serde_json::from_str(&ltc.ok(&["status", "bench", "--json"])).unwrap();
-    let backends: Vec<u16> = status["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["ports"]["8080"].as_u64().unwrap() as u16)
+    let backends: Vec<u16> = crate::support::instance_ports(&status, 8080)
+        .into_iter()
+        .map(|(_, port)| port)
         .collect();
     let dir = tempfile::Builder::new()
         .prefix("ltc-bench-proxies-")

@@ -2,7 +2,6 @@
 //! Swarm's own replicated services: placing and starting 4 instances, a rolling update of
 //! them, removing them. Needs `docker-registry` (`apt-get install docker-registry`).
 
-use crate::support::Home;
 use crate::support::swarm::{Registry, Swarm};
 use crate::{median, tool};
 use std::time::{Duration, Instant};
@@ -61,15 +60,7 @@ pub fn bench_swarm(rounds: usize) -> Vec<String> {
     let registry = Registry::start();
     let mut swarm = Swarm::init();
     swarm.join("127.0.0.2");
-    let home = Home::new().with_env("DOCKER_HOST", &swarm.manager.host);
-    home.ltc(&[
-        "target",
-        "--engine",
-        "swarm",
-        "--registry",
-        &registry.address,
-    ])
-    .ok();
+    let (home, _) = swarm.home(&registry);
     // The built-in image, built on the manager and pushed, outside any measurement; Swarm's
     // own services run the same pushed image.
     home.ltc(&["create", "warmup"]).ok();

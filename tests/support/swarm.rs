@@ -1,7 +1,7 @@
 //! A Docker Swarm of the test's own, on private engines (never the machine's), and a registry
 //! on loopback (Debian's `docker-registry`) for its images.
 
-use super::{PrivateEngine, free_port};
+use super::{Home, PrivateEngine, Run, free_port};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -133,6 +133,22 @@ impl Swarm {
         assert!(out.status.success(), "node update: {out:?}");
         self.workers.push(worker);
         id
+    }
+
+    /// A home whose node drives this swarm, its images going through `registry`, with what
+    /// `ltc target` printed when it was set.
+    pub fn home(&self, registry: &Registry) -> (Home, Run) {
+        let home = Home::new().with_env("DOCKER_HOST", &self.manager.host);
+        let target = home
+            .ltc(&[
+                "target",
+                "--engine",
+                "swarm",
+                "--registry",
+                &registry.address,
+            ])
+            .ok();
+        (home, target)
     }
 
     /// Sets a node's availability (`active`, `pause`, `drain`).
