@@ -83,7 +83,10 @@ pub async fn run(args: SshArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         .local_container(&ContainerId(container))
         .await
         .map_err(|e| {
-            Error::from(e).with_hint(format!("`ltc status {name}` shows each instance's cell"))
+            Error::from(e).with_hint(format!(
+                "on a swarm, ltc ssh reaches the instances on the manager's machine: `ltc status \
+                 {name}` shows each instance's cell (`-i N` picks another)"
+            ))
         })?
         .0;
     let engine = DockerEngine::new(&endpoint);

@@ -285,6 +285,10 @@ pub enum EngineError {
     Api { operation: String, message: String },
     #[error("the build failed: {message}")]
     Build { message: String },
+    /// The engine is not what a swarm needs (not a manager), or cannot reach an instance on
+    /// another machine of its swarm.
+    #[error("{0}")]
+    Swarm(String),
 }
 
 impl From<EngineError> for crate::error::Error {
@@ -305,7 +309,7 @@ impl From<EngineError> for crate::error::Error {
             EngineError::NotFound(_) | EngineError::Conflict(_) | EngineError::PortInUse(_) => {
                 Error::failed(message)
             }
-            EngineError::Api { .. } => Error::new(Kind::Engine, message),
+            EngineError::Api { .. } | EngineError::Swarm(_) => Error::new(Kind::Engine, message),
             EngineError::Build { .. } => Error::failed(message),
         }
     }

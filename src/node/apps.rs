@@ -110,10 +110,14 @@ impl Node {
             (inner.desired.apps.len() as u64, tasks as u64)
         };
         if apps > 0 || tasks > 0 {
+            let running = [(apps, "app"), (tasks, "unfinished task")]
+                .into_iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, noun)| plural(n, noun))
+                .collect::<Vec<_>>()
+                .join(" and ");
             return Err(Error::usage(format!(
-                "ltc runs {} and {} on the {} engine: another engine would not see them",
-                plural(apps, "app"),
-                plural(tasks, "unfinished task"),
+                "ltc runs {running} on the {} engine: another engine would not see them",
                 self.engine.kind()
             ))
             .with_hint("remove them first (`ltc remove APP`), then change the engine"));

@@ -88,20 +88,14 @@ impl SwarmEngine {
                 *self.local.lock().expect("local node lock") = Some(node.clone());
                 Ok(node)
             }
-            (Some(node), _) if !node.is_empty() => Err(self.api(
-                "swarm",
-                format!(
-                    "the engine at `{}` is a worker of its swarm, not a manager",
-                    self.docker.endpoint()
-                ),
-            )),
-            _ => Err(self.api(
-                "swarm",
-                format!(
-                    "the engine at `{}` is not part of a swarm",
-                    self.docker.endpoint()
-                ),
-            )),
+            (Some(node), _) if !node.is_empty() => Err(EngineError::Swarm(format!(
+                "the engine at `{}` is a worker of its swarm, not a manager",
+                self.docker.endpoint()
+            ))),
+            _ => Err(EngineError::Swarm(format!(
+                "the engine at `{}` is not part of a swarm",
+                self.docker.endpoint()
+            ))),
         }
     }
 
@@ -204,14 +198,11 @@ impl SwarmEngine {
     /// The container on this machine, or an error naming the cell the instance runs on.
     async fn here(&self, id: &ContainerId, operation: &str) -> EngineResult<ContainerId> {
         self.container(id).await?.map_err(|cell| {
-            self.api(
-                operation,
-                format!(
-                    "the instance runs on cell `{cell}`; the engine at `{}` reaches only \
-                     the containers of its own machine",
-                    self.docker.endpoint()
-                ),
-            )
+            EngineError::Swarm(format!(
+                "no {operation} here: the instance runs on cell `{cell}`, and the engine at \
+                 `{}` reaches only the containers of its own machine",
+                self.docker.endpoint()
+            ))
         })
     }
 
