@@ -1025,6 +1025,55 @@ async fn a_tcp_route_carries_large_streams_both_ways_and_passes_a_half_close_on(
     );
 }
 
+#[tokio::test]
+async fn a_tcp_route_answers_small_messages_after_bulk_and_bulk_after_small_ones() {
+    // Request and answer, as Redis clients talk: each message waits for its echo. Small
+    // messages are copied through memory and a bulk transfer is spliced; the route must go
+    // from one to the other and back without losing or holding a byte.
+    let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = echo.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let external = dead_port().port();
+    let mut with_route = app("tcp", &[echo_addr]);
+    with_route.tcp = vec![(external, 8080)];
+    let _p = proxy(vec![with_route]).await;
+    let mut stream = connect_route(SocketAddr::from(([127, 0, 0, 1], external))).await;
+
+    async fn exchange(stream: &mut TcpStream, message: &[u8]) {
+        stream.write_all(message).await.unwrap();
+        let mut back = vec![0u8; message.len()];
+        tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut back))
+            .await
+            .expect("the echo comes back")
+            .unwrap();
+        assert_eq!(back, message);
+    }
+    for i in 0..300u32 {
+        exchange(&mut stream, format!("*1\r\n$4\r\nPING{i}\r\n").as_bytes()).await;
+    }
+    let bulk: Vec<u8> = (0..(4usize << 20)).map(|i| (i % 253) as u8).collect();
+    exchange(&mut stream, &bulk).await;
+    for i in 0..300u32 {
+        exchange(&mut stream, format!("GET key:{i}\r\n").as_bytes()).await;
+    }
+    // Exactly the buffer's size and one byte more, the edges of the switch.
+    for size in [16 * 1024, 16 * 1024 + 1, 16 * 1024 - 1] {
+        exchange(&mut stream, &bulk[..size]).await;
+        exchange(&mut stream, b"+OK\r\n").await;
+    }
+}
+
 /// Connects to a TCP route once its listener is open.
 async fn connect_route(target: SocketAddr) -> TcpStream {
     for _ in 0..50 {
