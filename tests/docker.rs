@@ -603,6 +603,42 @@ fn the_pids_limit_is_set_per_app() {
 }
 
 #[test]
+fn the_demo_app_outlives_more_connections_than_it_has_threads_for() {
+    // The demo serves a thread per connection. Past its pids limit a connection is closed and
+    // the app goes on; it used to abort (panic = abort) and crash every instance under a load
+    // generator's thousands of connections.
+    require_docker();
+    let home = Home::new();
+    home.ltc(&["create", "web", "--pids-limit", "16"]).ok();
+    let status = home.json(&["status", "web"]);
+    let (_, port) = instance_ports(&status, 8080)[0];
+    let logs = Follow::start(&home, &["logs", "web"]);
+    let held: Vec<std::net::TcpStream> = (0..40)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    assert_eq!(held.len(), 40, "Docker's proxy accepts every connection");
+    // Each connection reaches the app, which has threads for a dozen of them.
+    logs.wait_for("connection(s) refused so far", Duration::from_secs(20));
+    logs.stop();
+    drop(held);
+    let mut answer = http_get(port, "/index", "localhost");
+    for _ in 0..100 {
+        if answer.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        answer = http_get(port, "/index", "localhost");
+    }
+    assert_eq!(answer.unwrap(), (200, "0".to_string()));
+    let after = home.json(&["status", "web"]);
+    assert_eq!(after["instances"][0]["crash_count"], 0, "{after:#}");
+    assert_eq!(
+        after["instances"][0]["guid"], status["instances"][0]["guid"],
+        "the same instance answers"
+    );
+}
+
+#[test]
 fn quiet_prints_results_and_nothing_else() {
     require_docker();
     let home = Home::new();

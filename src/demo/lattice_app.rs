@@ -351,6 +351,42 @@ fn serve_connection(app: &App, stream: TcpStream, port: u16) {
     }
 }
 
+/// A connection's thread needs little stack: its buffers are on the heap.
+const CONNECTION_STACK: usize = 256 * 1024;
+
+/// A thread per connection. When no thread can be had (the container's process limit, memory)
+/// or no descriptor is left, the connection is closed and the app goes on serving the ones it
+/// has: a demo under a load generator's thousands of connections must not die of it.
+fn accept_loop(app: &'static App, listener: TcpListener, port: u16) {
+    let mut last_report: Option<Instant> = None;
+    let mut refused = 0u64;
+    let mut report = |what: &str, refused: u64| {
+        if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            eprintln!("lattice-app: {what}; {refused} connection(s) refused so far");
+            last_report = Some(Instant::now());
+        }
+    };
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(err) => {
+                refused += 1;
+                report(&format!("cannot accept a connection: {err}"), refused);
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let spawned = thread::Builder::new()
+            .stack_size(CONNECTION_STACK)
+            .spawn(move || serve_connection(app, stream, port));
+        if let Err(err) = spawned {
+            // The stream went down with the closure: the connection is closed.
+            refused += 1;
+            report(&format!("cannot start a thread for a connection: {err}"), refused);
+        }
+    }
+}
+
 fn main() {
     let options = parse_options();
     let app: &'static App = Box::leak(Box::new(App {
@@ -382,11 +418,7 @@ fn main() {
     println!("lattice-app: listening on {:?}", options.ports);
     let mut handles = Vec::new();
     for (listener, port) in listeners {
-        handles.push(thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                thread::spawn(move || serve_connection(app, stream, port));
-            }
-        }));
+        handles.push(thread::spawn(move || accept_loop(app, listener, port)));
     }
     for handle in handles {
         let _ = handle.join();
