@@ -968,35 +968,7 @@ async fn tcp_routes_forward_whole_connections_and_close_at_once_without_instance
 
 #[tokio::test]
 async fn a_tcp_route_carries_large_streams_both_ways_and_passes_a_half_close_on() {
-    // The backend echoes everything, then says how many bytes it got once the client has
-    // half-closed, then closes.
-    let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo_addr = echo.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = echo.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut total = 0u64;
-                loop {
-                    let n = s.read(&mut buf).await.unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    total += n as u64;
-                    s.write_all(&buf[..n]).await.unwrap();
-                }
-                s.write_all(format!("got {total}").as_bytes())
-                    .await
-                    .unwrap();
-            });
-        }
-    });
-    let external = dead_port().port();
-    let mut with_route = app("tcp", &[echo_addr]);
-    with_route.tcp = vec![(external, 8080)];
-    let _p = proxy(vec![with_route]).await;
-    let target = SocketAddr::from(([127, 0, 0, 1], external));
-    let stream = connect_route(target).await;
+    let (_p, stream) = tcp_route_to_echo().await;
 
     const SIZE: usize = 32 << 20;
     let pattern = |i: usize| (i % 251) as u8;
@@ -1030,25 +1002,7 @@ async fn a_tcp_route_answers_small_messages_after_bulk_and_bulk_after_small_ones
     // Request and answer, as Redis clients talk: each message waits for its echo. Small
     // messages are copied through memory and a bulk transfer is spliced; the route must go
     // from one to the other and back without losing or holding a byte.
-    let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo_addr = echo.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = echo.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                while let Ok(n) = s.read(&mut buf).await {
-                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    let external = dead_port().port();
-    let mut with_route = app("tcp", &[echo_addr]);
-    with_route.tcp = vec![(external, 8080)];
-    let _p = proxy(vec![with_route]).await;
-    let mut stream = connect_route(SocketAddr::from(([127, 0, 0, 1], external))).await;
+    let (_p, mut stream) = tcp_route_to_echo().await;
 
     async fn exchange(stream: &mut TcpStream, message: &[u8]) {
         stream.write_all(message).await.unwrap();
@@ -1072,6 +1026,36 @@ async fn a_tcp_route_answers_small_messages_after_bulk_and_bulk_after_small_ones
         exchange(&mut stream, &bulk[..size]).await;
         exchange(&mut stream, b"+OK\r\n").await;
     }
+}
+
+/// A TCP route to an echo server, and a connection through it. The server writes back
+/// everything it reads; once the client has half-closed, it says how many bytes it got, then
+/// closes.
+async fn tcp_route_to_echo() -> (Proxy, TcpStream) {
+    let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = echo.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut total = 0u64;
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) => break,
+                        Ok(n) if s.write_all(&buf[..n]).await.is_ok() => total += n as u64,
+                        _ => return,
+                    }
+                }
+                let _ = s.write_all(format!("got {total}").as_bytes()).await;
+            });
+        }
+    });
+    let external = dead_port().port();
+    let mut with_route = app("tcp", &[echo_addr]);
+    with_route.tcp = vec![(external, 8080)];
+    let proxy = proxy(vec![with_route]).await;
+    let stream = connect_route(SocketAddr::from(([127, 0, 0, 1], external))).await;
+    (proxy, stream)
 }
 
 /// Connects to a TCP route once its listener is open.
