@@ -9,6 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Whether every instance runs on the manager's machine (127.0.0.1).
+fn all_on_the_manager(status: &serde_json::Value) -> bool {
+    cells_of(status)
+        .values()
+        .all(|(_, address)| address == "127.0.0.1")
+}
+
 /// Each instance's (cell, address) by index, from `ltc status APP --json`.
 fn cells_of(status: &serde_json::Value) -> BTreeMap<u64, (String, String)> {
     status["instances"]
@@ -228,10 +235,7 @@ fn apps_on_a_two_machine_swarm_are_placed_routed_restarted_updated_and_moved() {
     let crashes = crash_total(&before);
     swarm.availability(&worker, "drain");
     let status = home.wait_status("web", Duration::from_secs(60), |s| {
-        converged(s, 4)
-            && cells_of(s)
-                .values()
-                .all(|(_, address)| address == "127.0.0.1")
+        converged(s, 4) && all_on_the_manager(s)
     });
     assert_eq!(
         crash_total(&status),
@@ -268,10 +272,7 @@ fn apps_on_a_two_machine_swarm_are_placed_routed_restarted_updated_and_moved() {
     swarm.workers[0].pause();
     let started = Instant::now();
     let status = home.wait_status("web", Duration::from_secs(120), |s| {
-        converged(s, 8)
-            && cells_of(s)
-                .values()
-                .all(|(_, address)| address == "127.0.0.1")
+        converged(s, 8) && all_on_the_manager(s)
     });
     println!(
         "a machine down: its instances moved after {:?}",

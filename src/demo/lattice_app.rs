@@ -360,7 +360,8 @@ const CONNECTION_STACK: usize = 256 * 1024;
 fn accept_loop(app: &'static App, listener: TcpListener, port: u16) {
     let mut last_report: Option<Instant> = None;
     let mut refused = 0u64;
-    let mut report = |what: &str, refused: u64| {
+    let mut refuse = |what: String| {
+        refused += 1;
         if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
             eprintln!("lattice-app: {what}; {refused} connection(s) refused so far");
             last_report = Some(Instant::now());
@@ -370,8 +371,7 @@ fn accept_loop(app: &'static App, listener: TcpListener, port: u16) {
         let stream = match stream {
             Ok(stream) => stream,
             Err(err) => {
-                refused += 1;
-                report(&format!("cannot accept a connection: {err}"), refused);
+                refuse(format!("cannot accept a connection: {err}"));
                 thread::sleep(Duration::from_millis(10));
                 continue;
             }
@@ -381,8 +381,7 @@ fn accept_loop(app: &'static App, listener: TcpListener, port: u16) {
             .spawn(move || serve_connection(app, stream, port));
         if let Err(err) = spawned {
             // The stream went down with the closure: the connection is closed.
-            refused += 1;
-            report(&format!("cannot start a thread for a connection: {err}"), refused);
+            refuse(format!("cannot start a thread for a connection: {err}"));
         }
     }
 }
