@@ -10,7 +10,7 @@ use super::app_path;
 use crate::cli::SshArgs;
 use crate::client;
 use crate::config::Settings;
-use crate::engine::docker::{DockerEngine, ExecOutput};
+use crate::engine::docker::{Attached, DockerEngine, ExecOutput, ExecSession};
 use crate::engine::{ContainerId, Engine};
 use crate::error::{Error, Kind, Result};
 use crate::model::{AppName, AppStatus, InstanceState, InstanceStatus};
@@ -175,12 +175,33 @@ async fn session(
     tty: bool,
 ) -> Result<i32> {
     let size = tty.then(|| terminal::size().unwrap_or((80, 24)));
-    let env: Vec<String> = match (tty, std::env::var("TERM")) {
+    let env = terminal_env(tty);
+    let session = engine.exec_session(container, &command, &env, size).await?;
+    let id = session.of.id().to_string();
+    pump(engine, session, size).await?;
+    let status = engine.exec_status(&id).await?;
+    Ok(status.map_or(1, |code| code as i32))
+}
+
+/// The environment a session's terminal needs.
+pub(crate) fn terminal_env(tty: bool) -> Vec<String> {
+    match (tty, std::env::var("TERM")) {
         (true, Ok(term)) => vec![format!("TERM={term}")],
         (true, Err(_)) => vec!["TERM=xterm".into()],
         (false, _) => Vec::new(),
-    };
-    let mut session = engine.exec_session(container, &command, &env, size).await?;
+    }
+}
+
+/// Joins ltc's own streams to an attached session until its output ends: on a terminal of
+/// `size` (raw mode for the session, every resize passed on), else stdin, stdout and stderr
+/// byte for byte. The end of ltc's stdin closes the session's. Whether the session's output
+/// was read to its end (not cut short by ltc's own output closing, as `| head` does).
+pub(crate) async fn pump(
+    engine: &DockerEngine,
+    mut session: ExecSession,
+    size: Option<(u16, u16)>,
+) -> Result<bool> {
+    let tty = size.is_some();
     // Restored when this function returns, by any path.
     let raw = match tty {
         true => RawMode::enable()
@@ -188,9 +209,9 @@ async fn session(
         false => None,
     };
     if let Some((columns, rows)) = size {
-        let _ = engine.resize_exec(&session.id, columns, rows).await;
+        let _ = engine.resize_session(&session.of, columns, rows).await;
     }
-    let resizes = tty.then(|| tokio::spawn(follow_resizes(engine.clone(), session.id.clone())));
+    let resizes = tty.then(|| tokio::spawn(follow_resizes(engine.clone(), session.of.clone())));
     // stdin is read on a thread of its own: a read blocked on the terminal never holds up
     // the end of the session.
     let (sender, mut keys) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
@@ -222,12 +243,14 @@ async fn session(
     });
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
+    let mut ended = true;
     while let Some(chunk) = session.output.next().await {
         let written = match chunk? {
             ExecOutput::Stdout(bytes) => stdout.write_all(&bytes).and_then(|()| stdout.flush()),
             ExecOutput::Stderr(bytes) => stderr.write_all(&bytes).and_then(|()| stderr.flush()),
         };
         if written.is_err() {
+            ended = false;
             break;
         }
     }
@@ -236,19 +259,18 @@ async fn session(
         resizes.abort();
     }
     drop(raw);
-    let status = engine.exec_status(&session.id).await?;
-    Ok(status.map_or(1, |code| code as i32))
+    Ok(ended)
 }
 
 /// Passes every change of the terminal's size on to the session.
-async fn follow_resizes(engine: DockerEngine, id: String) {
+async fn follow_resizes(engine: DockerEngine, of: Attached) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut changes) = signal(SignalKind::window_change()) else {
         return;
     };
     while changes.recv().await.is_some() {
         if let Some((columns, rows)) = terminal::size() {
-            let _ = engine.resize_exec(&id, columns, rows).await;
+            let _ = engine.resize_session(&of, columns, rows).await;
         }
     }
 }

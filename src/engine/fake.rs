@@ -67,6 +67,72 @@ impl Default for FakeEngine {
 }
 
 impl FakeEngine {
+    /// A container of `spec` in `state` (Running, or Created for a session to attach to).
+    async fn make(&self, spec: &InstanceSpec, state: ContainerState) -> EngineResult<ContainerId> {
+        self.check_reachable()?;
+        let image = self
+            .images
+            .lock()
+            .unwrap()
+            .get(&spec.image)
+            .cloned()
+            .ok_or_else(|| EngineError::ImageNotFound(spec.image.clone()))?;
+        let has_command = match &spec.command {
+            Some(command) => !command.is_empty() && !command[0].is_empty(),
+            None => !image.entrypoint.is_empty() || !image.cmd.is_empty(),
+        };
+        if !has_command {
+            return Err(EngineError::Api {
+                operation: "container create".into(),
+                message: "no command specified".into(),
+            });
+        }
+        let mut listeners = Vec::new();
+        for (_, host_port) in &spec.ports {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", *host_port))
+                .await
+                .map_err(|_| EngineError::PortInUse(*host_port))?;
+            listeners.push(tokio::spawn(async move {
+                // Accept and hold every connection, as a listening app would.
+                let mut held = Vec::new();
+                while let Ok((stream, _)) = listener.accept().await {
+                    held.push(stream);
+                }
+            }));
+        }
+        let mut containers = self.containers.lock().unwrap();
+        if containers.values().any(|c| c.name == spec.name) {
+            for listener in listeners {
+                listener.abort();
+            }
+            return Err(EngineError::Conflict(format!(
+                "the container name `{}` is already in use",
+                spec.name
+            )));
+        }
+        let id = ContainerId(format!(
+            "fake{:060}",
+            self.next_id.fetch_add(1, Ordering::SeqCst)
+        ));
+        containers.insert(
+            id.clone(),
+            FakeContainer {
+                output: broadcast::channel(4096).0,
+                name: spec.name.clone(),
+                labels: spec.labels.clone(),
+                state,
+                ports: spec.ports.iter().copied().collect(),
+                created: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0),
+                listeners,
+                frozen: false,
+            },
+        );
+        Ok(id)
+    }
+
     pub fn new() -> FakeEngine {
         FakeEngine::default()
     }
@@ -309,73 +375,30 @@ impl Engine for FakeEngine {
     }
 
     async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<Started> {
-        self.check_reachable()?;
-        let image = self
-            .images
-            .lock()
-            .unwrap()
-            .get(&spec.image)
-            .cloned()
-            .ok_or_else(|| EngineError::ImageNotFound(spec.image.clone()))?;
-        let has_command = match &spec.command {
-            Some(command) => !command.is_empty() && !command[0].is_empty(),
-            None => !image.entrypoint.is_empty() || !image.cmd.is_empty(),
-        };
-        if !has_command {
-            return Err(EngineError::Api {
-                operation: "container create".into(),
-                message: "no command specified".into(),
-            });
-        }
-        let mut listeners = Vec::new();
-        for (_, host_port) in &spec.ports {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", *host_port))
-                .await
-                .map_err(|_| EngineError::PortInUse(*host_port))?;
-            listeners.push(tokio::spawn(async move {
-                // Accept and hold every connection, as a listening app would.
-                let mut held = Vec::new();
-                while let Ok((stream, _)) = listener.accept().await {
-                    held.push(stream);
-                }
-            }));
-        }
-        let mut containers = self.containers.lock().unwrap();
-        if containers.values().any(|c| c.name == spec.name) {
-            for listener in listeners {
-                listener.abort();
-            }
-            return Err(EngineError::Conflict(format!(
-                "the container name `{}` is already in use",
-                spec.name
-            )));
-        }
-        let id = ContainerId(format!(
-            "fake{:060}",
-            self.next_id.fetch_add(1, Ordering::SeqCst)
-        ));
-        containers.insert(
-            id.clone(),
-            FakeContainer {
-                output: broadcast::channel(4096).0,
-                name: spec.name.clone(),
-                labels: spec.labels.clone(),
-                state: ContainerState::Running,
-                ports: spec.ports.iter().copied().collect(),
-                created: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0),
-                listeners,
-                frozen: false,
-            },
-        );
-        drop(containers);
+        let id = self.make(spec, ContainerState::Running).await?;
         self.emit("start", &id);
         Ok(Started {
             id,
             placement: Placement::local(),
         })
+    }
+
+    async fn create_attachable(
+        &self,
+        spec: &InstanceSpec,
+        _tty: bool,
+    ) -> EngineResult<ContainerId> {
+        self.make(spec, ContainerState::Created).await
+    }
+
+    async fn start_created(&self, id: &ContainerId) -> EngineResult<()> {
+        self.check_reachable()?;
+        match self.containers.lock().unwrap().get_mut(id) {
+            Some(container) => container.state = ContainerState::Running,
+            None => return Err(EngineError::NotFound(id.0.clone())),
+        }
+        self.emit("start", id);
+        Ok(())
     }
 
     async fn remove_instance(&self, id: &ContainerId, _grace: Duration) -> EngineResult<()> {

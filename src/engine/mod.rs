@@ -371,6 +371,29 @@ pub trait Engine: Send + Sync + 'static {
     /// Creates and starts a container. When the start fails the container is removed again.
     async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<Started>;
 
+    /// Creates a container, not started, for a session to attach to first (`ltc run`): stdin
+    /// open until the session closes it, on a terminal when `tty`. An engine that cannot attach
+    /// to its containers (a swarm's services) says so.
+    async fn create_attachable(
+        &self,
+        _spec: &InstanceSpec,
+        _tty: bool,
+    ) -> EngineResult<ContainerId> {
+        Err(EngineError::Api {
+            operation: "container create".into(),
+            message: "this engine cannot attach to what it runs".into(),
+        })
+    }
+
+    /// Starts a container made by [`Engine::create_attachable`]. When the start fails the
+    /// container is removed.
+    async fn start_created(&self, _id: &ContainerId) -> EngineResult<()> {
+        Err(EngineError::Api {
+            operation: "container start".into(),
+            message: "this engine cannot attach to what it runs".into(),
+        })
+    }
+
     /// Which engine this is (`ltc target --engine`).
     fn kind(&self) -> crate::model::EngineKind {
         crate::model::EngineKind::Docker

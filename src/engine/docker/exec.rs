@@ -1,5 +1,5 @@
 //! What only the CLI asks of Docker directly: a command in a container with its streams
-//! attached (`ltc ssh`), its terminal's size and its exit status; and the engine's disk usage
+//! attached (`ltc ssh`) or a container's own (`ltc run`), its terminal's size and its exit status; and the engine's disk usage
 //! report, read as JSON because its shape changed across API versions.
 
 use super::{CALL_TIMEOUT, DockerEngine, LONG_CALL_TIMEOUT, describe};
@@ -14,10 +14,28 @@ pub enum ExecOutput {
     Stderr(bytes::Bytes),
 }
 
-/// A command running in a container with its streams attached (`ltc ssh`).
+/// What a session is attached to: a command run in a container (`ltc ssh`), or a container's
+/// own process (`ltc run`).
+#[derive(Clone, Debug)]
+pub enum Attached {
+    /// An exec's id.
+    Exec(String),
+    /// A container's id.
+    Container(String),
+}
+
+impl Attached {
+    pub fn id(&self) -> &str {
+        match self {
+            Attached::Exec(id) | Attached::Container(id) => id,
+        }
+    }
+}
+
+/// A command running in a container with its streams attached (`ltc ssh`, `ltc run`).
 pub struct ExecSession {
-    /// The exec's id, to resize its terminal and read its exit status.
-    pub id: String,
+    /// What it is attached to, to resize its terminal.
+    pub of: Attached,
     pub output: BoxStream<'static, EngineResult<ExecOutput>>,
     pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
 }
@@ -103,8 +121,44 @@ impl DockerEngine {
                 message: "the engine did not attach the command's streams".into(),
             });
         };
+        Ok(ExecSession {
+            of: Attached::Exec(created.id),
+            output: self.session_output(output),
+            input,
+        })
+    }
+
+    /// Attaches to the streams of a container made by `create_attachable`, before it starts:
+    /// nothing it writes is missed.
+    pub async fn attach_session(&self, container: &str) -> EngineResult<ExecSession> {
+        let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
+        let options = bollard::query_parameters::AttachContainerOptionsBuilder::default()
+            .stdin(true)
+            .stdout(true)
+            .stderr(true)
+            .stream(true)
+            .logs(false)
+            .build();
+        let attached = docker
+            .attach_container(container, Some(options))
+            .await
+            .map_err(|e| self.map_error("container attach", e))?;
+        Ok(ExecSession {
+            of: Attached::Container(container.to_string()),
+            output: self.session_output(attached.output),
+            input: attached.input,
+        })
+    }
+
+    fn session_output(
+        &self,
+        output: impl futures_util::Stream<
+            Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
+        > + Send
+        + 'static,
+    ) -> BoxStream<'static, EngineResult<ExecOutput>> {
         let host = self.host.clone();
-        let output = output.map(move |item| match item {
+        Box::pin(output.map(move |item| match item {
             Ok(bollard::container::LogOutput::StdErr { message }) => {
                 Ok(ExecOutput::Stderr(message))
             }
@@ -113,25 +167,35 @@ impl DockerEngine {
                 endpoint: host.clone(),
                 reason: describe(&e),
             }),
-        });
-        Ok(ExecSession {
-            id: created.id,
-            output: Box::pin(output),
-            input,
-        })
+        }))
     }
 
     /// Gives a session's terminal a new size (columns, rows).
-    pub async fn resize_exec(&self, id: &str, columns: u16, rows: u16) -> EngineResult<()> {
+    pub async fn resize_session(&self, of: &Attached, columns: u16, rows: u16) -> EngineResult<()> {
         let docker = self.client().await?;
-        let options = bollard::exec::ResizeExecOptions {
-            height: rows,
-            width: columns,
-        };
-        docker
-            .resize_exec(id, options)
-            .await
-            .map_err(|e| self.map_error("exec resize", e))
+        match of {
+            Attached::Exec(id) => {
+                let options = bollard::exec::ResizeExecOptions {
+                    height: rows,
+                    width: columns,
+                };
+                docker
+                    .resize_exec(id, options)
+                    .await
+                    .map_err(|e| self.map_error("exec resize", e))
+            }
+            Attached::Container(id) => {
+                let options =
+                    bollard::query_parameters::ResizeContainerTTYOptionsBuilder::default()
+                        .h(i32::from(rows))
+                        .w(i32::from(columns))
+                        .build();
+                docker
+                    .resize_container_tty(id, options)
+                    .await
+                    .map_err(|e| self.map_error("container resize", e))
+            }
+        }
     }
 
     /// The exit status of a session's command, once it has ended.

@@ -15,10 +15,10 @@ use super::{
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
-use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, PortBinding};
+use bollard::models::ContainerSummaryStateEnum;
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateImageOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -32,9 +32,10 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a pull or build may take (they stream progress while they run).
 pub(in crate::engine) const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
 
+mod create;
 mod exec;
 mod storage;
-pub use exec::{ExecOutput, ExecSession};
+pub use exec::{Attached, ExecOutput, ExecSession};
 
 #[derive(Clone)]
 pub struct DockerEngine {
@@ -357,80 +358,26 @@ impl Engine for DockerEngine {
     }
 
     async fn run_instance(&self, spec: &InstanceSpec) -> EngineResult<Started> {
-        let docker = self.client().await?;
-        let exposed: Vec<String> = spec.ports.iter().map(|(c, _)| format!("{c}/tcp")).collect();
-        let bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
-            .ports
-            .iter()
-            .map(|(container, host)| {
-                let binding = PortBinding {
-                    host_ip: Some("127.0.0.1".into()),
-                    host_port: Some(host.to_string()),
-                };
-                (format!("{container}/tcp"), Some(vec![binding]))
-            })
-            .collect();
-        let host_config = HostConfig {
-            // Docker's bundled init forwards SIGTERM, so a stop takes milliseconds, not the grace.
-            init: Some(true),
-            port_bindings: Some(bindings),
-            memory: (spec.memory_bytes > 0).then_some(spec.memory_bytes as i64),
-            cpu_shares: Some(spec.cpu_shares as i64),
-            pids_limit: (spec.pids_limit > 0).then_some(i64::from(spec.pids_limit)),
-            privileged: Some(spec.privileged),
-            security_opt: (!spec.privileged).then(|| vec!["no-new-privileges".to_string()]),
-            mounts: (!spec.mounts.is_empty()).then(|| {
-                spec.mounts
-                    .iter()
-                    .map(|(source, target, read_only)| bollard::models::Mount {
-                        target: Some(target.clone()),
-                        source: Some(source.clone()),
-                        typ: Some(if source.starts_with('/') {
-                            bollard::models::MountType::BIND
-                        } else {
-                            bollard::models::MountType::VOLUME
-                        }),
-                        read_only: Some(*read_only),
-                        ..Default::default()
-                    })
-                    .collect()
-            }),
-            ..Default::default()
-        };
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            entrypoint: spec.command.as_ref().map(|c| c[..1].to_vec()),
-            cmd: spec.command.as_ref().map(|c| c[1..].to_vec()),
-            env: Some(spec.env.clone()),
-            working_dir: spec.working_dir.clone(),
-            user: spec.user.clone(),
-            labels: Some(spec.labels.clone().into_iter().collect()),
-            exposed_ports: Some(exposed),
-            host_config: Some(host_config),
-            ..Default::default()
-        };
-        let options = CreateContainerOptionsBuilder::default()
-            .name(&spec.name)
-            .build();
-        let created = docker
-            .create_container(Some(options), body)
-            .await
-            .map_err(|e| match e {
-                BollardError::DockerResponseServerError {
-                    status_code: 404, ..
-                } => EngineError::ImageNotFound(spec.image.clone()),
-                other => self.map_error("container create", other),
-            })?;
-        let id = ContainerId(created.id);
-        if let Err(e) = docker.start_container(&id.0, None).await {
-            let error = self.map_error("container start", e);
-            let _ = self.remove_instance(&id, Duration::ZERO).await;
-            return Err(error);
-        }
+        let id = self.create(spec, None).await?;
+        self.start_created(&id).await?;
         Ok(Started {
             id,
             placement: Placement::local(),
         })
+    }
+
+    async fn create_attachable(&self, spec: &InstanceSpec, tty: bool) -> EngineResult<ContainerId> {
+        self.create(spec, Some(tty)).await
+    }
+
+    async fn start_created(&self, id: &ContainerId) -> EngineResult<()> {
+        let docker = self.client().await?;
+        if let Err(e) = docker.start_container(&id.0, None).await {
+            let error = self.map_error("container start", e);
+            let _ = self.remove_instance(id, Duration::ZERO).await;
+            return Err(error);
+        }
+        Ok(())
     }
 
     async fn remove_instance(&self, id: &ContainerId, grace: Duration) -> EngineResult<()> {
