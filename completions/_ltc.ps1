@@ -292,6 +292,8 @@ Register-ArgumentCompleter -Native -CommandName 'ltc' -ScriptBlock {
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set an environment variable NAME=VALUE over the app''s (a bare NAME copies yours)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Print the task''s guid and return; `ltc logs GUID` and `ltc task GUID` follow it')
             [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Print the task''s guid and return; `ltc logs GUID` and `ltc task GUID` follow it')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Give the command a terminal even when ltc''s input or output is not one')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'No terminal: stdin, stdout and stderr pass through as plain streams')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON on stdout, and errors as one JSON object on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors (no progress, notes or warnings)')

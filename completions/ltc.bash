@@ -729,7 +729,7 @@ _ltc() {
             return 0
             ;;
         ltc__subcmd__run)
-            opts="-e -d -q -h -V --env --detach --json --quiet --help --version"
+            opts="-e -d -t -T -q -h -V --env --detach --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

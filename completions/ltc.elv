@@ -278,6 +278,8 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand --env 'Set an environment variable NAME=VALUE over the app''s (a bare NAME copies yours)'
             cand -d 'Print the task''s guid and return; `ltc logs GUID` and `ltc task GUID` follow it'
             cand --detach 'Print the task''s guid and return; `ltc logs GUID` and `ltc task GUID` follow it'
+            cand -t 'Give the command a terminal even when ltc''s input or output is not one'
+            cand -T 'No terminal: stdin, stdout and stderr pass through as plain streams'
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'

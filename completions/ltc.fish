@@ -198,6 +198,8 @@ complete -c ltc -n "__fish_ltc_using_subcommand volumes" -s h -l help -d 'Print 
 complete -c ltc -n "__fish_ltc_using_subcommand volumes" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s e -l env -d 'Set an environment variable NAME=VALUE over the app\'s (a bare NAME copies yours)' -r
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s d -l detach -d 'Print the task\'s guid and return; `ltc logs GUID` and `ltc task GUID` follow it'
+complete -c ltc -n "__fish_ltc_using_subcommand run" -s t -d 'Give the command a terminal even when ltc\'s input or output is not one'
+complete -c ltc -n "__fish_ltc_using_subcommand run" -s T -d 'No terminal: stdin, stdout and stderr pass through as plain streams'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s h -l help -d 'Print help'

@@ -91,7 +91,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return error.exit_code();
         }
     };
-    let is_test = matches!(&cli.command, cli::Command::Test(_));
+    // `ltc test` and `ltc run` handle Ctrl-C themselves, to remove what they made first.
+    let is_test = matches!(&cli.command, cli::Command::Test(_))
+        || matches!(&cli.command, cli::Command::Run(a) if !a.detach);
     // Following a stream ends with Ctrl-C, and that is success.
     let streaming = matches!(
         &cli.command,
@@ -102,7 +104,6 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let result = runtime.block_on(async {
         tokio::select! {
             result = commands::dispatch(cli.command, &settings, &ui) => result,
-            // `ltc test` handles Ctrl-C itself, to remove its app first.
             _ = tokio::signal::ctrl_c(), if !is_node && !is_test => {
                 if streaming {
                     Ok(())

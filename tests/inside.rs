@@ -138,42 +138,62 @@ fn wait_for(seen: &Arc<Mutex<Vec<u8>>>, needle: &str) {
     }
 }
 
-#[test]
-fn an_interactive_session_has_a_real_terminal_and_restores_ours() {
+/// A program on a pseudo-terminal: what it printed so far, its keyboard, the terminal.
+struct OnTerminal {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    seen: Arc<Mutex<Vec<u8>>>,
+    keys: Box<dyn Write + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+/// Runs `script` under `sh -c` on a pseudo-terminal of `rows` × `cols`, with this home's
+/// settings.
+fn on_a_terminal(home: &Home, script: &str, (rows, cols): (u16, u16)) -> OnTerminal {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    require_docker();
-    let home = Home::new();
-    create_box(&home, "1");
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    // The terminal's settings before and after the session, around it.
+    let size = PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    };
+    let pty = native_pty_system().openpty(size).unwrap();
     let mut command = CommandBuilder::new("sh");
-    command.args([
-        "-c",
-        &format!("stty -g; echo BEGIN; {LTC} ssh box; echo; echo END; stty -g"),
-    ]);
+    command.args(["-c", script]);
     command.env("LTC_HOME", home.path());
     command.env("LTC_ROUTER_ADDR", format!("127.0.0.1:{}", home.router_port));
     command.env("TERM", "xterm");
     command.env("NO_COLOR", "1");
-    let mut child = pty.slave.spawn_command(command).unwrap();
+    let child = pty.slave.spawn_command(command).unwrap();
     drop(pty.slave);
-    let seen = read_into(pty.master.try_clone_reader().unwrap());
-    let mut keys = pty.master.take_writer().unwrap();
+    OnTerminal {
+        child,
+        seen: read_into(pty.master.try_clone_reader().unwrap()),
+        keys: pty.master.take_writer().unwrap(),
+        master: pty.master,
+    }
+}
+
+#[test]
+fn an_interactive_session_has_a_real_terminal_and_restores_ours() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    // The terminal's settings before and after the session, around it.
+    let script = format!("stty -g; echo BEGIN; {LTC} ssh box; echo; echo END; stty -g");
+    let OnTerminal {
+        mut child,
+        seen,
+        mut keys,
+        master,
+    } = on_a_terminal(&home, &script, (24, 80));
     wait_for(&seen, "BEGIN");
     wait_for(&seen, "/ # ");
     keys.write_all(b"echo hi-$((40+2))\r").unwrap();
     wait_for(&seen, "hi-42");
     keys.write_all(b"stty size\r").unwrap();
     wait_for(&seen, "24 80");
-    pty.master
-        .resize(PtySize {
+    master
+        .resize(portable_pty::PtySize {
             rows: 30,
             cols: 100,
             pixel_width: 0,
@@ -235,6 +255,131 @@ fn ltc_run_runs_a_one_off_with_the_apps_settings_and_leaves_nothing() {
     );
     let run = home.ltc(&["run", "nope", "--", "true"]).code(14);
     assert!(run.stderr.contains("app `nope` not found"), "{run:#?}");
+}
+
+/// No task container and no task record of this home's are left.
+#[track_caller]
+fn nothing_left_of_runs(home: &Home) {
+    assert!(
+        home.containers().iter().all(|c| c.app == "box"),
+        "no task container is left: {:?}",
+        home.containers()
+    );
+    assert_eq!(
+        home.json(&["task"]),
+        serde_json::json!([]),
+        "nor a task record"
+    );
+}
+
+#[test]
+fn ltc_run_passes_stdin_and_keeps_stdout_and_stderr_apart_byte_for_byte() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    // Every byte value, and a line longer than a log line may be.
+    let mut input: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    input.extend(std::iter::repeat_n(b'x', 10_000));
+    let script = "cat; echo to-stderr >&2; exit 3";
+    let mut child = home
+        .command(&["run", "box", "--", "sh", "-c", script])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let sent = input.clone();
+    // The end of ltc's input is the end of the command's: `cat` ends.
+    let writer = std::thread::spawn(move || stdin.write_all(&sent));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout == input,
+        "stdout is stdin, byte for byte ({} bytes of {})",
+        out.stdout.len(),
+        input.len()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("to-stderr"), "{stderr}");
+    nothing_left_of_runs(&home);
+    // A reader that has what it wants ends the run, and its container, at once.
+    let envs: Vec<_> = home
+        .command(&[])
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    let piped = std::process::Command::new("bash")
+        .args([
+            "-c",
+            &format!("set -o pipefail; {LTC} run box -- yes | head -2"),
+        ])
+        .envs(envs)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(0), "{piped:?}");
+    assert_eq!(String::from_utf8_lossy(&piped.stdout), "y\ny\n");
+    nothing_left_of_runs(&home);
+    // With --json the output is the task's log, a JSON object a line, then the task's.
+    let run = home
+        .ltc(&["run", "box", "--json", "--", "sh", "-c", "echo one; exit 2"])
+        .code(2);
+    let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&run.stdout)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(values.iter().any(|l| l["message"] == "one"), "{run:#?}");
+    assert_eq!(values.last().unwrap()["exit_code"], 2, "{run:#?}");
+    nothing_left_of_runs(&home);
+}
+
+#[test]
+fn ltc_run_on_a_terminal_gives_the_command_one() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    let script = format!("{LTC} run box -- sh; echo \"END $?\"");
+    let OnTerminal {
+        mut child,
+        seen,
+        mut keys,
+        // Kept open: a closed terminal hangs its programs up.
+        master: _master,
+    } = on_a_terminal(&home, &script, (30, 100));
+    wait_for(&seen, "/ # ");
+    keys.write_all(b"tty; stty size\r").unwrap();
+    wait_for(&seen, "/dev/pts/");
+    wait_for(&seen, "30 100");
+    keys.write_all(b"exit 4\r").unwrap();
+    wait_for(&seen, "END 4");
+    assert!(child.wait().unwrap().success());
+    nothing_left_of_runs(&home);
+}
+
+#[test]
+fn an_interrupted_ltc_run_stops_its_container() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    let install = home.install_id().unwrap();
+    let run = Follow::start(
+        &home,
+        &["run", "box", "--", "sh", "-c", "echo started; sleep 60"],
+    );
+    run.wait_for("started", Duration::from_secs(30));
+    let label = format!("io.ltc.install={install}");
+    assert!(
+        containers_with_label(&label).len() == 2,
+        "the app's instance and the run's container"
+    );
+    let run = run.stop();
+    assert_eq!(run.code, 130, "{run:#?}");
+    nothing_left_of_runs(&home);
 }
 
 fn task_file(home: &Home, guid: &str, script: &str) -> std::path::PathBuf {

@@ -60,6 +60,14 @@ pub struct RunArgs {
     /// Print the task's guid and return; `ltc logs GUID` and `ltc task GUID` follow it
     #[arg(short, long)]
     pub detach: bool,
+
+    /// Give the command a terminal even when ltc's input or output is not one
+    #[arg(short = 't', conflicts_with = "no_tty")]
+    pub tty: bool,
+
+    /// No terminal: stdin, stdout and stderr pass through as plain streams
+    #[arg(short = 'T')]
+    pub no_tty: bool,
 }
 
 #[derive(Debug, Args)]

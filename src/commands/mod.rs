@@ -7,6 +7,7 @@ mod daemon;
 mod list;
 mod logs;
 mod remove;
+mod run;
 mod scale;
 mod selftest;
 mod service;
@@ -36,7 +37,7 @@ pub async fn dispatch(command: Command, settings: &Settings, ui: &Ui) -> Result<
         Command::Remove(args) => remove::run(args, settings, ui).await,
         Command::Ssh(args) => ssh::run(args, settings, ui).await,
         Command::Volumes(args) => tasks::volumes(args, settings, ui).await,
-        Command::Run(args) => tasks::run(args, settings, ui).await,
+        Command::Run(args) => run::run(args, settings, ui).await,
         Command::SubmitTask(args) => tasks::submit(args, settings, ui).await,
         Command::Task(args) => tasks::show(args, settings, ui).await,
         Command::CancelTask(args) => tasks::cancel(args, settings, ui).await,

@@ -1,14 +1,12 @@
-//! One-off tasks: `ltc run APP -- CMD` (Heroku's `run`), and Lattice's `submit-task`, `task`,
-//! `cancel-task` and `delete-task`.
+//! One-off tasks, Lattice's `submit-task`, `task`, `cancel-task` and `delete-task` (`ltc run`
+//! is in `run.rs`), and `ltc volumes`.
 
-use super::{app_path, create};
-use crate::cli::{RunArgs, SubmitTaskArgs, TaskArgs, TaskGuidArgs};
-use crate::client::{self, Client};
+use super::create;
+use crate::cli::{SubmitTaskArgs, TaskArgs, TaskGuidArgs};
+use crate::client;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::{
-    AppName, EnvVar, ImageRequest, LogLine, RunRequest, TASK_END_SOURCE, Task, TaskState,
-};
+use crate::model::{EnvVar, ImageRequest, Task, TaskState};
 use crate::model::{new_task, validate_guid};
 use crate::ui::{Cell, Color, Ui};
 use hyper::Method;
@@ -65,80 +63,6 @@ pub async fn volumes(args: crate::cli::VolumesArgs, settings: &Settings, ui: &Ui
 
 fn task_path(guid: &str) -> String {
     format!("/v1/tasks/{guid}")
-}
-
-pub async fn run(args: RunArgs, settings: &Settings, ui: &Ui) -> Result<()> {
-    let name = AppName::parse(&args.name)?;
-    let request = RunRequest {
-        command: args.command.clone(),
-        env: args
-            .env
-            .iter()
-            .map(|e| e.resolve(|n| settings.caller_var(n)))
-            .collect(),
-    };
-    let client = client::connect(settings, ui).await?;
-    let path = format!("{}/tasks", app_path(name.as_str()));
-    let (task, _): (Task, u64) = client.call(Method::POST, &path, Some(&request)).await?;
-    let guid = task.task_guid.clone();
-    if args.detach {
-        if ui.json {
-            ui.json(&task);
-        } else {
-            ui.note(format!(
-                "Running `{}` as task {guid}",
-                args.command.join(" ")
-            ));
-            ui.out(&guid);
-        }
-        return Ok(());
-    }
-    let ended = follow(&client, &guid, ui).await;
-    let task: Result<Task> = client.get(&task_path(&guid)).await;
-    // `ltc run` leaves nothing behind: the task goes with its container.
-    let _ = client
-        .call::<Task>(Method::DELETE, &task_path(&guid), None::<&()>)
-        .await;
-    ended?;
-    let task = task?;
-    if ui.json {
-        ui.json(&task);
-    }
-    match (task.exit_code, task.failed) {
-        (Some(0), _) | (None, false) => Ok(()),
-        (Some(code), _) => Err(Error::exited(code as i32)),
-        (None, true) => Err(Error::failed(format!(
-            "task {guid} failed: {}",
-            task.failure_reason
-        ))),
-    }
-}
-
-/// Prints a task's output as it comes until its log says it ended.
-async fn follow(client: &Client, guid: &str, ui: &Ui) -> Result<()> {
-    let mut ended = false;
-    let path = format!("{}/logs?tail=100000", task_path(guid));
-    client
-        .stream_until(Method::GET, &path, &(), |line: LogLine| {
-            if line.source == TASK_END_SOURCE {
-                ended = true;
-                return false;
-            }
-            match (line.source.as_str(), ui.json) {
-                (_, true) => ui.out(serde_json::to_string(&line).expect("serialisable")),
-                ("APP", false) => ui.out(&line.message),
-                _ => {}
-            }
-            true
-        })
-        .await?;
-    if ended {
-        Ok(())
-    } else {
-        Err(Error::failed(
-            "the ltc node stopped sending the task's output",
-        ))
-    }
 }
 
 pub async fn submit(args: SubmitTaskArgs, settings: &Settings, ui: &Ui) -> Result<()> {

@@ -700,6 +700,17 @@ pub struct RunRequest {
     /// Set or replaced over the app's environment.
     #[serde(default)]
     pub env: Vec<EnvVar>,
+    /// A session attaches to the container's streams before it starts (`ltc run` without
+    /// `--detach`); without one the output is read from the task's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<RunAttach>,
+}
+
+/// How an `ltc run` session attaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAttach {
+    /// On a terminal (stdout and stderr are then one stream).
+    pub tty: bool,
 }
 
 /// The source of the line a task's log ends with: its message says how the task ended.

@@ -299,6 +299,9 @@ async fn route_tasks(node: &Arc<Node>, request: Request<Incoming>) -> Result<Res
             done(node, &node.submit_task(body).await?)
         }
         (&Method::GET, ["v1", "tasks", guid]) => done(node, &node.task(guid)?),
+        (&Method::POST, ["v1", "tasks", guid, "attached"]) => {
+            done(node, &node.session_attached(guid).await?)
+        }
         (&Method::POST, ["v1", "tasks", guid, "cancel"]) => {
             done(node, &node.cancel_task(guid).await?)
         }

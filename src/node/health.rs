@@ -21,11 +21,13 @@ pub const LIVENESS_INTERVAL: Duration = Duration::from_secs(5);
 /// Failures in a row that make a RUNNING instance a crash.
 pub const FAILURE_THRESHOLD: u32 = 3;
 
-/// The node's health timings; tests shorten them.
+/// The node's timings; tests shorten them.
 #[derive(Debug, Clone)]
 pub struct Tuning {
     pub liveness_interval: Duration,
     pub failure_threshold: u32,
+    /// How long an `ltc run` container waits for its session to attach.
+    pub attach_wait: Duration,
 }
 
 impl Default for Tuning {
@@ -33,6 +35,7 @@ impl Default for Tuning {
         Tuning {
             liveness_interval: LIVENESS_INTERVAL,
             failure_threshold: FAILURE_THRESHOLD,
+            attach_wait: super::sessions::ATTACH_WAIT,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod probe;
 pub mod records;
 pub mod resolve;
 mod rollout;
+mod sessions;
 mod status;
 pub mod store;
 mod sync;
@@ -197,6 +198,8 @@ pub struct Node {
     resynced: std::sync::atomic::AtomicBool,
     /// Tasks whose start is in flight.
     task_starts: Mutex<HashSet<String>>,
+    /// `ltc run` tasks whose container waits for its session to attach.
+    held_runs: Mutex<HashMap<String, sessions::Held>>,
     /// Tasks whose end is being recorded.
     tasks_finishing: Mutex<HashSet<String>>,
     /// Tasks whose output this node has followed (once each).
@@ -318,6 +321,7 @@ impl Node {
             inherited: std::sync::atomic::AtomicBool::new(false),
             resynced: std::sync::atomic::AtomicBool::new(false),
             task_starts: Mutex::new(HashSet::new()),
+            held_runs: Mutex::new(HashMap::new()),
             remove_volumes: Mutex::new(HashSet::new()),
             tasks_followed: Mutex::new(HashSet::new()),
             tasks_finishing: Mutex::new(HashSet::new()),

@@ -106,7 +106,18 @@ impl Node {
         if run.builtin {
             self.ensure_demo_image(&|_| {}).await?;
         }
-        self.submit_task(task).await
+        // A session attaches to the container before it starts, where the engine can attach.
+        let attach = request
+            .attach
+            .filter(|_| self.engine.kind() == crate::model::EngineKind::Docker);
+        if let Some(attach) = attach {
+            self.hold_for_session(&guid, attach.tty);
+        }
+        let submitted = self.submit_task(task).await;
+        if submitted.is_err() {
+            self.release_held(&guid);
+        }
+        submitted
     }
 
     pub fn task(&self, guid: &str) -> Result<Task> {
@@ -138,6 +149,8 @@ impl Node {
                 self.update_task(guid, |t| {
                     t.failure_reason = "cancelled".into();
                 });
+                // A container waiting for its session is removed without starting.
+                self.release_held(guid);
                 // A start in flight ends first: its container is then known, or never made.
                 let deadline = tokio::time::Instant::now() + OUTPUT_WAIT;
                 while self.starting_task(guid) && tokio::time::Instant::now() < deadline {
@@ -212,6 +225,9 @@ impl Node {
         // Recorded before the engine is asked: a node killed in between leaves a RUNNING task
         // without a container, which the next node fails rather than runs twice.
         self.update_task(&guid, |t| t.state = TaskState::Running);
+        if let Some(tty) = self.held_tty(&guid) {
+            return self.start_held(&task, tty).await;
+        }
         let spec = self.container_of(&task);
         match self.engine.run_instance(&spec).await {
             Ok(started) => {
@@ -225,15 +241,7 @@ impl Node {
                     self.lock().note_removed(&id);
                     return;
                 }
-                self.follow_task(&guid, id.clone(), 0);
-                self.logs.event(
-                    "task_running",
-                    &guid,
-                    None,
-                    None,
-                    format!("container {}", id.short()),
-                );
-                self.kick();
+                self.task_started(&guid, &id);
             }
             Err(e) => self.complete(
                 &guid,
@@ -244,8 +252,21 @@ impl Node {
         }
     }
 
+    /// A task's container runs: its output is followed.
+    pub(super) fn task_started(self: &Arc<Self>, guid: &str, id: &ContainerId) {
+        self.follow_task(guid, id.clone(), 0);
+        self.logs.event(
+            "task_running",
+            guid,
+            None,
+            None,
+            format!("container {}", id.short()),
+        );
+        self.kick();
+    }
+
     /// The container of a task: no ports, labelled with the task's guid.
-    fn container_of(&self, task: &Task) -> InstanceSpec {
+    pub(super) fn container_of(&self, task: &Task) -> InstanceSpec {
         let home = self.paths.home.display().to_string();
         let labels = BTreeMap::from([
             (labels::INSTALL.to_string(), self.install_id.clone()),
@@ -372,7 +393,13 @@ impl Node {
     }
 
     /// Marks a task COMPLETED, ends its log with how, and prunes old completed tasks.
-    fn complete(&self, guid: &str, code: Option<i64>, failure: Option<String>, result: String) {
+    pub(super) fn complete(
+        &self,
+        guid: &str,
+        code: Option<i64>,
+        failure: Option<String>,
+        result: String,
+    ) {
         let message = match (&failure, code) {
             (None, _) => "completed".to_string(),
             (Some(reason), _) => format!("failed: {reason}"),
@@ -405,7 +432,7 @@ impl Node {
     }
 
     /// Records a task's container, unless the task ended meanwhile; true when recorded.
-    fn record_container(&self, guid: &str, id: &ContainerId) -> bool {
+    pub(super) fn record_container(&self, guid: &str, id: &ContainerId) -> bool {
         let mut inner = self.lock();
         let mut next = inner.desired.clone();
         let Some(task) = next.tasks.get_mut(guid) else {
@@ -520,7 +547,7 @@ impl Node {
     }
 
     /// Whether this node is starting the task right now (its start is in flight).
-    fn starting_task(&self, guid: &str) -> bool {
+    pub(super) fn starting_task(&self, guid: &str) -> bool {
         self.task_starts
             .lock()
             .expect("task starts lock")

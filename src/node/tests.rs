@@ -9,11 +9,11 @@ use crate::error::Kind;
 use crate::model::{AppStatus, CreateRequest, CreateResponse, ImageProgress, InstanceState};
 use std::time::Duration;
 
-struct Harness {
+pub(super) struct Harness {
     _dir: tempfile::TempDir,
-    settings: Settings,
-    engine: Arc<FakeEngine>,
-    node: Arc<Node>,
+    pub(super) settings: Settings,
+    pub(super) engine: Arc<FakeEngine>,
+    pub(super) node: Arc<Node>,
 }
 
 fn settings(dir: &std::path::Path) -> Settings {
@@ -36,7 +36,7 @@ fn image() -> ImageConfig {
 }
 
 impl Harness {
-    fn new() -> Harness {
+    pub(super) fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let settings = settings(dir.path());
         let engine = Arc::new(FakeEngine::new());
@@ -58,6 +58,7 @@ impl Harness {
         let tuning = health::Tuning {
             liveness_interval: Duration::from_millis(30),
             failure_threshold: 3,
+            attach_wait: Duration::from_millis(300),
         };
         let node = Node::new(
             engine,
@@ -78,7 +79,7 @@ impl Harness {
         self.node = Self::start_node(&self.settings, self.engine.clone());
     }
 
-    async fn create(&self, name: &str, instances: u32) -> Result<CreateResponse> {
+    pub(super) async fn create(&self, name: &str, instances: u32) -> Result<CreateResponse> {
         self.create_with(CreateRequest {
             name: name.into(),
             instances,
