@@ -307,6 +307,26 @@ fn ltc_run_passes_stdin_and_keeps_stdout_and_stderr_apart_byte_for_byte() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("to-stderr"), "{stderr}");
     nothing_left_of_runs(&home);
+    // -t with input from a pipe: the input's end reaches the command as a terminal's (Ctrl-D),
+    // and the output is not cut short by it.
+    let mut child = home
+        .command(&[
+            "run",
+            "-t",
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "read x; echo got-$x; cat; echo done",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a\nb\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("got-a") && text.contains("done"), "{text:?}");
     // A reader that has what it wants ends the run, and its container, at once.
     let envs: Vec<_> = home
         .command(&[])

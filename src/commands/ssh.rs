@@ -22,6 +22,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
+/// End of transmission (Ctrl-D): a terminal's end of input.
+const EOT: u8 = 0x04;
+
 /// The shells tried, in order, for an interactive session.
 const SHELLS: [&str; 2] = ["/bin/bash", "/bin/sh"];
 
@@ -236,8 +239,14 @@ pub(crate) async fn pump(
                 return;
             }
         }
-        // End of ltc's input: the command's stdin ends too.
-        let _ = input.shutdown().await;
+        // End of ltc's input: the command's stdin ends too. On a terminal the engine would end
+        // the output with the input, so the end is sent as a terminal sends it: Ctrl-D.
+        if tty {
+            let _ = input.write_all(&[EOT]).await;
+            let _ = input.flush().await;
+        } else {
+            let _ = input.shutdown().await;
+        }
         // Keep the connection's other half open until the output ends.
         std::future::pending::<()>().await;
     });
