@@ -121,6 +121,18 @@ fn apps_on_a_two_machine_swarm_are_placed_routed_restarted_updated_and_moved() {
     }
     let (code, body) = http_get(home.router_port, "/", "shell.localhost").unwrap();
     assert_eq!((code, body.trim()), (200, "hello"));
+    // A one-off on a swarm is a service too: its output comes from its log (no attaching).
+    let run = home
+        .ltc(&[
+            "run",
+            "shell",
+            "--",
+            "sh",
+            "-c",
+            "cat /www/index.html; exit 3",
+        ])
+        .code(3);
+    assert_eq!(run.stdout.trim(), "hello", "{run:#?}");
 
     // A build from a directory happens on the manager and reaches the other machine through
     // the registry too.
