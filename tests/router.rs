@@ -10,6 +10,7 @@ use ltc::router::table::AppRoutes;
 use ltc::router::{Router, RouterConfig};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -909,11 +910,9 @@ async fn h2c_clients_are_served() {
     assert_eq!(rec.seen()[0].headers["host"], "web.d.io");
 }
 
-#[tokio::test]
-async fn upgrades_are_spliced_through() {
-    let (a, _) = backend("a").await;
-    let p = proxy(vec![app("web", &[a])]).await;
-    let mut stream = TcpStream::connect(p.addr).await.unwrap();
+/// A connection to `web.d.io` upgraded to the test backend's echo protocol.
+async fn upgraded(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
         .write_all(
             b"GET /ws HTTP/1.1\r\nHost: web.d.io\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
@@ -924,6 +923,15 @@ async fn upgrades_are_spliced_through() {
     let n = stream.read(&mut buf).await.unwrap();
     let head = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    stream
+}
+
+#[tokio::test]
+async fn upgrades_are_spliced_through() {
+    let (a, _) = backend("a").await;
+    let p = proxy(vec![app("web", &[a])]).await;
+    let mut stream = upgraded(p.addr).await;
+    let mut buf = vec![0u8; 1024];
     stream.write_all(b"ping").await.unwrap();
     let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
         .await
@@ -1067,4 +1075,98 @@ async fn connect_route(target: SocketAddr) -> TcpStream {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the TCP route on {target} never listened");
+}
+
+/// A backend that takes `ms` per request and counts how many it works on at once: (now, most).
+async fn counting_backend(ms: u64) -> (SocketAddr, Arc<(AtomicUsize, AtomicUsize)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let shared = counts.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let counts = shared.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_: Request<Incoming>| {
+                    let counts = counts.clone();
+                    async move {
+                        let now = counts.0.fetch_add(1, Ordering::SeqCst) + 1;
+                        counts.1.fetch_max(now, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        counts.0.fetch_sub(1, Ordering::SeqCst);
+                        Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(
+                            "done",
+                        ))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, counts)
+}
+
+#[tokio::test]
+async fn an_instance_works_on_at_most_its_limit_and_the_rest_wait_their_turn() {
+    let (a, counts) = counting_backend(100).await;
+    let config = RouterConfig {
+        max_pending_per_instance: 2,
+        ..RouterConfig::default()
+    };
+    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let requests: Vec<_> = (0..12)
+        .map(|_| tokio::spawn(get(p.addr, "web.d.io", "/")))
+        .collect();
+    for request in requests {
+        let (status, _, body) = request.await.unwrap();
+        assert_eq!((status, body.as_str()), (200, "done"));
+    }
+    assert_eq!(
+        counts.1.load(Ordering::SeqCst),
+        2,
+        "never more than its limit at once"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_waits_past_the_queue_timeout_is_503() {
+    let (a, _) = backend("a").await;
+    let config = RouterConfig {
+        max_pending_per_instance: 1,
+        queue_timeout: Duration::from_millis(300),
+        ..RouterConfig::default()
+    };
+    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let slow = tokio::spawn(get(p.addr, "web.d.io", "/sleep/1500"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, headers, body) = get(p.addr, "web.d.io", "/").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(headers["x-cf-routererror"], "connection_limit");
+    assert!(body.contains("has reached the connection limit"), "{body}");
+    assert_eq!(slow.await.unwrap().0, 200);
+    // Once the instance is free it takes requests again.
+    assert_eq!(get(p.addr, "web.d.io", "/").await.0, 200);
+}
+
+#[tokio::test]
+async fn upgraded_connections_do_not_count_against_the_limit() {
+    let (a, _) = backend("a").await;
+    let config = RouterConfig {
+        max_pending_per_instance: 1,
+        ..RouterConfig::default()
+    };
+    let p = proxy_with(config, vec![app("web", &[a])]).await;
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        open.push(upgraded(p.addr).await);
+    }
+    assert_eq!(get(p.addr, "web.d.io", "/").await.0, 200);
+    for stream in &mut open {
+        stream.write_all(b"ping").await.unwrap();
+        let mut buf = [0u8; 4];
+        stream.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"ping");
+    }
 }

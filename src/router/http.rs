@@ -171,6 +171,8 @@ async fn proxy(
     let mut pause = DIAL_RETRY_FIRST;
     // Set when every instance first refuses: a request that is answered pays nothing for it.
     let mut give_up = None;
+    // Set when every instance is first at its limit of requests.
+    let mut queue_until = None;
     loop {
         let pass = attempt(
             router,
@@ -181,16 +183,12 @@ async fn proxy(
             &mut last,
         )
         .await;
-        let (answered, only_refused, not_http1_now) = match pass {
+        let done = match pass {
             Pass::Refused(refusal) => return Err(access.refused(last, refusal)),
-            Pass::Done {
-                answered,
-                only_refused,
-                not_http1,
-            } => (answered, only_refused, not_http1),
+            Pass::Done(done) => done,
         };
-        not_http1 |= not_http1_now;
-        if let Some((index, mut response, guard)) = answered {
+        not_http1 |= done.not_http1;
+        if let Some((index, mut response, guard)) = done.answered {
             sticky::stamp(response.headers_mut(), &session, &guard.backend().guid);
             access.record(Some(index), response.status(), content_length(&response));
             return Ok(pass_back(
@@ -201,24 +199,54 @@ async fn proxy(
                 pool.metrics.bytes_out.clone(),
             ));
         }
-        // Every instance refused the connection (nothing was sent, so any request may go
-        // again), or a kept connection died before answering one that may go again: a blip
-        // such as the engine's port proxy restarting. Tried again shortly, against the table
-        // as it is then, within the dial retry budget.
-        let replayable = outbound.replay.is_some();
-        let now = std::time::Instant::now();
-        let give_up = *give_up.get_or_insert(now + router.config.dial_retry_budget);
-        if !(only_refused && replayable) || now + pause > give_up {
-            break;
+        if done.full {
+            if !wait_for_room(router, &pool, started, &mut queue_until).await {
+                return Err(access.refused(last, Refusal::ConnectionLimit(host)));
+            }
+        } else {
+            // Every instance refused the connection (nothing was sent, so any request may go
+            // again), or a kept connection died before answering one that may go again: a
+            // blip such as the engine's port proxy restarting. Tried again shortly, against
+            // the table as it is then, within the dial retry budget.
+            let replayable = outbound.replay.is_some();
+            let now = std::time::Instant::now();
+            let give_up = *give_up.get_or_insert(now + router.config.dial_retry_budget);
+            if !(done.only_refused && replayable) || now + pause > give_up {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(DIAL_RETRY_MAX);
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(DIAL_RETRY_MAX);
         match candidates_now(router, &host) {
             Some(now) => candidates = now,
             None => break,
         }
     }
     Err(access.refused(last, Refusal::EndpointFailure { not_http1 }))
+}
+
+/// Every instance is working on as many requests as it may: waits for one of them to be
+/// answered, for the queue timeout at most and never longer than the response itself may take
+/// (counted from `started`); false once that time is up.
+async fn wait_for_room(
+    router: &Router,
+    pool: &Pool,
+    started: std::time::Instant,
+    until: &mut Option<tokio::time::Instant>,
+) -> bool {
+    let by = *until.get_or_insert_with(|| {
+        let wait = router
+            .config
+            .queue_timeout
+            .min(response_timeout(router, pool));
+        tokio::time::Instant::from_std(started) + wait
+    });
+    let now = tokio::time::Instant::now();
+    if now >= by {
+        return false;
+    }
+    pool.waiting.wait(by.min(now + QUEUE_POLL)).await;
+    true
 }
 
 /// The candidates for another pass, against the table as it is now; `None` when the app has
@@ -242,14 +270,18 @@ fn content_length(response: &Response<Incoming>) -> &str {
 
 /// What one pass over the candidates came to.
 enum Pass {
-    /// Answered by an instance, or not, and whether every failure was a refused connection.
-    Done {
-        answered: Option<(u32, Response<Incoming>, InflightGuard)>,
-        only_refused: bool,
-        not_http1: bool,
-    },
+    Done(Done),
     /// The router answers the client itself.
     Refused(Refusal),
+}
+
+/// Answered by an instance, or not, and whether every failure was a refused connection.
+struct Done {
+    answered: Option<(u32, Response<Incoming>, InflightGuard)>,
+    only_refused: bool,
+    not_http1: bool,
+    /// Nothing was sent: every candidate was at its limit of requests.
+    full: bool,
 }
 
 /// Sends the request to each candidate in turn until one answers or none may be tried.
@@ -263,14 +295,20 @@ async fn attempt(
 ) -> Pass {
     let mut only_refused = true;
     let mut not_http1 = false;
-    let timeout = pool
-        .response_timeout
-        .unwrap_or(router.config.response_header_timeout);
+    let timeout = response_timeout(router, pool);
+    let limit = router.config.max_pending_per_instance;
+    let mut at_limit = false;
+    let mut sent = false;
     for backend in candidates {
+        let Some(slot) = backend.claim(limit, &pool.waiting) else {
+            at_limit = true;
+            continue;
+        };
         let Some(body) = outbound.next_body() else {
             only_refused = false;
             break;
         };
+        sent = true;
         if last.is_some() {
             pool.metrics.retries.inc();
         }
@@ -279,8 +317,10 @@ async fn attempt(
         let guard = backend.track();
         let send = connections.send(backend.addr, upstream, !outbound.idempotent);
         let retry_safe = outbound.replay.is_some() && outbound.idempotent;
-        let sent = wait_response(timeout, backend, send, retry_safe).await;
-        let response = match sent {
+        let waited = wait_response(timeout, backend, send, retry_safe).await;
+        // The instance is done with it as soon as the head is in (or it failed).
+        drop(slot);
+        let response = match waited {
             Waited::TimedOut => return Pass::Refused(Refusal::Timeout),
             Waited::Abandoned => {
                 only_refused = false;
@@ -313,18 +353,30 @@ async fn attempt(
                 break;
             }
         };
-        return Pass::Done {
+        return Pass::Done(Done {
             answered: Some((backend.index, response, guard)),
             only_refused,
             not_http1,
-        };
+            full: false,
+        });
     }
-    Pass::Done {
+    Pass::Done(Done {
         answered: None,
         only_refused,
         not_http1,
-    }
+        full: at_limit && !sent,
+    })
 }
+
+/// How long an instance of the pool's app may take to start its response.
+fn response_timeout(router: &Router, pool: &Pool) -> std::time::Duration {
+    pool.response_timeout
+        .unwrap_or(router.config.response_header_timeout)
+}
+
+/// A request waiting for an instance below its limit looks again at least this often (it is
+/// woken earlier when a place frees up).
+const QUEUE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// First pause before every instance is tried again after all refused the connection; it
 /// doubles up to [`DIAL_RETRY_MAX`].

@@ -77,6 +77,15 @@ pub const MAX_REPLAY_BODY: u64 = 64 * 1024;
 /// live-restore), short enough that a dead app still fails fast.
 pub const DIAL_RETRY_BUDGET: Duration = Duration::from_secs(3);
 
+/// Requests one instance may be working on at once (sent, not yet answered with a response
+/// head); more wait in the router for a place, up to [`QUEUE_TIMEOUT`], then 503.
+/// gorouter's `backends.max_conns` default. Keeps a flood of concurrent requests (an h2load
+/// run's thousands of streams) from opening as many connections to an app as it has clients.
+pub const MAX_PENDING_PER_INSTANCE: usize = 500;
+/// How long a request may wait for an instance below its limit (never longer than its
+/// response may take); then 503. Past this the app is overloaded, not busy for a moment.
+pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long a stopping router lets the requests in flight finish before it exits anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a stopping instance's in-flight requests may take before it is stopped anyway.
@@ -103,6 +112,9 @@ pub struct RouterConfig {
     /// How long a request may wait, trying again, while every instance of its app refuses
     /// connections (0: answer 502 at once).
     pub dial_retry_budget: Duration,
+    /// Requests one instance may be working on at once (0: no limit).
+    pub max_pending_per_instance: usize,
+    pub queue_timeout: Duration,
 }
 
 impl Default for RouterConfig {
@@ -121,6 +133,8 @@ impl Default for RouterConfig {
             workers: default_workers(),
             shutdown_grace: SHUTDOWN_GRACE,
             dial_retry_budget: DIAL_RETRY_BUDGET,
+            max_pending_per_instance: MAX_PENDING_PER_INSTANCE,
+            queue_timeout: QUEUE_TIMEOUT,
         }
     }
 }

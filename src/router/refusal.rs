@@ -25,6 +25,8 @@ pub(super) enum Refusal {
     EndpointFailure {
         not_http1: bool,
     },
+    /// Every instance stayed at its limit of requests for as long as the request could wait.
+    ConnectionLimit(String),
 }
 
 impl From<HostError> for Refusal {
@@ -40,7 +42,9 @@ impl Refusal {
             Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Refusal::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Refusal::UnknownRoute(_) => StatusCode::NOT_FOUND,
-            Refusal::NoEndpoints { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::NoEndpoints { .. } | Refusal::ConnectionLimit(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Refusal::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Refusal::EndpointFailure { .. } => StatusCode::BAD_GATEWAY,
         }
@@ -73,6 +77,13 @@ impl Refusal {
                 } else {
                     format!("Requested route ('{host}') has no available endpoints.")
                 },
+            ),
+            Refusal::ConnectionLimit(host) => (
+                "connection_limit",
+                format!(
+                    "Requested route ('{host}') has reached the connection limit: every instance \
+                     is working on as many requests as it may."
+                ),
             ),
             Refusal::UnreadableBody => {
                 ("bad_request", "Request body could not be read".to_string())

@@ -25,6 +25,8 @@ pub struct Backend {
     /// Milliseconds on [`clock`] until which the instance is skipped; 0 when healthy.
     failed_until: AtomicU64,
     inflight: AtomicUsize,
+    /// Requests sent and not yet answered with a response head (see [`Backend::claim`]).
+    pending: AtomicUsize,
     /// Set once someone waits for the instance to drain: only then does the last request's
     /// end wake [`Backend::idle`], so the request path pays nothing for draining.
     draining: AtomicBool,
@@ -44,6 +46,7 @@ impl Backend {
                 .unwrap_or(hyper::header::HeaderValue::from_static("")),
             failed_until: AtomicU64::new(0),
             inflight: AtomicUsize::new(0),
+            pending: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             drained: tokio::sync::Notify::new(),
             abandoned: AtomicBool::new(false),
@@ -89,6 +92,39 @@ impl Backend {
         }
     }
 
+    /// A place among the requests this instance is working on (sent, no response head yet),
+    /// if it has fewer than `limit` (0: no limit); held until the head arrives or the attempt
+    /// fails. An instance at its limit is not sent more: the request goes to another one, or
+    /// waits in the router (gorouter's `max_conns`; HAProxy's `maxconn` and queue). Streaming
+    /// and upgraded responses do not count once their head is in: a WebSocket or SSE app's
+    /// clients are not limited by it.
+    pub fn claim<'a>(&'a self, limit: usize, waiting: &'a Waiting) -> Option<PendingSlot<'a>> {
+        let mut pending = self.pending.load(Ordering::Relaxed);
+        loop {
+            if limit != 0 && pending >= limit {
+                return None;
+            }
+            match self.pending.compare_exchange_weak(
+                pending,
+                pending + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return Some(PendingSlot {
+                        backend: self,
+                        waiting,
+                    });
+                }
+                Err(now) => pending = now,
+            }
+        }
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+
     /// Counts a request in flight until the guard is dropped.
     pub fn track(self: &Arc<Self>) -> InflightGuard {
         self.inflight.fetch_add(1, Ordering::SeqCst);
@@ -120,6 +156,44 @@ impl Drop for InflightGuard {
     }
 }
 
+/// One request an instance is working on (see [`Backend::claim`]); its end lets a waiting
+/// request look again.
+pub struct PendingSlot<'a> {
+    backend: &'a Backend,
+    waiting: &'a Waiting,
+}
+
+impl Drop for PendingSlot<'_> {
+    fn drop(&mut self) {
+        self.backend.pending.fetch_sub(1, Ordering::AcqRel);
+        self.waiting.freed();
+    }
+}
+
+/// Requests of one route waiting for an instance below its limit, woken one at a time as
+/// places free up. Shared by the route's pools across table rebuilds.
+#[derive(Debug, Default)]
+pub struct Waiting {
+    count: AtomicUsize,
+    freed: tokio::sync::Notify,
+}
+
+impl Waiting {
+    /// A place was freed: the longest waiting request looks again. Free when none waits.
+    pub fn freed(&self) {
+        if self.count.load(Ordering::Acquire) > 0 {
+            self.freed.notify_one();
+        }
+    }
+
+    /// Waits until a place may have freed up, or `by`.
+    pub async fn wait(&self, by: tokio::time::Instant) {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        let _ = tokio::time::timeout_at(by, self.freed.notified()).await;
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Milliseconds since the router's clock started: a cheap monotonic clock for failure marks.
 fn clock() -> u64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -134,6 +208,8 @@ pub struct Pool {
     pub app_header: hyper::header::HeaderValue,
     pub backends: Vec<Arc<Backend>>,
     next: Arc<AtomicUsize>,
+    /// Requests waiting for an instance below its limit.
+    pub waiting: Arc<Waiting>,
     /// This route's counters (see `router::metrics`).
     pub metrics: super::metrics::RouteMetrics,
     /// How long an instance of this app may take to start its response (the app's
@@ -240,12 +316,14 @@ impl RouteTable {
                 let next = previous
                     .map(|p| p.next.clone())
                     .unwrap_or_else(|| Arc::new(AtomicUsize::new(random_start())));
+                let waiting = previous.map(|p| p.waiting.clone()).unwrap_or_default();
                 Arc::new(Pool {
                     app: app.app.clone(),
                     app_header: hyper::header::HeaderValue::from_str(&app.app)
                         .unwrap_or(hyper::header::HeaderValue::from_static("")),
                     backends,
                     next,
+                    waiting,
                     metrics: metrics.for_route(&app.app, route),
                     response_timeout: app.response_timeout_ms.map(Duration::from_millis),
                     redirect_https: app.redirect_https,
