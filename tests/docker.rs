@@ -311,6 +311,28 @@ fn stopping_the_node_keeps_apps_and_the_next_node_adopts_them() {
     let after = home.wait_status("web", Duration::from_secs(10), |s| converged(s, 2));
     assert_eq!(guids(&after), guids(&before), "adopted, not replaced");
     assert_eq!(home.containers().len(), 2);
+    // Their uptime goes on: running since their containers were made, not since this node.
+    let since = |status: &serde_json::Value| {
+        let mut all: Vec<(String, String)> = status["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["guid"].to_string(),
+                    i["since"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    for ((guid, earlier), (_, later)) in since(&before).into_iter().zip(since(&after)) {
+        assert!(
+            later <= earlier,
+            "{guid}: running since {later}, was {earlier}"
+        );
+    }
     let run = home.ltc(&["daemon", "start"]).ok();
     assert!(run.stdout.contains("already running"), "{run:#?}");
 }

@@ -96,6 +96,9 @@ pub struct Slot {
     pub retire: bool,
     /// The last lines its container wrote, once the container stopped.
     pub last_output: Vec<String>,
+    /// Adopted from an earlier node: it has been running since `since` (its container's
+    /// creation), which passing its first check here does not change.
+    pub adopted: bool,
 }
 
 impl Slot {
@@ -133,6 +136,7 @@ impl Slot {
             failures: 0,
             retire: false,
             last_output: Vec::new(),
+            adopted: false,
         }
     }
 

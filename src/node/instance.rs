@@ -110,6 +110,7 @@ impl Node {
         let mut follow = None;
         slot.op = Op::Idle;
         slot.since = SystemTime::now();
+        slot.adopted = false;
         match outcome {
             Ok((Started { id, placement }, ports)) => {
                 self.logs.publish(
@@ -359,7 +360,9 @@ impl Node {
                     "healthy and routed".into(),
                 );
                 slot.state = InstanceState::Running;
-                slot.since = SystemTime::now();
+                if !std::mem::take(&mut slot.adopted) {
+                    slot.since = SystemTime::now();
+                }
                 slot.running_since = Some(Instant::now());
                 slot.last_error = None;
                 true
@@ -557,6 +560,7 @@ pub(super) fn evacuate_container(slot: &mut Slot, hub: &logs::LogHub) {
     slot.out_of_memory = false;
     slot.state = InstanceState::Crashed;
     slot.since = SystemTime::now();
+    slot.adopted = false;
     slot.running_since = None;
     slot.next_restart = Some(Instant::now());
     slot.next_restart_wall = Some(SystemTime::now());
@@ -576,6 +580,7 @@ pub(super) fn record_crash(slot: &mut Slot, reason: String, now: Instant, hub: &
     slot.crash_count = converge::next_crash_count(slot.crash_count, ran);
     slot.state = InstanceState::Crashed;
     slot.since = SystemTime::now();
+    slot.adopted = false;
     slot.running_since = None;
     slot.last_error = Some(reason.clone());
     slot.last_crash = Some((reason, SystemTime::now()));

@@ -258,6 +258,7 @@ impl Node {
             slot.crash_count = record.crash_count;
             slot.last_crash = restored_crash(&record);
             slot.since = UNIX_EPOCH + Duration::from_secs(o.created.max(0) as u64);
+            slot.adopted = true;
             log(format!("adopted {app}/{index} ({})", o.id.short()));
             inner.slots.push(slot);
             found.to_probe.push(guid.clone());
