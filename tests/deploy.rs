@@ -459,6 +459,31 @@ fn bad_updates_are_refused_and_change_nothing() {
     );
     unchanged("failed build");
 
+    // A step that fails in its container leaves no container behind (Docker keeps it unless
+    // asked not to).
+    let nonce = format!("ltc-failing-step-{}", std::process::id());
+    let failing = build_dir(&format!(
+        "FROM {}\nRUN echo {nonce} && exit 3\n",
+        busybox_image()
+    ));
+    let run = home
+        .ltc(&["update", "web", "--path", failing.path().to_str().unwrap()])
+        .code(14);
+    assert!(
+        run.stderr.contains("returned a non-zero code: 3"),
+        "{run:#?}"
+    );
+    unchanged("failed RUN step");
+    let listed = Command::new("docker")
+        .args(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"])
+        .output()
+        .unwrap();
+    let commands = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        !commands.contains(&nonce),
+        "the failed step's container is left: {commands}"
+    );
+
     let run = home
         .ltc(&["update", "web", "--unset-env", "NOT_SET"])
         .code(13);

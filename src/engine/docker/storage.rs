@@ -18,7 +18,12 @@ impl DockerEngine {
     ) -> EngineResult<()> {
         let docker = self.client().await?.with_timeout(LONG_CALL_TIMEOUT);
         let args: HashMap<String, String> = options.build_args.iter().cloned().collect();
-        let mut builder = BuildImageOptionsBuilder::default().t(tag).rm(true);
+        // `forcerm`: the container of a step that failed goes too (`rm` removes only those of
+        // steps that succeeded).
+        let mut builder = BuildImageOptionsBuilder::default()
+            .t(tag)
+            .rm(true)
+            .forcerm(true);
         if !options.dockerfile.is_empty() {
             builder = builder.dockerfile(&options.dockerfile);
         }
