@@ -437,6 +437,32 @@ fn wait_task(home: &Home, guid: &str, state: &str) -> serde_json::Value {
 }
 
 #[test]
+fn a_detached_run_is_a_task_to_follow_and_delete() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    let run = home
+        .ltc(&[
+            "run",
+            "box",
+            "--detach",
+            "--",
+            "sh",
+            "-c",
+            "echo detached-out; exit 4",
+        ])
+        .ok();
+    let guid = run.stdout.trim().to_string();
+    assert!(guid.starts_with("box-run-"), "{run:#?}");
+    let task = wait_task(&home, &guid, "COMPLETED");
+    assert_eq!(task["failed"], true, "{task:#}");
+    let logs = home.ltc(&["logs", &guid, "--recent"]).ok();
+    assert!(logs.stdout.contains("detached-out"), "{logs:#?}");
+    home.ltc(&["delete-task", &guid]).ok();
+    nothing_left_of_runs(&home);
+}
+
+#[test]
 fn a_task_survives_a_node_restart_and_keeps_its_output_and_result() {
     require_docker();
     let home = Home::new();
