@@ -469,6 +469,7 @@ mod tests {
             router_tls_explicit: false,
             color_allowed: false,
             node_timeout: crate::config::DEFAULT_NODE_TIMEOUT,
+            router_max_conns: crate::router::MAX_PENDING_PER_INSTANCE,
         }
     }
 

@@ -82,6 +82,8 @@ pub struct Settings {
     pub color_allowed: bool,
     /// How long a command waits for the node to answer a request before it gives up (16).
     pub node_timeout: std::time::Duration,
+    /// Requests the router sends one instance at once (`LTC_ROUTER_MAX_CONNS`; 0: no limit).
+    pub router_max_conns: usize,
 }
 
 impl Settings {
@@ -119,6 +121,14 @@ impl Settings {
             })?,
             None => DEFAULT_NODE_TIMEOUT,
         };
+        let router_max_conns = match var("LTC_ROUTER_MAX_CONNS") {
+            Some(text) => text.parse().map_err(|_| {
+                Error::config(format!(
+                    "LTC_ROUTER_MAX_CONNS `{text}` is not a number of requests (0: no limit)"
+                ))
+            })?,
+            None => crate::router::MAX_PENDING_PER_INSTANCE,
+        };
         let term = var("TERM");
         Ok(Settings {
             paths: Paths::new(home),
@@ -128,6 +138,7 @@ impl Settings {
             router_tls_explicit: tls_text.is_some(),
             color_allowed: var("NO_COLOR").is_none() && term.is_some_and(|t| t != "dumb"),
             node_timeout,
+            router_max_conns,
         })
     }
 }

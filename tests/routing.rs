@@ -344,3 +344,42 @@ fn a_tcp_route_on_a_taken_or_reserved_port_is_refused_before_anything_is_made() 
     home.ltc(&["create", "tcp", "-T", &format!("{port}:8080")])
         .ok();
 }
+
+#[test]
+fn ltc_router_max_conns_bounds_the_requests_an_instance_works_on_at_once() {
+    require_docker();
+    let bad = Home::new().with_env("LTC_ROUTER_MAX_CONNS", "lots");
+    let run = bad.ltc(&["list"]).code(10);
+    assert!(
+        run.stderr
+            .contains("LTC_ROUTER_MAX_CONNS `lots` is not a number"),
+        "{run:#?}"
+    );
+    let home = Home::new().with_env("LTC_ROUTER_MAX_CONNS", "1");
+    // A CGI that notes when it runs beside another of itself.
+    let script = "mkdir -p /www/cgi-bin && cat > /www/cgi-bin/slow <<'EOS'\n#!/bin/sh\n\
+                  mkdir /tmp/busy 2>/dev/null || touch /tmp/overlapped\nsleep 0.3\n\
+                  rmdir /tmp/busy\nprintf 'Content-Type: text/plain\\r\\n\\r\\ndone\\n'\nEOS\n\
+                  chmod +x /www/cgi-bin/slow && exec httpd -f -p 8080 -h /www";
+    let image = crate::support::busybox_image();
+    home.ltc(&["create", "slow", &image, "--", "sh", "-c", script])
+        .ok();
+    let requests: Vec<_> = (0..4)
+        .map(|_| {
+            let port = home.router_port;
+            std::thread::spawn(move || http_get(port, "/cgi-bin/slow", "slow.localhost"))
+        })
+        .collect();
+    for request in requests {
+        let (status, body) = request.join().unwrap().unwrap();
+        assert!(status == 200 && body.contains("done"), "{status} {body}");
+    }
+    let seen = home
+        .ltc(&["ssh", "slow", "--", "sh", "-c", "ls /tmp"])
+        .ok()
+        .stdout;
+    assert!(
+        !seen.contains("overlapped"),
+        "one request at a time: {seen}"
+    );
+}

@@ -261,11 +261,11 @@ impl Node {
     pub fn router_for(settings: &Settings) -> (Arc<Router>, Arc<logs::LogHub>) {
         let hub = Arc::new(logs::LogHub::default());
         let access_log: Arc<dyn crate::router::AccessLog> = hub.clone();
-        let router = Router::with_access_log(
-            RouterConfig::default(),
-            settings.router_addr.ip(),
-            Some(access_log),
-        );
+        let config = RouterConfig {
+            max_pending_per_instance: settings.router_max_conns,
+            ..RouterConfig::default()
+        };
+        let router = Router::with_access_log(config, settings.router_addr.ip(), Some(access_log));
         (router, hub)
     }
 

@@ -25,6 +25,7 @@ fn settings(dir: &std::path::Path) -> Settings {
         router_tls_explicit: false,
         color_allowed: false,
         node_timeout: crate::config::DEFAULT_NODE_TIMEOUT,
+        router_max_conns: crate::router::MAX_PENDING_PER_INSTANCE,
     }
 }
 
