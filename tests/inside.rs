@@ -437,6 +437,46 @@ fn wait_task(home: &Home, guid: &str, state: &str) -> serde_json::Value {
 }
 
 #[test]
+fn an_attached_run_outlives_a_node_restart() {
+    require_docker();
+    let home = Home::new();
+    create_box(&home, "1");
+    let waits = "echo started; read go; echo after-$go; exit 7";
+    let mut child = home
+        .command(&["run", "box", "--", "sh", "-c", waits])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let seen = read_into(Box::new(child.stdout.take().unwrap()));
+    // The command waits for its input while the node is replaced; its streams go straight to
+    // the engine, and the next node adopts the task and records its end.
+    wait_for(&seen, "started");
+    home.ltc(&["daemon", "restart"]).ok();
+    stdin.write_all(b"restart\n").unwrap();
+    wait_for(&seen, "after-restart");
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    nothing_left_of_runs(&home);
+
+    // It may even end while no node runs: ltc waits for the next one to record the end.
+    let mut child = home
+        .command(&["run", "box", "--", "sh", "-c", waits])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let seen = read_into(Box::new(child.stdout.take().unwrap()));
+    wait_for(&seen, "started");
+    home.ltc(&["daemon", "stop"]).ok();
+    stdin.write_all(b"stop\n").unwrap();
+    wait_for(&seen, "after-stop");
+    std::thread::sleep(Duration::from_millis(500));
+    home.ltc(&["daemon", "start"]).ok();
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    nothing_left_of_runs(&home);
+}
+
+#[test]
 fn a_detached_run_is_a_task_to_follow_and_delete() {
     require_docker();
     let home = Home::new();

@@ -162,9 +162,13 @@ async fn follow(client: &Client, guid: &str, ui: &Ui) -> Result<()> {
 async fn ended(client: &Client, guid: &str) -> Result<Task> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let task: Task = client.get(&task_path(guid)).await?;
-        if task.state == TaskState::Completed || tokio::time::Instant::now() >= deadline {
-            return Ok(task);
+        let late = tokio::time::Instant::now() >= deadline;
+        match client.get::<Task>(&task_path(guid)).await {
+            Ok(task) if task.state == TaskState::Completed || late => return Ok(task),
+            Err(e) if late || e.kind == Kind::NotFound => return Err(e),
+            // A node restarted meanwhile (`ltc daemon restart`) answers again in a moment, and
+            // finishes the task it adopted.
+            Ok(_) | Err(_) => {}
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -570,11 +570,16 @@ impl Follow {
     }
 
     /// Sends `signal` (as `kill` names it, e.g. `-TERM`) and waits for the process to end.
-    pub fn signal(mut self, signal: &str) -> Run {
+    pub fn signal(self, signal: &str) -> Run {
         Command::new("kill")
             .args([signal, &self.child.id().to_string()])
             .status()
             .unwrap();
+        self.wait()
+    }
+
+    /// Waits for the process to end by itself.
+    pub fn wait(mut self) -> Run {
         let status = self.child.wait().unwrap();
         for reader in std::mem::take(&mut self.readers) {
             reader.join().unwrap();
