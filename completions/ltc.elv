@@ -283,8 +283,8 @@ set edit:completion:arg-completer[ltc] = {|@words|
             cand --json 'Print results as JSON on stdout, and errors as one JSON object on stderr'
             cand -q 'Print nothing but results and errors (no progress, notes or warnings)'
             cand --quiet 'Print nothing but results and errors (no progress, notes or warnings)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

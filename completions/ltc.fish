@@ -202,7 +202,7 @@ complete -c ltc -n "__fish_ltc_using_subcommand run" -s t -d 'Give the command a
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s T -d 'No terminal: stdin, stdout and stderr pass through as plain streams'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'
-complete -c ltc -n "__fish_ltc_using_subcommand run" -s h -l help -d 'Print help'
+complete -c ltc -n "__fish_ltc_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ltc -n "__fish_ltc_using_subcommand run" -s V -l version -d 'Print version'
 complete -c ltc -n "__fish_ltc_using_subcommand submit-task" -l json -d 'Print results as JSON on stdout, and errors as one JSON object on stderr'
 complete -c ltc -n "__fish_ltc_using_subcommand submit-task" -s q -l quiet -d 'Print nothing but results and errors (no progress, notes or warnings)'

@@ -89,6 +89,10 @@ pub enum Command {
     Volumes(VolumesArgs),
 
     /// Run a one-off command with an app's image, environment and limits (not routed)
+    ///
+    /// The command gets ltc's stdin, and its stdout and stderr come back apart, byte for byte;
+    /// on a terminal it gets one (`ltc run APP -- sh`). ltc exits with its status and leaves
+    /// nothing behind; Ctrl-C stops it.
     Run(RunArgs),
 
     /// Submit a one-off task from a Lattice task JSON file
