@@ -121,10 +121,6 @@ impl Backend {
         }
     }
 
-    pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
-    }
-
     /// Counts a request in flight until the guard is dropped.
     pub fn track(self: &Arc<Self>) -> InflightGuard {
         self.inflight.fetch_add(1, Ordering::SeqCst);
@@ -170,8 +166,9 @@ impl Drop for PendingSlot<'_> {
     }
 }
 
-/// Requests of one route waiting for an instance below its limit, woken one at a time as
-/// places free up. Shared by the route's pools across table rebuilds.
+/// Requests of one app waiting for an instance below its limit, woken one at a time as places
+/// free up. One per app, as the limit is its instances' (every hostname of the app shares it),
+/// and kept across table rebuilds.
 #[derive(Debug, Default)]
 pub struct Waiting {
     count: AtomicUsize,
@@ -208,7 +205,7 @@ pub struct Pool {
     pub app_header: hyper::header::HeaderValue,
     pub backends: Vec<Arc<Backend>>,
     next: Arc<AtomicUsize>,
-    /// Requests waiting for an instance below its limit.
+    /// The app's requests waiting for an instance below its limit.
     pub waiting: Arc<Waiting>,
     /// This route's counters (see `router::metrics`).
     pub metrics: super::metrics::RouteMetrics,
@@ -297,7 +294,14 @@ impl RouteTable {
             .backends()
             .map(|b| ((b.guid.clone(), b.addr), b.clone()))
             .collect();
+        let mut waiting: HashMap<&str, Arc<Waiting>> = previous
+            .http
+            .values()
+            .chain(previous.tcp.values())
+            .map(|p| (p.app.as_str(), p.waiting.clone()))
+            .collect();
         for app in apps {
+            let waiting = waiting.remove(app.app.as_str()).unwrap_or_default();
             let mut pool = |port: u16, route: &str, previous: Option<&Arc<Pool>>| {
                 let previous = previous.filter(|p| p.app == app.app);
                 let backends = app
@@ -316,14 +320,13 @@ impl RouteTable {
                 let next = previous
                     .map(|p| p.next.clone())
                     .unwrap_or_else(|| Arc::new(AtomicUsize::new(random_start())));
-                let waiting = previous.map(|p| p.waiting.clone()).unwrap_or_default();
                 Arc::new(Pool {
                     app: app.app.clone(),
                     app_header: hyper::header::HeaderValue::from_str(&app.app)
                         .unwrap_or(hyper::header::HeaderValue::from_static("")),
                     backends,
                     next,
-                    waiting,
+                    waiting: waiting.clone(),
                     metrics: metrics.for_route(&app.app, route),
                     response_timeout: app.response_timeout_ms.map(Duration::from_millis),
                     redirect_https: app.redirect_https,
@@ -590,6 +593,40 @@ mod tests {
         );
         let _guard = main.track();
         assert_eq!(alias.inflight(), 1);
+    }
+
+    #[test]
+    fn every_hostname_of_an_app_shares_one_queue_across_rebuilds() {
+        let apps = [app("web", &[("a", 1)]), app("api", &[("b", 2)])];
+        let first = RouteTable::build(&apps, "d.io", &RouteTable::default(), &Default::default());
+        let queue = found(&first, "web.d.io").waiting.clone();
+        assert!(Arc::ptr_eq(&queue, &found(&first, "web.localhost").waiting));
+        assert!(!Arc::ptr_eq(&queue, &found(&first, "api.d.io").waiting));
+        let second = RouteTable::build(&apps, "d.io", &first, &Default::default());
+        assert!(Arc::ptr_eq(
+            &queue,
+            &found(&second, "web.localhost").waiting
+        ));
+        // A place freed through one hostname wakes a request waiting through another.
+        let alias = found(&second, "web.localhost");
+        let backend = alias.backends[0].clone();
+        let slot = backend.claim(1, &alias.waiting).unwrap();
+        assert!(backend.claim(1, &queue).is_none(), "at its limit");
+        let waiter = queue.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let far = tokio::time::Instant::now() + Duration::from_secs(600);
+            let waited = tokio::spawn(async move { waiter.wait(far).await });
+            tokio::task::yield_now().await;
+            drop(slot);
+            tokio::time::timeout(Duration::from_secs(10), waited)
+                .await
+                .expect("woken by the freed place, not by its deadline")
+                .unwrap();
+        });
     }
 
     #[test]
