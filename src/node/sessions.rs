@@ -11,7 +11,7 @@ use super::Node;
 use crate::engine::ContainerId;
 use crate::error::{Error, Result};
 use crate::logging::log;
-use crate::model::{Task, TaskState};
+use crate::model::Task;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -22,9 +22,10 @@ pub const ATTACH_WAIT: Duration = Duration::from_secs(60);
 /// A run whose container waits for its session.
 pub struct Held {
     /// Whether the session has a terminal.
-    pub tty: bool,
-    /// Fired when the session has attached; dropped when the task is cancelled.
-    start: Option<oneshot::Sender<()>>,
+    tty: bool,
+    /// Fired when the session has attached, with what the start drops once it is done;
+    /// dropped when the task is cancelled.
+    start: Option<oneshot::Sender<oneshot::Sender<()>>>,
 }
 
 impl Node {
@@ -85,18 +86,19 @@ impl Node {
         let wait = self.tuning.attach_wait;
         let attached = tokio::time::timeout(wait, started).await;
         self.release_held(&guid);
-        let failure = match attached {
-            Ok(Ok(())) => match self.engine.start_created(&id).await {
+        // The session's answer goes when this returns: after the task is recorded either way.
+        let (failure, _answer) = match attached {
+            Ok(Ok(answer)) => match self.engine.start_created(&id).await {
                 Ok(()) => {
                     self.task_started(&guid, &id);
                     return;
                 }
-                Err(e) => format!("cannot start: {e}"),
+                Err(e) => (format!("cannot start: {e}"), Some(answer)),
             },
-            Ok(Err(_)) => "cancelled".to_string(),
-            Err(_) => format!(
-                "no session attached to it within {:?}; it was not run",
-                wait
+            Ok(Err(_)) => ("cancelled".to_string(), None),
+            Err(_) => (
+                format!("no session attached to it within {wait:?}; it was not run"),
+                None,
             ),
         };
         self.discard(&id).await;
@@ -119,20 +121,16 @@ impl Node {
                 task.state.as_str()
             )));
         };
-        let _ = start.send(());
-        let deadline = tokio::time::Instant::now() + crate::engine::docker::CALL_TIMEOUT * 2;
-        while self.starting_task(guid) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let (answer, answered) = oneshot::channel();
+        if start.send(answer).is_ok() {
+            // Dropped by the start once it is done, whichever way it went.
+            let _ = answered.await;
         }
-        let task = self.task(guid)?;
-        if task.state == TaskState::Running && self.starting_task(guid) {
-            log(format!("task {guid}: its start is taking long"));
-        }
-        Ok(task)
+        self.task(guid)
     }
 
-    /// Removes a container that was made and never ran.
-    async fn discard(&self, id: &ContainerId) {
+    /// Removes a task's container that was made and never ran.
+    pub(super) async fn discard(&self, id: &ContainerId) {
         if let Err(e) = self.engine.remove_instance(id, Duration::ZERO).await {
             log(format!("removing container {}: {e}", id.short()));
         }

@@ -234,11 +234,7 @@ impl Node {
                 let id = started.id;
                 if !self.record_container(&guid, &id) {
                     // Cancelled (or deleted) while its container was being made.
-                    let _ = self
-                        .engine
-                        .remove_instance(&id, std::time::Duration::ZERO)
-                        .await;
-                    self.lock().note_removed(&id);
+                    self.discard(&id).await;
                     return;
                 }
                 self.task_started(&guid, &id);
@@ -492,11 +488,7 @@ impl Node {
                     // Made, never started: a node stopped between the two. Not run now either.
                     let (node, id) = (self.clone(), ContainerId(id.clone()));
                     tokio::spawn(async move {
-                        let _ = node
-                            .engine
-                            .remove_instance(&id, std::time::Duration::ZERO)
-                            .await;
-                        node.lock().note_removed(&id);
+                        node.discard(&id).await;
                         node.complete(
                             &guid,
                             None,
