@@ -92,7 +92,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     // `ltc test` and `ltc run` handle Ctrl-C themselves, to remove what they made first.
-    let is_test = matches!(&cli.command, cli::Command::Test(_))
+    let handles_interrupt = matches!(&cli.command, cli::Command::Test(_))
         || matches!(&cli.command, cli::Command::Run(a) if !a.detach);
     // Following a stream ends with Ctrl-C, and that is success.
     let streaming = matches!(
@@ -104,7 +104,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let result = runtime.block_on(async {
         tokio::select! {
             result = commands::dispatch(cli.command, &settings, &ui) => result,
-            _ = tokio::signal::ctrl_c(), if !is_node && !is_test => {
+            _ = tokio::signal::ctrl_c(), if !is_node && !handles_interrupt => {
                 if streaming {
                     Ok(())
                 } else {

@@ -441,17 +441,9 @@ fn an_attached_run_outlives_a_node_restart() {
     require_docker();
     let home = Home::new();
     create_box(&home, "1");
-    let waits = "echo started; read go; echo after-$go; exit 7";
-    let mut child = home
-        .command(&["run", "box", "--", "sh", "-c", waits])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let seen = read_into(Box::new(child.stdout.take().unwrap()));
     // The command waits for its input while the node is replaced; its streams go straight to
     // the engine, and the next node adopts the task and records its end.
-    wait_for(&seen, "started");
+    let (mut child, mut stdin, seen) = a_run_waiting_for_input(&home);
     home.ltc(&["daemon", "restart"]).ok();
     stdin.write_all(b"restart\n").unwrap();
     wait_for(&seen, "after-restart");
@@ -459,14 +451,7 @@ fn an_attached_run_outlives_a_node_restart() {
     nothing_left_of_runs(&home);
 
     // It may even end while no node runs: ltc waits for the next one to record the end.
-    let mut child = home
-        .command(&["run", "box", "--", "sh", "-c", waits])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let seen = read_into(Box::new(child.stdout.take().unwrap()));
-    wait_for(&seen, "started");
+    let (mut child, mut stdin, seen) = a_run_waiting_for_input(&home);
     home.ltc(&["daemon", "stop"]).ok();
     stdin.write_all(b"stop\n").unwrap();
     wait_for(&seen, "after-stop");
@@ -474,6 +459,27 @@ fn an_attached_run_outlives_a_node_restart() {
     home.ltc(&["daemon", "start"]).ok();
     assert_eq!(child.wait().unwrap().code(), Some(7));
     nothing_left_of_runs(&home);
+}
+
+/// `ltc run` of a command that has started and waits for a line of input, which it echoes as
+/// `after-LINE` before it exits 7: the process, its input and what it printed so far.
+fn a_run_waiting_for_input(
+    home: &Home,
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    Arc<Mutex<Vec<u8>>>,
+) {
+    let waits = "echo started; read go; echo after-$go; exit 7";
+    let mut child = home
+        .command(&["run", "box", "--", "sh", "-c", waits])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let seen = read_into(Box::new(child.stdout.take().unwrap()));
+    wait_for(&seen, "started");
+    (child, stdin, seen)
 }
 
 #[test]

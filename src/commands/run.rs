@@ -7,6 +7,7 @@
 //! Either way ltc exits with the command's status and leaves nothing behind; an interrupted
 //! run (Ctrl-C without a terminal, SIGTERM, SIGHUP) stops its container.
 
+use super::tasks::task_path;
 use super::{app_path, ssh};
 use crate::cli::RunArgs;
 use crate::client::{self, Client};
@@ -89,18 +90,9 @@ pub async fn run(args: RunArgs, settings: &Settings, ui: &Ui) -> Result<()> {
     }
 }
 
-fn task_path(guid: &str) -> String {
-    format!("/v1/tasks/{guid}")
-}
-
 /// The node's engine when ltc can attach to its containers: one Docker engine, not a swarm.
 async fn attachable_engine(client: &Client, settings: &Settings) -> Result<Option<DockerEngine>> {
-    let endpoint = match client.health().await? {
-        Some(health) => health
-            .engine
-            .unwrap_or_else(|| settings.docker_host.clone()),
-        None => settings.docker_host.clone(),
-    };
+    let endpoint = ssh::engine_endpoint(client, settings).await?;
     let kind = crate::node::engine_for(&settings.paths, &endpoint)?.kind();
     Ok((kind == EngineKind::Docker).then(|| DockerEngine::new(&endpoint)))
 }

@@ -74,12 +74,7 @@ pub async fn run(args: SshArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         // Forwarding until Ctrl-C, which ends the command successfully.
         std::future::pending::<()>().await;
     }
-    let endpoint = match client.health().await? {
-        Some(health) => health
-            .engine
-            .unwrap_or_else(|| settings.docker_host.clone()),
-        None => settings.docker_host.clone(),
-    };
+    let endpoint = engine_endpoint(&client, settings).await?;
     // A swarm's instance is a service: the session goes to its task's container, which
     // the manager's engine reaches when it runs on the manager's machine.
     let container = crate::node::engine_for(&settings.paths, &endpoint)?
@@ -104,6 +99,20 @@ pub async fn run(args: SshArgs, settings: &Settings, ui: &Ui) -> Result<()> {
         0 => Ok(()),
         status => Err(Error::exited(status)),
     }
+}
+
+/// The engine the node drives (it may have been started with another `DOCKER_HOST` than this
+/// command's): sessions go straight to it.
+pub(super) async fn engine_endpoint(
+    client: &client::Client,
+    settings: &Settings,
+) -> Result<String> {
+    Ok(match client.health().await? {
+        Some(health) => health
+            .engine
+            .unwrap_or_else(|| settings.docker_host.clone()),
+        None => settings.docker_host.clone(),
+    })
 }
 
 /// The instance at `index` that runs (the newest revision's during a rollout).
@@ -187,7 +196,7 @@ async fn session(
 }
 
 /// The environment a session's terminal needs.
-pub(crate) fn terminal_env(tty: bool) -> Vec<String> {
+fn terminal_env(tty: bool) -> Vec<String> {
     match (tty, std::env::var("TERM")) {
         (true, Ok(term)) => vec![format!("TERM={term}")],
         (true, Err(_)) => vec!["TERM=xterm".into()],

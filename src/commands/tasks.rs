@@ -61,7 +61,7 @@ pub async fn volumes(args: crate::cli::VolumesArgs, settings: &Settings, ui: &Ui
     Ok(())
 }
 
-fn task_path(guid: &str) -> String {
+pub(super) fn task_path(guid: &str) -> String {
     format!("/v1/tasks/{guid}")
 }
 
