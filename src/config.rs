@@ -126,6 +126,10 @@ impl Settings {
                 Error::config(format!(
                     "LTC_ROUTER_MAX_CONNS `{text}` is not a number of requests (0: no limit)"
                 ))
+                .with_hint(format!(
+                    "give a whole number, or unset it for the default of {}",
+                    crate::router::MAX_PENDING_PER_INSTANCE
+                ))
             })?,
             None => crate::router::MAX_PENDING_PER_INSTANCE,
         };

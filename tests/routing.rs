@@ -352,7 +352,8 @@ fn ltc_router_max_conns_bounds_the_requests_an_instance_works_on_at_once() {
     let run = bad.ltc(&["list"]).code(10);
     assert!(
         run.stderr
-            .contains("LTC_ROUTER_MAX_CONNS `lots` is not a number"),
+            .contains("LTC_ROUTER_MAX_CONNS `lots` is not a number")
+            && run.stderr.contains("unset it for the default of 500"),
         "{run:#?}"
     );
     let home = Home::new().with_env("LTC_ROUTER_MAX_CONNS", "1");
